@@ -1,0 +1,2 @@
+/** @module bin entry. */
+console.log("keyward");

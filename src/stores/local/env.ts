@@ -1,0 +1,49 @@
+/** @module `secretstores.local.env`: secrets from the sidecar's own environment. */
+import { metadataValue } from "../metadata.js";
+import type { BulkSecretData, ComponentMetadata, GetSecretRequest, SecretData, SecretStore, SecretStoreDefinition, StoreContext } from "../types.js";
+
+/** The sidecar's own credentials are never served, whatever the prefix. */
+function isAllowed(name: string): boolean {
+  const upper = name.toUpperCase();
+  return upper !== "APP_API_TOKEN" && !upper.startsWith("DAPR_");
+}
+
+export class EnvSecretStore implements SecretStore {
+  private prefix = "";
+  private log: StoreContext["log"] | undefined;
+
+  async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
+    this.prefix = metadataValue(metadata, "prefix") ?? "";
+    this.log = ctx.log;
+  }
+
+  // A missing variable is an empty value, not an error: daprd answers 200 with "".
+  async getSecret(req: GetSecretRequest): Promise<SecretData> {
+    const full = this.prefix + req.name;
+    let value = "";
+    if (isAllowed(full)) value = process.env[full] ?? "";
+    else this.log?.warn("access to environment variable refused", { secret: req.name });
+    return { [req.name]: value };
+  }
+
+  async bulkGetSecret(): Promise<BulkSecretData> {
+    const out: BulkSecretData = {};
+    const p = this.prefix;
+    for (const [name, value] of Object.entries(process.env)) {
+      if (value === undefined) continue;
+      if (p !== "" && (name.length <= p.length || !name.startsWith(p))) continue;
+      if (!isAllowed(name)) continue;
+      const short = name.slice(p.length);
+      out[short] = { [short]: value };
+    }
+    return out;
+  }
+
+  features(): readonly [] {
+    return [];
+  }
+
+  async close(): Promise<void> {}
+}
+
+export const definition: SecretStoreDefinition = { type: "local.env", version: "v1", create: () => new EnvSecretStore() };

@@ -1,0 +1,90 @@
+/** @module The whole contract between the runtime and a secret store: one small interface per store kind. */
+
+/** Component metadata after references are resolved: name → string value, as written in the YAML. */
+export type ComponentMetadata = Readonly<Record<string, string>>;
+
+/** A secret: key → value. Name/value stores answer `{ [name]: value }`. */
+export type SecretData = Record<string, string>;
+
+/** Bulk answer: secret name → its key/value map. */
+export type BulkSecretData = Record<string, SecretData>;
+
+/** The only capability Dapr defines; advertised in /v1.0/metadata. */
+export const MULTIPLE_KEY_VALUES_PER_SECRET = "MULTIPLE_KEY_VALUES_PER_SECRET";
+export type SecretStoreFeature = typeof MULTIPLE_KEY_VALUES_PER_SECRET;
+
+export interface GetSecretRequest {
+  name: string;
+  /** Per-request metadata (`metadata.*` query parameters, or the gRPC `metadata` map). */
+  metadata: Readonly<Record<string, string>>;
+}
+
+export interface BulkGetSecretRequest {
+  metadata: Readonly<Record<string, string>>;
+}
+
+/** What a store needs from its host at init. */
+export interface StoreContext {
+  /** The component's name, for messages. */
+  name: string;
+  /** Bounded by the component's initTimeout; stores pass it to their I/O. */
+  signal: AbortSignal;
+  /** Structured logger; never give it a secret value. */
+  log: StoreLogger;
+}
+
+export interface StoreLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface SecretStore {
+  init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void>;
+  /** `null` means "no data" (the API answers 204 over HTTP, an empty message over gRPC). */
+  getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData | null>;
+  bulkGetSecret(req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData | null>;
+  features(): readonly SecretStoreFeature[];
+  /** Idempotent: the runtime may call it more than once on shutdown paths. */
+  close(): Promise<void>;
+  /** Optional health check; stores without one answer `PING_NOT_IMPLEMENTED`. */
+  ping?(signal?: AbortSignal): Promise<void>;
+}
+
+/** How a store is registered: `type` without the `secretstores.` prefix, lower case. */
+export interface SecretStoreDefinition {
+  type: string;
+  /** Versions this definition serves; "", "v0" and "v1" all select "v1". */
+  version: "v1";
+  create(): SecretStore;
+}
+
+/** Message daprd's conformance suite expects from a store without a ping. */
+export const PING_NOT_IMPLEMENTED = "ping is not implemented by this secret store";
+
+/** Why a store call failed; the API layer maps every kind to daprd's ERR_SECRET_GET. */
+export type SecretStoreErrorKind =
+  | "not_found"
+  | "permission_denied"
+  | "bad_credentials"
+  | "throttled"
+  | "unavailable"
+  | "invalid_request"
+  | "invalid_config"
+  | "internal";
+
+/**
+ * A store failure. `message` reaches API clients, so it must never hold a secret value or credential;
+ * `cause` stays inside the process.
+ */
+export class SecretStoreError extends Error {
+  override readonly name = "SecretStoreError";
+  constructor(
+    readonly kind: SecretStoreErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
