@@ -4,12 +4,16 @@
  */
 import type { SecretStoreDefinition } from "./types.js";
 
-type Loader = () => Promise<{ definition: SecretStoreDefinition }>;
-
-const BUILTIN: Record<string, Loader> = {
-  "local.file": () => import("./local/file.js"),
-  "local.env": () => import("./local/env.js"),
-  // store-registry: new stores add their line above this marker
+/** Type (lower case, without `secretstores.`) → module beside this file that exports `definition`. */
+const BUILTIN: Record<string, string> = {
+  "local.file": "./local/file.js",
+  "local.env": "./local/env.js",
+  kubernetes: "./kubernetes/kubernetes.js",
+  "hashicorp.vault": "./hashicorp/vault.js",
+  "azure.keyvault": "./azure/keyvault.js",
+  "aws.secretmanager": "./aws/secretmanager.js",
+  "aws.parameterstore": "./aws/parameterstore.js",
+  "gcp.secretmanager": "./gcp/secretmanager.js",
 };
 
 /** Lower-cased type names without the `secretstores.` prefix. */
@@ -26,6 +30,8 @@ export async function findStoreDefinition(type: string, version: string): Promis
   if (!lower.startsWith("secretstores.")) return undefined;
   const v = version.toLowerCase();
   if (v !== "" && v !== "v0" && v !== "v1") return undefined;
-  const load = BUILTIN[lower.slice("secretstores.".length)];
-  return load ? (await load()).definition : undefined;
+  const path = BUILTIN[lower.slice("secretstores.".length)];
+  if (!path) return undefined;
+  const mod = (await import(new URL(path, import.meta.url).href)) as { definition: SecretStoreDefinition };
+  return mod.definition;
 }
