@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "examples/**", "deploy/**", "**/*.js", "**/*.mjs"] },
+  { ignores: [".build-*/**", "dist/**", "node_modules/**", "examples/**", "deploy/**", "**/*.js", "**/*.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
