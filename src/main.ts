@@ -1,2 +1,65 @@
-/** @module bin entry. */
-console.log("keyward");
+/** @module bin entry: `keyward serve`, `keyward validate`, `keyward --help`. */
+import { UsageError } from "./cli/flags.js";
+import { serve, serveHelp, serveSettings } from "./cli/serve.js";
+import { validate, VALIDATE_HELP } from "./cli/validate.js";
+import { KEYWARD_VERSION } from "./api/sidecar-state.js";
+
+const HELP = `Keyward ${KEYWARD_VERSION}: a secrets sidecar that speaks daprd's secrets API.
+
+Usage:
+  keyward serve [flags]      run the sidecar (keyward serve --help for flags)
+  keyward validate [flags]   check resources and configuration files without starting
+  keyward --version
+`;
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "--version" || command === "version") {
+    process.stdout.write(`${KEYWARD_VERSION}\n`);
+    return 0;
+  }
+  try {
+    if (command === "serve") {
+      const settings = serveSettings(rest, process.env);
+      if (settings === "help") {
+        process.stdout.write(serveHelp());
+        return 0;
+      }
+      await serve(settings, process.env);
+      return undefined;
+    }
+    if (command === "validate") {
+      if (rest.includes("--help") || rest.includes("-h")) {
+        process.stdout.write(VALIDATE_HELP);
+        return 0;
+      }
+      return await validate(rest, process.env);
+    }
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`keyward: ${err.message}\nRun 'keyward ${command === "validate" ? "validate" : "serve"} --help' for usage.\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+// A sidecar must outlive a bug in one request: log and carry on rather than crash the app's pod.
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(`keyward: unhandled rejection: ${reason instanceof Error ? reason.message : "unknown"}\n`);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`keyward: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

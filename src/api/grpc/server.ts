@@ -1,0 +1,136 @@
+/**
+ * @module daprd's gRPC API (contract 2) on `dapr.proto.runtime.v1.Dapr`, loaded from the .proto files
+ * that ship in @dapr/dapr. Secrets, metadata and shutdown are served; every other method answers
+ * UNIMPLEMENTED. grpc-js accepts both `application/grpc` and Connect's `application/grpc+proto`.
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import {
+  loadPackageDefinition,
+  Server,
+  ServerInterceptingCall,
+  status,
+  type sendUnaryData,
+  type ServerInterceptor,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { ApiError } from "../../errors/catalogue.js";
+import type { Logger } from "../../log.js";
+import { apiAllowed, componentInfo, DAPR_RUNTIME_VERSION, KEYWARD_VERSION, tokenMatches, type SidecarState } from "../sidecar-state.js";
+import { errorInfoMetadata } from "./status-details.js";
+
+export interface GrpcApiOptions {
+  state: SidecarState;
+  maxMessageBytes: number;
+  apiLogging: boolean;
+  log: Logger;
+}
+
+function daprService(): ServiceDefinition {
+  const protoRoot = join(dirname(createRequire(import.meta.url).resolve("@dapr/dapr/package.json")), "proto");
+  const def = loadSync("dapr/proto/runtime/v1/dapr.proto", { includeDirs: [protoRoot], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const pkg = loadPackageDefinition(def) as unknown as { dapr: { proto: { runtime: { v1: { Dapr: { service: ServiceDefinition } } } } } };
+  return pkg.dapr.proto.runtime.v1.Dapr.service;
+}
+
+const GROUP: Record<string, string> = { GetSecret: "secrets", GetBulkSecret: "secrets", GetMetadata: "metadata", SetMetadata: "metadata", Shutdown: "shutdown" };
+
+type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
+
+function reply<T>(cb: sendUnaryData<unknown>, work: () => Promise<T> | T): void {
+  Promise.resolve()
+    .then(work)
+    .then(
+      (v) => cb(null, v),
+      (err: unknown) => {
+        if (err instanceof ApiError) cb({ code: err.grpcCode, details: err.message });
+        else cb({ code: status.INTERNAL, details: "internal error" });
+      },
+    );
+}
+
+export function createGrpcApi(opts: GrpcApiOptions): Server {
+  const { state } = opts;
+  const service = daprService();
+
+  const interceptor: ServerInterceptor = (descriptor, call) => {
+    const method = descriptor.path.slice(descriptor.path.lastIndexOf("/") + 1);
+    const started = performance.now();
+    return new ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(md, mdNext) {
+            const cfg = state.runtime.configuration;
+            const group = GROUP[method] ?? method;
+            if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method]) {
+              call.sendStatus({ code: status.UNIMPLEMENTED, details: "Not Implemented", metadata: errorInfoMetadata(status.UNIMPLEMENTED, "Not Implemented", "Not Implemented", { "http.code": "501", "http.error_message": "requested endpoint is not available" }) });
+              return;
+            }
+            if (state.token !== undefined) {
+              const given = md.get("dapr-api-token");
+              const detail = given.length === 0 ? "missing api token in request metadata" : !tokenMatches(state.token, String(given[0])) ? "authentication error: api token mismatch" : undefined;
+              if (detail !== undefined) {
+                call.sendStatus({ code: status.UNAUTHENTICATED, details: "Unauthorized", metadata: errorInfoMetadata(status.UNAUTHENTICATED, "Unauthorized", "Unauthorized", { "http.code": "401", "http.error_message": detail }) });
+                return;
+              }
+              md.remove("dapr-api-token");
+            }
+            mdNext(md);
+          },
+        });
+      },
+      sendStatus(st, next) {
+        if (opts.apiLogging) opts.log.info({ method: descriptor.path, code: status[st.code], duration: Math.round((performance.now() - started) * 1000) / 1000 }, "gRPC API called");
+        next(st);
+      },
+    });
+  };
+
+  const impl: UntypedServiceImplementation = {
+    GetSecret: ((call, cb) =>
+      reply(cb, async () => {
+        const r = call.request as { store_name: string; key: string; metadata: Record<string, string> };
+        const data = await state.runtime.service.getSecret(r.store_name, r.key, r.metadata ?? {});
+        return { data: data ?? {} };
+      })) as Unary<unknown>,
+    GetBulkSecret: ((call, cb) =>
+      reply(cb, async () => {
+        const r = call.request as { store_name: string; metadata: Record<string, string> };
+        const data = await state.runtime.service.getBulkSecret(r.store_name, r.metadata ?? {});
+        const out: Record<string, { secrets: Record<string, string> }> = {};
+        for (const [name, secrets] of Object.entries(data ?? {})) out[name] = { secrets };
+        return { data: out };
+      })) as Unary<unknown>,
+    GetMetadata: ((_call, cb) =>
+      reply(cb, () => ({
+        id: state.appId,
+        registered_components: componentInfo(state.runtime),
+        extended_metadata: { ...Object.fromEntries(state.runtime.extendedMetadata), daprRuntimeVersion: DAPR_RUNTIME_VERSION, keywardVersion: KEYWARD_VERSION },
+        runtime_version: DAPR_RUNTIME_VERSION,
+        enabled_features: [],
+        actor_runtime: { runtime_status: "DISABLED", host_ready: false },
+      }))) as Unary<unknown>,
+    SetMetadata: ((call, cb) =>
+      reply(cb, () => {
+        const r = call.request as { key: string; value: string };
+        state.runtime.extendedMetadata.set(r.key, r.value);
+        return {};
+      })) as Unary<unknown>,
+    Shutdown: ((_call, cb) =>
+      reply(cb, () => {
+        setImmediate(() => state.requestShutdown("gRPC Shutdown"));
+        return {};
+      })) as Unary<unknown>,
+  };
+
+  const server = new Server({
+    interceptors: [interceptor],
+    "grpc.max_receive_message_length": opts.maxMessageBytes,
+    "grpc.max_send_message_length": opts.maxMessageBytes,
+  });
+  server.addService(service, impl);
+  return server;
+}

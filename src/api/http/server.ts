@@ -1,0 +1,221 @@
+/**
+ * @module daprd's HTTP API for secrets (contract 1): routing, token auth, request decoding and response
+ * shaping around the secrets service. One handler function and no framework: this is the hot path.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { ApiError, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
+import type { Logger } from "../../log.js";
+import { apiAllowed, componentInfo, DAPR_RUNTIME_VERSION, KEYWARD_VERSION, tokenMatches, type SidecarState } from "../sidecar-state.js";
+import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
+import { apiErrorBody, goFlatMap, goNestedMap, goString } from "./encode.js";
+import { validateRequestBody } from "./request-body.js";
+
+export interface HttpApiOptions {
+  state: SidecarState;
+  maxBodyBytes: number;
+  apiLogging: boolean;
+  log: Logger;
+}
+
+const JSON_TYPE = "application/json";
+
+function send(res: ServerResponse, status: number, body: string, type = JSON_TYPE): void {
+  res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, err: ApiError | ApiErrorDefinition, args: string[] = []): void {
+  const e = err instanceof ApiError ? err : new ApiError(err, args);
+  send(res, e.httpStatus, apiErrorBody(e.code, e.message));
+}
+
+/** Go's http.Error: plain text with a newline. */
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff", "Content-Length": Buffer.byteLength(text) + 1 });
+  res.end(text + "\n");
+}
+
+class BodyTooLarge extends Error {
+  constructor() {
+    super("http: request body too large");
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers["content-length"];
+  return (len !== undefined && len !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Reads and checks a body as daprd's universal handler does; answers 400 itself and returns false on error. */
+async function acceptBody(req: IncomingMessage, res: ServerResponse, max: number, kind: "get" | "bulk"): Promise<boolean> {
+  if (!hasBody(req)) return true;
+  let body: Buffer;
+  try {
+    body = await readBody(req, max);
+  } catch (err) {
+    res.setHeader("Connection", "close");
+    sendError(res, Errors.BODY_READ, [(err as Error).message]);
+    return false;
+  }
+  if (body.length === 0) return true;
+  const problem = validateRequestBody(body.toString("utf8"), kind);
+  if (problem !== undefined) {
+    sendError(res, Errors.MALFORMED_REQUEST, [problem]);
+    return false;
+  }
+  return true;
+}
+
+export function createHttpApi(opts: HttpApiOptions): Server {
+  const { state, log } = opts;
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const started = opts.apiLogging ? performance.now() : 0;
+    handle(req, res, opts).catch((err: unknown) => {
+      log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
+      if (!res.headersSent) sendError(res, new ApiError({ code: "ERROR", httpStatus: 500, grpcCode: 13, template: "internal error" }));
+      else res.destroy();
+    });
+    if (opts.apiLogging) {
+      res.once("finish", () => {
+        log.info({ method: req.method, path: (req.url ?? "").split("?")[0], code: res.statusCode, duration: Math.round((performance.now() - started) * 1000) / 1000, useragent: req.headers["user-agent"] ?? "" }, "HTTP API called");
+      });
+    }
+  };
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000 }, handler);
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    // Malformed requests never reach the handler; answer them plainly and never crash.
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  void state;
+  return server;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions): Promise<void> {
+  const { state } = opts;
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const rawQuery = q < 0 ? "" : url.slice(q + 1);
+  const method = req.method ?? "GET";
+
+  if (state.token !== undefined) {
+    const trimmed = rawPath.replace(/^\/+|\/+$/g, "");
+    const exempt = method === "GET" && (trimmed === "v1.0/healthz" || trimmed === "v1.0/healthz/outbound");
+    if (!exempt && !tokenMatches(state.token, req.headers["dapr-api-token"] as string | undefined)) {
+      sendText(res, 401, "invalid api token");
+      return;
+    }
+  }
+
+  const path = cleanPath(rawPath);
+  const seg = path.split("/");
+  const cfg = state.runtime.configuration;
+  if (seg[1] === "v1.0") {
+    if (seg[2] === "secrets" && seg.length === 5 && method === "GET" && apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http")) {
+      return secrets(req, res, opts, seg[3]!, seg[4]!, rawQuery);
+    }
+    if (seg[2] === "healthz" && method === "GET") {
+      if (seg.length === 3) return healthz(res, state, rawQuery);
+      if (seg.length === 4 && seg[3] === "outbound") {
+        if (state.shuttingDown) return sendError(res, Errors.OUTBOUND_HEALTH_NOT_READY);
+        res.writeHead(204).end();
+        return;
+      }
+    }
+    if (seg[2] === "metadata" && apiAllowed(cfg.apiAllowed, cfg.apiDenied, "metadata", "http")) {
+      if (seg.length === 3 && method === "GET") return send(res, 200, metadataBody(state));
+      if (seg.length === 4 && method === "PUT") return putMetadata(req, res, opts, seg[3]!);
+    }
+    if (seg[2] === "shutdown" && seg.length === 3 && method === "POST" && apiAllowed(cfg.apiAllowed, cfg.apiDenied, "shutdown", "http")) {
+      res.writeHead(204).end();
+      if (String(req.headers["dapr-force-shutdown"]).toLowerCase() === "true") setTimeout(() => process.exit(1), 100);
+      else state.requestShutdown("POST /v1.0/shutdown");
+      return;
+    }
+  }
+  sendError(res, Errors.DIRECT_INVOKE);
+}
+
+async function secrets(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions, rawStore: string, rawKey: string, rawQuery: string): Promise<void> {
+  let store: string;
+  let key: string;
+  let param = "secretStoreName";
+  try {
+    store = queryUnescape(rawStore);
+    param = "key";
+    key = queryUnescape(rawKey);
+  } catch (err) {
+    if (!(err instanceof EscapeError)) throw err;
+    return sendText(res, 400, `failed to unescape request parameter "${param}". Error: ${err.message}`);
+  }
+  const bulk = rawKey === "bulk";
+  if (!(await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get"))) return;
+  const metadata = metadataFromQuery(rawQuery);
+  const service = opts.state.runtime.service;
+  try {
+    if (bulk) {
+      const data = await service.getBulkSecret(store, metadata);
+      if (data === null) res.writeHead(204).end();
+      else send(res, 200, goNestedMap(data) + "\n");
+    } else {
+      const data = await service.getSecret(store, key, metadata);
+      if (data === null) res.writeHead(204).end();
+      else send(res, 200, goFlatMap(data) + "\n");
+    }
+  } catch (err) {
+    if (err instanceof ApiError) return sendError(res, err);
+    throw err;
+  }
+}
+
+function healthz(res: ServerResponse, state: SidecarState, rawQuery: string): void {
+  const appid = new URLSearchParams(rawQuery).get("appid");
+  if (appid !== null && appid !== "" && appid !== state.appId) return sendError(res, Errors.HEALTH_APPID_NOT_MATCH);
+  if (state.shuttingDown) return sendError(res, Errors.HEALTH_NOT_READY, ["[shutting down]"]);
+  res.writeHead(204).end();
+}
+
+export function metadataBody(state: SidecarState): string {
+  const components = componentInfo(state.runtime).map((c) => {
+    const parts = [`"name":${goString(c.name)}`, `"type":${goString(c.type)}`, `"version":${goString(c.version)}`];
+    if (c.capabilities.length) parts.push(`"capabilities":[${c.capabilities.map(goString).join(",")}]`);
+    return `{${parts.join(",")}}`;
+  });
+  const extended: Record<string, string> = { ...Object.fromEntries(state.runtime.extendedMetadata), daprRuntimeVersion: DAPR_RUNTIME_VERSION, keywardVersion: KEYWARD_VERSION };
+  return (
+    `{"id":${goString(state.appId)},"runtimeVersion":${goString(DAPR_RUNTIME_VERSION)}` +
+    (components.length ? `,"components":[${components.join(",")}]` : "") +
+    `,"extended":${goFlatMap(extended)},"actorRuntime":{"runtimeStatus":"DISABLED"}}\n`
+  );
+}
+
+async function putMetadata(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions, rawKey: string): Promise<void> {
+  let key: string;
+  try {
+    key = queryUnescape(rawKey);
+  } catch (err) {
+    return sendText(res, 400, `failed to unescape request parameter "key". Error: ${(err as Error).message}`);
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(req, opts.maxBodyBytes);
+  } catch (err) {
+    res.setHeader("Connection", "close");
+    return sendError(res, Errors.BODY_READ, [(err as Error).message]);
+  }
+  opts.state.runtime.extendedMetadata.set(key, body.toString("utf8"));
+  res.writeHead(204).end();
+}

@@ -1,0 +1,47 @@
+/** @module What both API servers share besides the secrets service: identity, readiness, token, shutdown. */
+import { timingSafeEqual, createHash } from "node:crypto";
+import type { Runtime } from "../core/runtime.js";
+import type { ApiRule } from "../resources/configuration.js";
+
+export const KEYWARD_VERSION = "0.1.0";
+/** The daprd API generation Keyward answers as; SDKs only display it. */
+export const DAPR_RUNTIME_VERSION = "1.18.0";
+
+export interface SidecarState {
+  appId: string;
+  runtime: Runtime;
+  /** DAPR_API_TOKEN, or undefined when token auth is off. */
+  token: string | undefined;
+  shuttingDown: boolean;
+  /** Starts a graceful shutdown (idempotent). */
+  requestShutdown(reason: string): void;
+}
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}
+
+/** Constant-time comparison: hashing first makes the lengths equal and hides the token's length. */
+export function tokenMatches(expected: string, given: string | undefined): boolean {
+  if (given === undefined) return false;
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+export interface ComponentInfo {
+  name: string;
+  type: string;
+  version: string;
+  capabilities: string[];
+}
+
+export function componentInfo(runtime: Runtime): ComponentInfo[] {
+  return [...runtime.stores.values()].map((s) => ({ name: s.name, type: s.type, version: s.version, capabilities: [...s.features] }));
+}
+
+/** daprd's API allow/deny list check (contract 10.6) for an endpoint group such as "secrets". */
+export function apiAllowed(allowed: readonly ApiRule[] | undefined, denied: readonly ApiRule[] | undefined, group: string, protocol: "http" | "grpc"): boolean {
+  const matches = (r: ApiRule) => r.name === group && (r.version === "v1" || r.version === "v1.0" || r.version === "") && (r.protocol === "" || r.protocol === protocol);
+  if (allowed && allowed.length > 0 && !allowed.some(matches)) return false;
+  if (denied && denied.some(matches)) return false;
+  return true;
+}

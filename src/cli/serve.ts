@@ -1,0 +1,208 @@
+/** @module `keyward serve`: start the runtime, then the servers; stop them gracefully on signal. */
+import { existsSync } from "node:fs";
+import type { Server as HttpServer } from "node:http";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ServerCredentials, type Server as GrpcServer } from "@grpc/grpc-js";
+import { createGrpcApi } from "../api/grpc/server.js";
+import { createHttpApi } from "../api/http/server.js";
+import type { SidecarState } from "../api/sidecar-state.js";
+import { Runtime, StartupError } from "../core/runtime.js";
+import { createLogger, type Logger } from "../log.js";
+import { SidecarMetrics } from "../metrics.js";
+import { bool, flagHelp, list, parseFlags, parseQuantity, port, str, UsageError } from "./flags.js";
+import { SERVE_FLAGS, SERVE_USAGE } from "./serve-flags.js";
+
+const LEVELS = new Set(["debug", "info", "warn", "error", "fatal"]);
+const SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+export interface ServeSettings {
+  appId: string;
+  resourcesPaths: string[];
+  configFiles: string[];
+  httpPort: number;
+  grpcPort: number;
+  listen: string[];
+  metricsPort: number;
+  metricsAddress: string;
+  metrics: boolean;
+  logLevel: "debug" | "info" | "warn" | "error" | "fatal";
+  logJson: boolean;
+  apiLogging: boolean;
+  graceSeconds: number;
+  maxBodyBytes: number;
+  kubernetesMode: boolean;
+}
+
+export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): ServeSettings | "help" {
+  const { flags, rest } = parseFlags(argv, SERVE_FLAGS);
+  if (flags.get("help") === true) return "help";
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  const appId = str(flags, SERVE_FLAGS, "app-id") || env.APP_ID || "";
+  if (appId === "") throw new UsageError("--app-id is required (the app's id; component scopes use it)");
+  const level = str(flags, SERVE_FLAGS, "log-level").toLowerCase();
+  if (!LEVELS.has(level)) throw new UsageError(`invalid value ${JSON.stringify(level)} for --log-level: use debug, info, warn, error or fatal`);
+  const mode = str(flags, SERVE_FLAGS, "mode").toLowerCase();
+  if (mode !== "" && mode !== "standalone" && mode !== "kubernetes") throw new UsageError(`invalid value ${JSON.stringify(mode)} for --mode: use standalone or kubernetes`);
+  const grace = Number(str(flags, SERVE_FLAGS, "dapr-graceful-shutdown-seconds"));
+  if (grace < 0) throw new UsageError("--dapr-graceful-shutdown-seconds cannot be negative");
+  const listen = str(flags, SERVE_FLAGS, "dapr-listen-addresses").split(",").map((a) => a.trim()).filter(Boolean);
+  if (listen.length === 0) throw new UsageError("--dapr-listen-addresses needs at least one address");
+  return {
+    appId,
+    resourcesPaths: list(flags, "resources-path"),
+    configFiles: list(flags, "config"),
+    httpPort: port(flags, SERVE_FLAGS, "dapr-http-port"),
+    grpcPort: port(flags, SERVE_FLAGS, "dapr-grpc-port"),
+    listen,
+    metricsPort: port(flags, SERVE_FLAGS, "metrics-port"),
+    metricsAddress: str(flags, SERVE_FLAGS, "metrics-listen-address"),
+    metrics: bool(flags, SERVE_FLAGS, "enable-metrics"),
+    logLevel: level as ServeSettings["logLevel"],
+    logJson: bool(flags, SERVE_FLAGS, "log-as-json"),
+    apiLogging: bool(flags, SERVE_FLAGS, "enable-api-logging"),
+    graceSeconds: grace,
+    maxBodyBytes: parseQuantity(str(flags, SERVE_FLAGS, "max-body-size"), "max-body-size"),
+    kubernetesMode: mode === "kubernetes" || (mode === "" && existsSync(SA_TOKEN) && env.KUBERNETES_SERVICE_HOST !== undefined),
+  };
+}
+
+export function serveHelp(): string {
+  return SERVE_USAGE.replace("%FLAGS%", flagHelp(SERVE_FLAGS));
+}
+
+function listenHttp(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function bindGrpc(server: GrpcServer, host: string, port: number): Promise<number> {
+  const addr = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+}
+
+export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Promise<void> {
+  const startedAt = performance.now();
+  const log = createLogger({ level: settings.logLevel, json: settings.logJson, appId: settings.appId });
+  const namespace = env.NAMESPACE ?? "";
+  const metrics = settings.metrics ? new SidecarMetrics(settings.appId, namespace) : undefined;
+  const runtime = new Runtime({
+    appId: settings.appId,
+    resourcesPaths: settings.resourcesPaths,
+    configFiles: settings.configFiles,
+    kubernetesMode: settings.kubernetesMode,
+    namespace,
+    env,
+    log,
+    metrics,
+  });
+  log.info({ mode: settings.kubernetesMode ? "kubernetes" : "standalone" }, "starting Keyward");
+  try {
+    await runtime.start();
+  } catch (err) {
+    log.fatal(err instanceof StartupError ? err.message : `start-up failed: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+
+  const httpServers: HttpServer[] = [];
+  let grpc: GrpcServer | undefined;
+  let metricsServer: HttpServer | undefined;
+  let shutdownStarted = false;
+  const state: SidecarState = {
+    appId: settings.appId,
+    runtime,
+    token: env.DAPR_API_TOKEN ? env.DAPR_API_TOKEN : undefined,
+    shuttingDown: false,
+    requestShutdown: (reason) => {
+      if (shutdownStarted) return;
+      shutdownStarted = true;
+      void shutdown(reason);
+    },
+  };
+
+  const shutdown = async (reason: string) => {
+    state.shuttingDown = true;
+    log.info({ reason }, `shutting down: in-flight requests get up to ${settings.graceSeconds}s`);
+    const force = setTimeout(() => {
+      log.warn("grace period over: closing the remaining connections");
+      for (const s of httpServers) s.closeAllConnections();
+      grpc?.forceShutdown();
+      void runtime.close().finally(() => process.exit(0));
+      setTimeout(() => process.exit(0), 500).unref();
+    }, settings.graceSeconds * 1000);
+    force.unref();
+    await Promise.all([
+      ...httpServers.map((s) => new Promise<void>((r) => {
+        s.close(() => r());
+        s.closeIdleConnections();
+      })),
+      new Promise<void>((r) => (grpc ? grpc.tryShutdown(() => r()) : r())),
+      new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())),
+    ]);
+    await runtime.close();
+    clearTimeout(force);
+    log.info("Keyward stopped");
+    process.exit(0);
+  };
+
+  try {
+    let httpPort = settings.httpPort;
+    let grpcPort = settings.grpcPort;
+    grpc = createGrpcApi({ state, maxMessageBytes: settings.maxBodyBytes, apiLogging: settings.apiLogging, log });
+    for (const host of settings.listen) {
+      const server = createHttpApi({ state, maxBodyBytes: settings.maxBodyBytes, apiLogging: settings.apiLogging, log });
+      httpServers.push(server);
+      httpPort = await listenHttp(server, httpPort, host);
+      grpcPort = await bindGrpc(grpc, host, grpcPort);
+    }
+    let metricsPort: number | undefined;
+    if (metrics) metricsServer = createMetricsServer(metrics, log);
+    if (metricsServer) metricsPort = await listenHttp(metricsServer, settings.metricsPort, settings.metricsAddress);
+    announce(log, settings, runtime, httpPort, grpcPort, metricsPort, performance.now() - startedAt);
+  } catch (err) {
+    log.fatal(`cannot listen: ${(err as Error).message}`);
+    for (const s of httpServers) s.close();
+    grpc?.forceShutdown();
+    metricsServer?.close();
+    await runtime.close();
+    process.exitCode = 1;
+    return;
+  }
+
+  process.on("SIGTERM", () => state.requestShutdown("SIGTERM"));
+  process.on("SIGINT", () => state.requestShutdown("SIGINT"));
+}
+
+function createMetricsServer(metrics: SidecarMetrics, log: Logger): HttpServer {
+  return createServer((req, res) => {
+    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { "Content-Type": metrics.registry.contentType }).end(text),
+      (err: unknown) => {
+        log.error(`metrics: ${(err as Error).message}`);
+        res.writeHead(500).end();
+      },
+    );
+  });
+}
+
+function announce(log: Logger, s: ServeSettings, runtime: Runtime, httpPort: number, grpcPort: number, metricsPort: number | undefined, ms: number): void {
+  const host = s.listen[0] === "0.0.0.0" || s.listen[0] === "::" ? "127.0.0.1" : s.listen[0]!;
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  log.info(
+    { http_port: httpPort, grpc_port: grpcPort, metrics_port: metricsPort ?? "off", stores: runtime.stores.size, elapsed_ms: Math.round(ms) },
+    `dapr initialized. Status: Running. Init Elapsed ${Math.round(ms)}ms`,
+  );
+  for (const name of runtime.stores.keys()) {
+    log.info(`query a secret: curl http://${hostPart}:${httpPort}/v1.0/secrets/${encodeURIComponent(name)}/<secret-name>`);
+  }
+}

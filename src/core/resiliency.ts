@@ -1,0 +1,213 @@
+/**
+ * @module Resiliency policies for secret store calls (contract 7.1): per-attempt timeout, circuit breaker
+ * around the timed attempt, retry around everything. Named targets win; otherwise daprd's default names.
+ */
+import { parseDuration } from "../stores/metadata.js";
+import type { RawResource } from "../resources/load.js";
+import { field } from "../resources/yaml-documents.js";
+
+export interface RetryPolicy {
+  policy: "constant" | "exponential";
+  durationMs: number;
+  maxIntervalMs: number;
+  /** -1 retries for ever. */
+  maxRetries: number;
+}
+
+export interface BreakerPolicy {
+  maxRequests: number;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Trips when consecutive failures reach this. */
+  tripAfter: number;
+}
+
+export interface StorePolicy {
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  breaker?: CircuitBreaker;
+}
+
+export class DeadlineExceeded extends Error {
+  constructor() {
+    super("context deadline exceeded");
+  }
+}
+
+export class CircuitOpen extends Error {
+  constructor() {
+    super("circuit breaker is open");
+  }
+}
+
+/** sony/gobreaker semantics: closed → open after the trip count, half-open after `timeoutMs`. */
+export class CircuitBreaker {
+  private state: "closed" | "open" | "half-open" = "closed";
+  private failures = 0;
+  private openedAt = 0;
+  private halfOpenInFlight = 0;
+  private windowStart = Date.now();
+  constructor(private readonly p: BreakerPolicy) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    if (this.state === "open" && now - this.openedAt >= this.p.timeoutMs) {
+      this.state = "half-open";
+      this.halfOpenInFlight = 0;
+    }
+    if (this.state === "open") throw new CircuitOpen();
+    if (this.state === "half-open" && this.halfOpenInFlight >= this.p.maxRequests) throw new CircuitOpen();
+    if (this.state === "closed" && this.p.intervalMs > 0 && now - this.windowStart >= this.p.intervalMs) {
+      this.failures = 0;
+      this.windowStart = now;
+    }
+    if (this.state === "half-open") this.halfOpenInFlight++;
+    try {
+      const v = await fn();
+      this.failures = 0;
+      if (this.state === "half-open") this.state = "closed";
+      return v;
+    } catch (err) {
+      this.failures++;
+      if (this.state === "half-open" || this.failures >= this.p.tripAfter) {
+        this.state = "open";
+        this.openedAt = Date.now();
+      }
+      throw err;
+    } finally {
+      if (this.state === "half-open") this.halfOpenInFlight = Math.max(0, this.halfOpenInFlight - 1);
+    }
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(signal.reason as Error);
+    }, { once: true });
+  });
+
+/** Runs one store call under a policy. The attempt gets a signal that aborts at its timeout. */
+export async function runWithPolicy<T>(policy: StorePolicy | undefined, attempt: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!policy) return attempt(undefined);
+  const timed = () => {
+    if (policy.timeoutMs === undefined) return attempt(undefined);
+    const ctl = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    // The store call may go on in the background after the deadline; its result is dropped, as in daprd.
+    const deadline = new Promise<never>((_r, reject) => {
+      timer = setTimeout(() => {
+        ctl.abort(new DeadlineExceeded());
+        reject(new DeadlineExceeded());
+      }, policy.timeoutMs);
+    });
+    return Promise.race([attempt(ctl.signal), deadline]).finally(() => clearTimeout(timer));
+  };
+  const guarded = () => (policy.breaker ? policy.breaker.run(timed) : timed());
+  const retry = policy.retry;
+  if (!retry) return guarded();
+  let interval = retry.policy === "constant" ? retry.durationMs : 500;
+  for (let n = 0; ; n++) {
+    try {
+      return await guarded();
+    } catch (err) {
+      if (retry.maxRetries >= 0 && n >= retry.maxRetries) throw err;
+      await sleep(retry.policy === "constant" ? interval : interval * (0.5 + Math.random()));
+      if (retry.policy === "exponential") interval = Math.min(interval * 1.5, retry.maxIntervalMs);
+    }
+  }
+}
+
+export class ResiliencyError extends Error {}
+
+interface Parsed {
+  timeouts: Map<string, number>;
+  retries: Map<string, RetryPolicy>;
+  breakers: Map<string, BreakerPolicy>;
+  targets: Map<string, { timeout?: string; retry?: string; circuitBreaker?: string }>;
+}
+
+function duration(v: unknown, fallback: number, where: string): number {
+  if (v === undefined || v === null || v === "") return fallback;
+  const ms = parseDuration(String(v));
+  if (ms === undefined) throw new ResiliencyError(`${where}: ${JSON.stringify(v)} is not a duration`);
+  return ms;
+}
+
+function entries(v: unknown): [string, unknown][] {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? Object.entries(v) : [];
+}
+
+function parseTrip(expr: unknown, where: string): number {
+  if (expr === undefined || expr === null || expr === "") return 6; // gobreaker default: more than 5
+  const m = /^\s*consecutiveFailures\s*(>=|>|==)\s*(\d+)\s*$/.exec(String(expr));
+  if (!m) throw new ResiliencyError(`${where}: trip ${JSON.stringify(expr)} is not supported; use "consecutiveFailures >= N"`);
+  const n = Number(m[2]);
+  return m[1] === ">" ? n + 1 : n;
+}
+
+/** Builds per-store policies from the Resiliency resources that apply to this app. */
+export function buildPolicies(resources: readonly RawResource[], appId: string, storeNames: readonly string[]): Map<string, StorePolicy> {
+  const p: Parsed = { timeouts: new Map(), retries: new Map(), breakers: new Map(), targets: new Map() };
+  for (const r of resources) {
+    if (r.kind !== "Resiliency") continue;
+    const v = r.doc.value;
+    const scopes = field(v, "scopes");
+    if (Array.isArray(scopes) && scopes.length > 0 && !scopes.map(String).includes(appId)) continue;
+    const where = `${r.file}:${r.doc.line}`;
+    const policies = field(field(v, "spec"), "policies");
+    for (const [name, t] of entries(field(policies, "timeouts"))) p.timeouts.set(name, duration(t, 0, `${where} timeout ${name}`));
+    for (const [name, raw] of entries(field(policies, "retries"))) {
+      const kind = String(field(raw, "policy") ?? "constant").toLowerCase();
+      if (kind !== "constant" && kind !== "exponential") throw new ResiliencyError(`${where} retry ${name}: policy must be constant or exponential`);
+      const max = field(raw, "maxRetries");
+      p.retries.set(name, {
+        policy: kind,
+        durationMs: duration(field(raw, "duration"), 5000, `${where} retry ${name}`),
+        maxIntervalMs: duration(field(raw, "maxInterval"), 60_000, `${where} retry ${name}`),
+        maxRetries: max === undefined || max === null ? -1 : Number(max),
+      });
+    }
+    for (const [name, raw] of entries(field(policies, "circuitBreakers"))) {
+      p.breakers.set(name, {
+        maxRequests: Number(field(raw, "maxRequests") ?? 1) || 1,
+        intervalMs: duration(field(raw, "interval"), 0, `${where} circuitBreaker ${name}`),
+        timeoutMs: duration(field(raw, "timeout"), 60_000, `${where} circuitBreaker ${name}`),
+        tripAfter: parseTrip(field(raw, "trip"), `${where} circuitBreaker ${name}`),
+      });
+    }
+    for (const [store, raw] of entries(field(field(field(v, "spec"), "targets"), "components"))) {
+      const out = field(raw, "outbound");
+      p.targets.set(store, {
+        timeout: field(out, "timeout") as string | undefined,
+        retry: field(out, "retry") as string | undefined,
+        circuitBreaker: field(out, "circuitBreaker") as string | undefined,
+      });
+    }
+  }
+  const result = new Map<string, StorePolicy>();
+  for (const store of storeNames) {
+    const target = p.targets.get(store);
+    const pick = <T>(map: Map<string, T>, named: string | undefined, kind: string): T | undefined => {
+      if (named !== undefined) {
+        const found = map.get(named);
+        if (found === undefined) throw new ResiliencyError(`resiliency target ${store} names ${kind} policy ${named}, which is not defined`);
+        return found;
+      }
+      for (const n of [`DefaultSecretstoreComponentOutbound${kind}Policy`, `DefaultComponentOutbound${kind}Policy`, `DefaultComponent${kind}Policy`, `Default${kind}Policy`]) {
+        const found = map.get(n);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    };
+    const timeoutMs = pick(p.timeouts, target?.timeout, "Timeout");
+    const retry = pick(p.retries, target?.retry, "Retry");
+    const breaker = pick(p.breakers, target?.circuitBreaker, "CircuitBreaker");
+    if (timeoutMs !== undefined || retry || breaker) {
+      result.set(store, { timeoutMs: timeoutMs || undefined, retry, breaker: breaker ? new CircuitBreaker(breaker) : undefined });
+    }
+  }
+  return result;
+}

@@ -1,0 +1,103 @@
+/** @module `--config` Configuration files: secret scopes (contract 3) and API allow/deny lists (10.6). */
+import { readFile } from "node:fs/promises";
+import { expandEnv } from "./expand-env.js";
+import { parseYamlDocument, splitDocuments } from "./yaml-documents.js";
+
+export interface SecretScope {
+  storeName: string;
+  defaultAccess: "allow" | "deny";
+  allowedSecrets: ReadonlySet<string>;
+  deniedSecrets: ReadonlySet<string>;
+}
+
+export interface ApiRule {
+  name: string;
+  version: string;
+  protocol: string;
+}
+
+export interface RuntimeConfiguration {
+  scopes: ReadonlyMap<string, SecretScope>;
+  apiAllowed: readonly ApiRule[] | undefined;
+  apiDenied: readonly ApiRule[] | undefined;
+}
+
+export const EMPTY_CONFIGURATION: RuntimeConfiguration = { scopes: new Map(), apiAllowed: undefined, apiDenied: undefined };
+
+export class ConfigurationError extends Error {}
+
+type Spec = { secrets?: unknown; api?: unknown };
+
+/** Loads the files in order; a later file's sections replace an earlier file's, as daprd unmarshals them. */
+export async function loadConfiguration(files: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RuntimeConfiguration> {
+  let secrets: Map<string, SecretScope> | undefined;
+  let api: { allowed?: ApiRule[]; denied?: ApiRule[] } | undefined;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (err) {
+      throw new ConfigurationError(`cannot read configuration ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    const first = splitDocuments(expandEnv(text, env)).find((c) => c.text.trim() !== "");
+    if (!first) continue;
+    const doc = parseYamlDocument(first, "1.2");
+    if (doc.error) throw new ConfigurationError(`${file}:${doc.error.line}: YAML error: ${doc.error.message}`);
+    const spec = (doc.value as { spec?: Spec } | null)?.spec;
+    if (spec === undefined || spec === null) continue;
+    if (typeof spec !== "object") throw new ConfigurationError(`${file}:${doc.lineOf(["spec"])}: spec must be a mapping`);
+    const at = (path: (string | number)[]) => `${file}:${doc.lineOf(path)}`;
+    if (spec.secrets !== undefined) secrets = parseSecrets(spec.secrets, at);
+    if (spec.api !== undefined) api = parseApi(spec.api, at);
+  }
+  return { scopes: secrets ?? new Map(), apiAllowed: api?.allowed, apiDenied: api?.denied };
+}
+
+function stringList(v: unknown, where: string, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" && typeof s !== "number" && typeof s !== "boolean")) {
+    throw new ConfigurationError(`${where}: ${what} must be a list of strings`);
+  }
+  return v.map(String);
+}
+
+function parseSecrets(secrets: unknown, at: (p: (string | number)[]) => string): Map<string, SecretScope> {
+  const out = new Map<string, SecretScope>();
+  if (secrets === null) return out;
+  const scopes = (secrets as { scopes?: unknown }).scopes;
+  if (scopes === undefined || scopes === null) return out;
+  if (!Array.isArray(scopes)) throw new ConfigurationError(`${at(["spec", "secrets", "scopes"])}: spec.secrets.scopes must be a list`);
+  scopes.forEach((raw: unknown, i) => {
+    const where = at(["spec", "secrets", "scopes", i]);
+    if (typeof raw !== "object" || raw === null) throw new ConfigurationError(`${where}: each secret scope must be a mapping`);
+    const s = raw as Record<string, unknown>;
+    const storeName = s.storeName === undefined || s.storeName === null ? "" : String(s.storeName);
+    if (out.has(storeName)) throw new ConfigurationError(`${where}: ${storeName} storeName is repeated in secrets configuration`);
+    const access = s.defaultAccess === undefined || s.defaultAccess === null ? "" : String(s.defaultAccess);
+    const lower = access.toLowerCase();
+    if (lower !== "" && lower !== "allow" && lower !== "deny") {
+      throw new ConfigurationError(`${where}: defaultAccess ${access} can be either allow or deny`);
+    }
+    out.set(storeName, {
+      storeName,
+      defaultAccess: lower === "deny" ? "deny" : "allow",
+      allowedSecrets: new Set(stringList(s.allowedSecrets, where, "allowedSecrets")),
+      deniedSecrets: new Set(stringList(s.deniedSecrets, where, "deniedSecrets")),
+    });
+  });
+  return out;
+}
+
+function parseApi(api: unknown, at: (p: (string | number)[]) => string): { allowed?: ApiRule[]; denied?: ApiRule[] } {
+  if (typeof api !== "object" || api === null) return {};
+  const read = (key: "allowed" | "denied"): ApiRule[] | undefined => {
+    const list = (api as Record<string, unknown>)[key];
+    if (list === undefined || list === null) return undefined;
+    if (!Array.isArray(list)) throw new ConfigurationError(`${at(["spec", "api", key])}: spec.api.${key} must be a list`);
+    return list.map((r: unknown) => {
+      const rule = (r ?? {}) as Record<string, unknown>;
+      return { name: String(rule.name ?? ""), version: String(rule.version ?? ""), protocol: String(rule.protocol ?? "").toLowerCase() };
+    });
+  };
+  return { allowed: read("allowed"), denied: read("denied") };
+}

@@ -1,0 +1,98 @@
+/** @module Loads the resources folders as daprd's disk loader does (contract 4.2). */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { isComponentDocument, ManifestError, readComponent, type ComponentManifest } from "./component.js";
+import { field, parseYamlDocument, splitDocuments, type YamlDocument } from "./yaml-documents.js";
+
+export interface LoadOptions {
+  appId: string;
+  /** The sidecar's namespace (env NAMESPACE), "" when unset. */
+  namespace: string;
+}
+
+/** A non-Component Dapr document the runtime may use (Resiliency), with where it came from. */
+export interface RawResource {
+  kind: string;
+  doc: YamlDocument;
+  file: string;
+}
+
+export interface LoadedResources {
+  /** Accepted secret store components, in load order. */
+  secretStores: ComponentManifest[];
+  others: RawResource[];
+  /** Problems that daprd also only warns about: the rest still loads. */
+  warnings: string[];
+}
+
+export class ResourceLoadError extends Error {}
+
+export async function loadResources(dirs: readonly string[], opts: LoadOptions): Promise<LoadedResources> {
+  const out: LoadedResources = { secretStores: [], others: [], warnings: [] };
+  const accepted = new Map<string, ComponentManifest>();
+  for (const dir of dirs) {
+    for (const file of await listManifestFiles(dir, out.warnings)) {
+      const text = await readFile(file, "utf8");
+      for (const chunk of splitDocuments(text)) {
+        if (chunk.text.trim() === "") continue;
+        const doc = parseYamlDocument(chunk, "1.1");
+        if (doc.error) {
+          out.warnings.push(`${file}:${doc.error.line}: YAML error: ${doc.error.message}; document skipped`);
+          continue;
+        }
+        if (!isComponentDocument(doc.value)) {
+          const kind = field(doc.value, "kind");
+          if (typeof kind === "string" && field(doc.value, "apiVersion") === "dapr.io/v1alpha1") out.others.push({ kind, doc, file });
+          continue;
+        }
+        let component: ComponentManifest;
+        try {
+          component = readComponent(doc, file);
+        } catch (err) {
+          if (!(err instanceof ManifestError)) throw err;
+          out.warnings.push(`${err.message}; component skipped`);
+          continue;
+        }
+        accept(component, accepted, opts, out);
+      }
+    }
+  }
+  return out;
+}
+
+function accept(c: ComponentManifest, accepted: Map<string, ComponentManifest>, opts: LoadOptions, out: LoadedResources): void {
+  if (opts.namespace !== "" && c.namespace !== "" && c.namespace !== opts.namespace) return;
+  const earlier = accepted.get(c.name);
+  if (earlier) {
+    throw new ResourceLoadError(
+      `duplicate definition of Component name ${c.name}: ${earlier.file}:${earlier.line} and ${c.file}:${c.line}`,
+    );
+  }
+  if (c.scopes.length > 0 && !c.scopes.includes(opts.appId)) return;
+  accepted.set(c.name, c);
+  if (c.type.toLowerCase().startsWith("secretstores.")) out.secretStores.push(c);
+  else out.warnings.push(`${c.file}:${c.line}: component ${c.name} (${c.type}) is not a secret store; Keyward serves only secret stores, so it is skipped`);
+}
+
+async function listManifestFiles(dir: string, warnings: string[]): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw new ResourceLoadError(`cannot read resources path ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const files: string[] = [];
+  // Byte order, as Go's os.ReadDir; stat follows symlinks, which is how Kubernetes mounts ConfigMap files.
+  for (const name of names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) continue;
+    const ext = extname(name).toLowerCase();
+    if (ext !== ".yaml" && ext !== ".yml") {
+      warnings.push(`${path}: not a .yaml or .yml file; skipped`);
+      continue;
+    }
+    files.push(path);
+  }
+  return files;
+}

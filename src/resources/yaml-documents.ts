@@ -1,0 +1,87 @@
+/**
+ * @module Splits a resource file into YAML documents the way daprd does (on "\n---", the separator line
+ * consumed), so one broken document never hides the others, and keeps each document's first line.
+ */
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from "yaml";
+
+export interface YamlDocument {
+  /** 1-based line of the document's first line in the file. */
+  line: number;
+  /** Plain JS value, or undefined when the document did not parse. */
+  value: unknown;
+  /** First parse error with its file line; never quotes the file's text (it may hold credentials). */
+  error?: { line: number; message: string };
+  /** Line in the file of the node at a (case-insensitive) key path, for precise messages. */
+  lineOf(path: readonly (string | number)[]): number;
+}
+
+export function splitDocuments(text: string): { text: string; line: number }[] {
+  const out: { text: string; line: number }[] = [];
+  let start = 0;
+  let line = 1;
+  for (;;) {
+    const i = text.indexOf("\n---", start);
+    if (i < 0) {
+      out.push({ text: text.slice(start), line });
+      return out;
+    }
+    const nl = text.indexOf("\n", i + 4);
+    out.push({ text: text.slice(start, i), line });
+    const next = nl < 0 ? text.length : nl + 1;
+    line += countLines(text, start, next);
+    start = next;
+    if (nl < 0) return out;
+  }
+}
+
+function countLines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+/**
+ * Parses one document. Component manifests are YAML 1.1 in daprd (`yes` is a boolean), Configuration
+ * files YAML 1.2; the caller chooses.
+ */
+export function parseYamlDocument(chunk: { text: string; line: number }, version: "1.1" | "1.2"): YamlDocument {
+  const counter = new LineCounter();
+  const doc = parseDocument(chunk.text, { version, prettyErrors: false, lineCounter: counter, uniqueKeys: true });
+  const toLine = (offset: number) => counter.linePos(offset).line + chunk.line - 1;
+  const lineOf = (path: readonly (string | number)[]) => {
+    let node: unknown = doc.contents;
+    let found = node as Node | null;
+    for (const key of path) {
+      if (isMap(node)) {
+        const lower = String(key).toLowerCase();
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value).toLowerCase() === lower);
+        node = pair?.value;
+      } else if (isSeq(node) && typeof key === "number") node = node.items[key];
+      else break;
+      if (node && typeof node === "object" && "range" in node) found = node as Node;
+    }
+    return found?.range ? toLine(found.range[0]) : chunk.line;
+  };
+  const first = doc.errors[0];
+  if (first) {
+    const message = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    return { line: chunk.line, value: undefined, error: { line: toLine(first.pos[0]), message }, lineOf };
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { line: chunk.line, value: undefined, error: { line: chunk.line, message: (err as Error).message }, lineOf };
+  }
+  return { line: chunk.line, value, lineOf };
+}
+
+/** daprd decodes manifests through encoding/json: field names match case-insensitively. */
+export function field(obj: unknown, name: string): unknown {
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return undefined;
+  const rec = obj as Record<string, unknown>;
+  if (Object.hasOwn(rec, name)) return rec[name];
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(rec)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
