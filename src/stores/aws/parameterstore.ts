@@ -1,0 +1,127 @@
+/** @module `secretstores.aws.parameterstore`: parameters from AWS SSM Parameter Store through the official SDK v3 client. */
+import type { GetParameterCommandOutput, SSMClient } from "@aws-sdk/client-ssm";
+import { metadataValue } from "../metadata.js";
+import {
+  SecretStoreError,
+  type BulkGetSecretRequest,
+  type BulkSecretData,
+  type ComponentMetadata,
+  type GetSecretRequest,
+  type SecretData,
+  type SecretStore,
+  type SecretStoreDefinition,
+  type StoreContext,
+} from "../types.js";
+import { addErrorBodyReader, checkRegion, clientConfig, mapLimit, readAwsSettings } from "./client.js";
+import { toStoreError } from "./errors.js";
+
+const SERVICE = "AWS SSM Parameter Store";
+/** DescribeParameters' largest page. */
+const PAGE_SIZE = 50;
+/** GetParameter calls in flight during a bulk read (the API's default rate is 40 per second). */
+const BULK_CONCURRENCY = 8;
+
+type Sdk = typeof import("@aws-sdk/client-ssm");
+
+export class ParameterStore implements SecretStore {
+  private sdk: Sdk | undefined;
+  private client: SSMClient | undefined;
+  private prefix = "";
+  private secrets: string[] = [];
+
+  async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
+    this.prefix = metadataValue(metadata, "prefix") ?? "";
+    const settings = await readAwsSettings(metadata, ctx.log);
+    this.secrets = settings.secrets;
+    this.sdk = await import("@aws-sdk/client-ssm");
+    const client = new this.sdk.SSMClient(clientConfig(settings));
+    addErrorBodyReader(client.middlewareStack);
+    try {
+      await checkRegion(() => client.config.region());
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+    this.client = client;
+  }
+
+  /** Reads `prefix + name`, `prefix + name:version_id` when a version is asked for; SecureStrings come decrypted. */
+  async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    const { client, sdk } = this.ready();
+    const versionId = metadataValue(req.metadata, "version_id");
+    const selector = versionId ? `${req.name}:${versionId}` : req.name;
+    let out: GetParameterCommandOutput;
+    try {
+      out = await client.send(new sdk.GetParameterCommand({ Name: this.prefix + selector, WithDecryption: true }), { abortSignal: signal });
+    } catch (err) {
+      throw toStoreError(err, { service: SERVICE, action: `get parameter ${this.prefix + selector}`, secretName: this.prefix + selector, secrets: this.secrets });
+    }
+    const p = out.Parameter;
+    if (p?.Value === undefined) return {};
+    return { [this.strip(p.Name ?? this.prefix + req.name)]: p.Value };
+  }
+
+  /** Every parameter whose name begins with the prefix, keyed by its name without the prefix. */
+  async bulkGetSecret(_req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData> {
+    const { client, sdk } = this.ready();
+    const filters = this.prefix ? [{ Key: "Name", Option: "BeginsWith", Values: [this.prefix] }] : undefined;
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    const seen = new Set<string>();
+    for (;;) {
+      let page;
+      try {
+        page = await client.send(
+          new sdk.DescribeParametersCommand({ MaxResults: PAGE_SIZE, ...(filters ? { ParameterFilters: filters } : {}), ...(nextToken ? { NextToken: nextToken } : {}) }),
+          { abortSignal: signal },
+        );
+      } catch (err) {
+        throw toStoreError(err, { service: SERVICE, action: "list parameters", secrets: this.secrets });
+      }
+      for (const p of page.Parameters ?? []) if (p.Name && p.Name.startsWith(this.prefix)) names.push(p.Name);
+      nextToken = page.NextToken || undefined;
+      if (!nextToken || seen.has(nextToken)) break;
+      seen.add(nextToken);
+    }
+
+    const values = await mapLimit(names, BULK_CONCURRENCY, async (name) => {
+      try {
+        const out = await client.send(new sdk.GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal: signal });
+        return out.Parameter?.Value;
+      } catch (err) {
+        const e = toStoreError(err, { service: SERVICE, action: `get parameter ${name}`, secretName: name, secrets: this.secrets });
+        // Deleted between the listing and the read.
+        if (e.kind === "not_found") return undefined;
+        throw e;
+      }
+    });
+    const result: BulkSecretData = {};
+    names.forEach((name, i) => {
+      const v = values[i];
+      if (v === undefined) return;
+      const short = this.strip(name);
+      result[short] = { [short]: v };
+    });
+    return result;
+  }
+
+  features(): readonly [] {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    this.client?.destroy();
+    this.client = undefined;
+  }
+
+  private strip(name: string): string {
+    return this.prefix && name.startsWith(this.prefix) ? name.slice(this.prefix.length) : name;
+  }
+
+  private ready(): { client: SSMClient; sdk: Sdk } {
+    if (!this.client || !this.sdk) throw new SecretStoreError("internal", `${SERVICE} store is not initialised or was closed`);
+    return { client: this.client, sdk: this.sdk };
+  }
+}
+
+export const definition: SecretStoreDefinition = { type: "aws.parameterstore", version: "v1", create: () => new ParameterStore() };

@@ -1,0 +1,161 @@
+/** @module `secretstores.aws.secretmanager`: secrets from AWS Secrets Manager through the official SDK v3 client. */
+import type { GetSecretValueCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { booleanOption, metadataValue } from "../metadata.js";
+import {
+  MULTIPLE_KEY_VALUES_PER_SECRET,
+  SecretStoreError,
+  type BulkGetSecretRequest,
+  type BulkSecretData,
+  type ComponentMetadata,
+  type GetSecretRequest,
+  type SecretData,
+  type SecretStore,
+  type SecretStoreDefinition,
+  type SecretStoreFeature,
+  type StoreContext,
+} from "../types.js";
+import { addErrorBodyReader, checkRegion, clientConfig, mapLimit, readAwsSettings } from "./client.js";
+import { toStoreError } from "./errors.js";
+
+const SERVICE = "AWS Secrets Manager";
+/** ListSecrets' largest page. */
+const PAGE_SIZE = 100;
+/** GetSecretValue calls in flight during a bulk read. */
+const BULK_CONCURRENCY = 8;
+
+type Sdk = typeof import("@aws-sdk/client-secrets-manager");
+
+export class SecretsManagerStore implements SecretStore {
+  private sdk: Sdk | undefined;
+  private client: SecretsManagerClient | undefined;
+  private multiKey = false;
+  private secrets: string[] = [];
+
+  async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
+    // daprd documents multipleKeyValuesPerSecret; its decoder also knew the field as multipleKeysPerSecret.
+    const multiName = metadataValue(metadata, "multipleKeyValuesPerSecret") !== undefined ? "multipleKeyValuesPerSecret" : "multipleKeysPerSecret";
+    this.multiKey = booleanOption(metadata, multiName, false);
+    const settings = await readAwsSettings(metadata, ctx.log);
+    this.secrets = settings.secrets;
+    this.sdk = await import("@aws-sdk/client-secrets-manager");
+    const client = new this.sdk.SecretsManagerClient(clientConfig(settings));
+    addErrorBodyReader(client.middlewareStack);
+    try {
+      await checkRegion(() => client.config.region());
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+    this.client = client;
+  }
+
+  async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    const { client, sdk } = this.ready();
+    const versionId = nonEmpty(metadataValue(req.metadata, "version_id"));
+    const versionStage = nonEmpty(metadataValue(req.metadata, "version_stage"));
+    let out: GetSecretValueCommandOutput;
+    try {
+      out = await client.send(
+        new sdk.GetSecretValueCommand({ SecretId: req.name, ...(versionId ? { VersionId: versionId } : {}), ...(versionStage ? { VersionStage: versionStage } : {}) }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      const which = [versionId && `version_id ${versionId}`, versionStage && `version_stage ${versionStage}`].filter(Boolean).join(", ");
+      const name = which ? `${req.name} (${which})` : req.name;
+      throw toStoreError(err, { service: SERVICE, action: `get secret ${name}`, secretName: name, secrets: this.secrets });
+    }
+    return this.format(out, req.name);
+  }
+
+  async bulkGetSecret(_req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData> {
+    const { client, sdk } = this.ready();
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    // Bounded: every page either ends the listing or hands a fresh token; a repeated token means a broken server.
+    const seen = new Set<string>();
+    for (;;) {
+      let page;
+      try {
+        page = await client.send(new sdk.ListSecretsCommand({ MaxResults: PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) }), { abortSignal: signal });
+      } catch (err) {
+        throw toStoreError(err, { service: SERVICE, action: "list secrets", secrets: this.secrets });
+      }
+      for (const s of page.SecretList ?? []) if (s.Name) names.push(s.Name);
+      nextToken = page.NextToken || undefined;
+      if (!nextToken || seen.has(nextToken)) break;
+      seen.add(nextToken);
+    }
+
+    const values = await mapLimit(names, BULK_CONCURRENCY, async (name) => {
+      try {
+        return await client.send(new sdk.GetSecretValueCommand({ SecretId: name }), { abortSignal: signal });
+      } catch (err) {
+        const e = toStoreError(err, { service: SERVICE, action: `get secret ${name}`, secretName: name, secrets: this.secrets });
+        // Deleted between the listing and the read, scheduled for deletion, or without a current version yet.
+        if (e.kind === "not_found" || isMarkedForDeletion(err)) return undefined;
+        throw e;
+      }
+    });
+    const result: BulkSecretData = {};
+    names.forEach((name, i) => {
+      const v = values[i];
+      if (v) result[name] = this.format(v, name);
+    });
+    return result;
+  }
+
+  features(): readonly SecretStoreFeature[] {
+    return this.multiKey ? [MULTIPLE_KEY_VALUES_PER_SECRET] : [];
+  }
+
+  async close(): Promise<void> {
+    this.client?.destroy();
+    this.client = undefined;
+  }
+
+  private ready(): { client: SecretsManagerClient; sdk: Sdk } {
+    if (!this.client || !this.sdk) throw new SecretStoreError("internal", `${SERVICE} store is not initialised or was closed`);
+    return { client: this.client, sdk: this.sdk };
+  }
+
+  /**
+   * daprd's shape: `{Name: SecretString}`; with multipleKeyValuesPerSecret a JSON object's members become the keys
+   * (non-string members as JSON text), anything else stays one value. A binary secret is returned base64-encoded.
+   */
+  private format(out: GetSecretValueCommandOutput, requested: string): SecretData {
+    const name = out.Name ?? requested;
+    let text: string;
+    if (out.SecretString !== undefined) text = out.SecretString;
+    else if (out.SecretBinary !== undefined) text = Buffer.from(out.SecretBinary).toString("base64");
+    else return {};
+    if (this.multiKey && out.SecretString !== undefined) {
+      const parsed = parseObject(text);
+      if (parsed) return parsed;
+    }
+    return { [name]: text };
+  }
+}
+
+function parseObject(text: string): SecretData | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const out: SecretData = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) out[k] = typeof val === "string" ? val : JSON.stringify(val);
+  return out;
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function isMarkedForDeletion(err: unknown): boolean {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  return e?.name === "InvalidRequestException" && typeof e.message === "string" && /marked for deletion/i.test(e.message);
+}
+
+export const definition: SecretStoreDefinition = { type: "aws.secretmanager", version: "v1", create: () => new SecretsManagerStore() };
