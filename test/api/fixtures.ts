@@ -1,0 +1,56 @@
+/** Shared sidecar set-up for the API tests: several local stores and a scope configuration. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { componentYaml, startSidecar, type Sidecar, type SidecarOptions } from "../helpers/sidecar.js";
+
+export const FILE_SECRETS = {
+  secret: "v1",
+  nested: { a: "x" },
+  "a/b": "slash",
+  "with space": "sp",
+  bulk: "named-bulk",
+  "x<y&z": "html<>&",
+  other: "o",
+};
+
+export const MULTI_SECRETS = { parent: { child1: "12345", child2: { child3: "67890" } }, single: "s" };
+
+export const SCOPES_CONFIG = `apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: appconfig
+spec:
+  secrets:
+    scopes:
+      - storeName: scoped
+        defaultAccess: deny
+        allowedSecrets: ["secret"]
+      - storeName: denylisted
+        defaultAccess: allow
+        deniedSecrets: ["secret"]
+`;
+
+export function writeJson(value: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), "keyward-api-"));
+  const p = join(dir, "secrets.json");
+  writeFileSync(p, JSON.stringify(value));
+  return p;
+}
+
+/** A sidecar with filestore, multistore, envstore, scoped and denylisted stores. */
+export async function startApiSidecar(extra: SidecarOptions = {}): Promise<Sidecar> {
+  const file = writeJson(FILE_SECRETS);
+  return startSidecar({
+    components: {
+      "file.yaml": componentYaml("filestore", "secretstores.local.file", { secretsFile: file }),
+      "multi.yaml": componentYaml("multistore", "secretstores.local.file", { secretsFile: writeJson(MULTI_SECRETS), multiValued: "true" }),
+      "env.yaml": componentYaml("envstore", "secretstores.local.env", { prefix: "KWAPI_" }),
+      "scoped.yaml": componentYaml("scoped", "secretstores.local.file", { secretsFile: file }) + "---\n" + componentYaml("denylisted", "secretstores.local.file", { secretsFile: file }),
+      ...extra.components,
+    },
+    config: SCOPES_CONFIG,
+    ...extra,
+    env: { KWAPI_ONE: "1", KWAPI_TWO: "2", ...extra.env },
+  });
+}
