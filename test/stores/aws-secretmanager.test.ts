@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CreateSecretCommand, ListSecretsCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand, DeleteSecretCommand, ListSecretsCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
 import { SecretsManagerStore, definition } from "../../src/stores/aws/secretmanager.js";
 import { SecretStoreError, type ComponentMetadata, type SecretStoreErrorKind } from "../../src/stores/types.js";
 import { describeSecretStoreConformance } from "../conformance/secret-store.case.js";
@@ -149,6 +149,17 @@ describe("aws.secretmanager", () => {
     assert.deepEqual([...alias.features()], ["MULTIPLE_KEY_VALUES_PER_SECRET"]);
     await alias.close();
     await rejectsWith(open(staticMd({ multipleKeyValuesPerSecret: "perhaps" })), "invalid_config", /multipleKeyValuesPerSecret.*not a boolean/);
+  });
+
+  it("a secret scheduled for deletion reads as not found, and bulk leaves it out", async () => {
+    await create("doomed", `doomed-${CANARY}`);
+    await admin.send(new DeleteSecretCommand({ SecretId: "doomed", RecoveryWindowInDays: 7 }));
+    const s = await open(staticMd());
+    await rejectsWith(s.getSecret({ name: "doomed", metadata: {} }), "not_found", /^secret doomed not found in AWS Secrets Manager \(InvalidRequestException: .*marked (for )?delet/);
+    const bulk = await s.bulkGetSecret({ metadata: {} });
+    assert.equal(bulk.doomed, undefined);
+    assert.deepEqual(bulk.conftestsecret, { conftestsecret: "abcd" });
+    await s.close();
   });
 
   it("a binary secret comes back base64-encoded under its name", async () => {

@@ -125,10 +125,10 @@ const ACCESS_KEY_ID = /\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b/g;
 /** Removes every configured credential (and anything shaped like an access key id) from a text. */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[redacted]");
+  for (const s of secrets) if (s.length >= 8) out = out.split(s).join("[redacted]");
   out = out.replace(ACCESS_KEY_ID, "[access-key-id]");
   // AWS messages are one line; a multi-line text is a body dump, and the first line says enough.
-  const firstLine = out.split(/\r?\n/, 1)[0] ?? "";
+  const firstLine = (out.split(/\r?\n/, 1)[0] ?? "").replace(/[ \t]{2,}/g, " ");
   return firstLine.length > 300 ? `${firstLine.slice(0, 300)}…` : firstLine;
 }
 
@@ -196,6 +196,8 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
     return new SecretStoreError(kind, `${ctx.action} in ${ctx.service} failed: ${WHAT[kind]}: could not obtain AWS credentials from ${err.source} (${inner.code}: ${inner.detail})`, { cause: err });
   }
   const c = classifyOne(err, ctx.secrets);
+  // Secrets Manager refuses reads of a secret scheduled for deletion: for the reader it is gone.
+  if (c.code === "InvalidRequestException" && /marked (for )?delet/i.test(c.detail)) c.kind = "not_found";
   if (c.kind === "not_found" && ctx.secretName !== undefined) {
     return new SecretStoreError("not_found", `secret ${ctx.secretName} not found in ${ctx.service} (${c.code}: ${c.detail})`, { cause: err });
   }

@@ -92,7 +92,7 @@ export class SecretsManagerStore implements SecretStore {
       } catch (err) {
         const e = toStoreError(err, { service: SERVICE, action: `get secret ${name}`, secretName: name, secrets: this.secrets });
         // Deleted between the listing and the read, scheduled for deletion, or without a current version yet.
-        if (e.kind === "not_found" || isMarkedForDeletion(err)) return undefined;
+        if (e.kind === "not_found") return undefined;
         throw e;
       }
     });
@@ -151,11 +151,6 @@ function parseObject(text: string): SecretData | undefined {
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === "" ? undefined : v;
-}
-
-function isMarkedForDeletion(err: unknown): boolean {
-  const e = err as { name?: unknown; message?: unknown } | null;
-  return e?.name === "InvalidRequestException" && typeof e.message === "string" && /marked for deletion/i.test(e.message);
 }
 
 export const definition: SecretStoreDefinition = { type: "aws.secretmanager", version: "v1", create: () => new SecretsManagerStore() };
