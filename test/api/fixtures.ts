@@ -42,6 +42,7 @@ export function writeJson(value: unknown): string {
 export async function startApiSidecar(extra: SidecarOptions = {}): Promise<Sidecar> {
   const file = writeJson(FILE_SECRETS);
   return startSidecar({
+    ...extra,
     components: {
       "file.yaml": componentYaml("filestore", "secretstores.local.file", { secretsFile: file }),
       "multi.yaml": componentYaml("multistore", "secretstores.local.file", { secretsFile: writeJson(MULTI_SECRETS), multiValued: "true" }),
@@ -50,7 +51,6 @@ export async function startApiSidecar(extra: SidecarOptions = {}): Promise<Sidec
       ...extra.components,
     },
     config: SCOPES_CONFIG,
-    ...extra,
     env: { KWAPI_ONE: "1", KWAPI_TWO: "2", ...extra.env },
   });
 }

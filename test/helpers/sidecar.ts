@@ -121,5 +121,5 @@ export function componentYaml(name: string, type: string, metadata: Record<strin
   const items = Object.entries(metadata)
     .map(([k, v]) => `  - name: ${k}\n    value: ${JSON.stringify(v)}`)
     .join("\n");
-  return `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: ${type}\n  version: v1\n  metadata:\n${items || "  []"}\n${extra}`;
+  return `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: ${type}\n  version: v1\n  metadata:${items ? `\n${items}` : " []"}\n${extra}`;
 }
