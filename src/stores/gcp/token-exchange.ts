@@ -64,7 +64,8 @@ export class TokenExchange {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+      const c = (e as { cause?: { code?: string; message?: string } }).cause;
+      const cause = c?.code ?? c?.message ?? (e as Error).name;
       throw new TokenError(UNAVAILABLE, `token endpoint ${this.tokenUri} unreachable (${cause})`);
     }
     let body: { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown } = {};
