@@ -47,7 +47,7 @@ function requireMoto(): void {
 }
 
 async function waitReady(endpoint: string, child: ChildProcess, out: () => string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode}:\n${out()}`);
     try {
       const r = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
@@ -57,7 +57,7 @@ async function waitReady(endpoint: string, child: ChildProcess, out: () => strin
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`moto_server did not answer on ${endpoint} within 15 s:\n${out()}`);
+  throw new Error(`moto_server did not answer on ${endpoint} within 30 s:\n${out()}`);
 }
 
 export async function startMoto(): Promise<Moto> {
@@ -76,6 +76,16 @@ export async function startMoto(): Promise<Moto> {
     child.stdout?.on("data", append);
     child.stderr?.on("data", append);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // moto runs in its own process group, so it would outlive a test process that dies without after() hooks.
+    const killOnExit = (): void => {
+      try {
+        process.kill(-(child.pid as number), "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    };
+    process.once("exit", killOnExit);
+    void exited.then(() => process.removeListener("exit", killOnExit));
     child.once("error", (err) => append(Buffer.from(String(err))));
     const stop = async (): Promise<void> => {
       if (child.exitCode !== null || child.signalCode !== null) return;

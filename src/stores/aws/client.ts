@@ -103,8 +103,16 @@ export async function readAwsSettings(md: ComponentMetadata, log: StoreLogger): 
     }) as AwsCredentialProvider;
     provider = wrapProvider(assumed, `STS AssumeRole of ${assumeRoleArn}`);
   }
-  log.info("AWS authentication configured", { auth, region: region ?? "(from environment/profile)", endpoint: endpoint ?? "(AWS default)", ...(assumeRoleArn ? { assumeRoleArn, sessionName } : {}) });
+  log.info("AWS authentication configured", { auth, region: region ?? "(from environment/profile)", endpoint: endpoint ? withoutUserInfo(endpoint) : "(AWS default)", ...(assumeRoleArn ? { assumeRoleArn, sessionName } : {}) });
   return { region, endpoint, auth, credentials: provider, secrets };
+}
+
+/** An endpoint as logged: any user:password in the URL is dropped. */
+function withoutUserInfo(endpoint: string): string {
+  const u = new URL(endpoint);
+  u.username = "";
+  u.password = "";
+  return u.toString();
 }
 
 /** Marks failures to get credentials, so the message says the call never reached the service. */
