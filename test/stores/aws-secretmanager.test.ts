@@ -261,10 +261,14 @@ describe("aws.secretmanager", () => {
       await s.close();
     });
 
-    // The token file is gone: no credentials, said as such, without the token.
-    await withEnv({ ...env, AWS_WEB_IDENTITY_TOKEN_FILE: join(tmp, "missing-token") }, async () => {
+    // The token file is not there (yet): no credentials, said as such, without the token; once the file is
+    // mounted the same store reads, since failures are not cached.
+    const lateFile = join(tmp, "late-token");
+    await withEnv({ ...env, AWS_WEB_IDENTITY_TOKEN_FILE: lateFile }, async () => {
       const s = await open({ region: MOTO_REGION, endpoint: moto.endpoint });
       await rejectsWith(s.getSecret({ name: "irsa-secret", metadata: {} }), "bad_credentials", /bad credentials: could not obtain AWS credentials from the default credential chain.*ENOENT/, [jwt]);
+      writeFileSync(lateFile, jwt);
+      assert.deepEqual(await s.getSecret({ name: "irsa-secret", metadata: {} }), { "irsa-secret": `irsa-${CANARY}` });
       await s.close();
     });
     // STS cannot be reached: unreachable, and still about credentials.
