@@ -137,6 +137,9 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
       setTimeout(() => process.exit(0), 500).unref();
     }, settings.graceSeconds * 1000);
     force.unref();
+    // Keep-alive sockets go idle after their last response; close them as they do, so clients are
+    // not cut off mid-request and shutdown does not wait for their keep-alive timeout.
+    const idleSweep = setInterval(() => httpServers.forEach((s) => s.closeIdleConnections()), 50);
     await Promise.all([
       ...httpServers.map((s) => new Promise<void>((r) => {
         s.close(() => r());
@@ -145,6 +148,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
       new Promise<void>((r) => (grpc ? grpc.tryShutdown(() => r()) : r())),
       new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())),
     ]);
+    clearInterval(idleSweep);
     await runtime.close();
     clearTimeout(force);
     log.info("Keyward stopped");
