@@ -30,10 +30,14 @@ export async function validate(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   try {
     const res = await loadResources(list(flags, "resources-path"), { appId, namespace: env.NAMESPACE ?? "" });
-    problems.push(...res.warnings);
+    problems.push(...res.problems);
+    for (const w of res.warnings) if (!res.problems.includes(w)) process.stdout.write(`warning: ${w}\n`);
     const k8s = str(flags, FLAGS, "mode") === "kubernetes";
     const { problems: refs } = orderByReferences(res.secretStores, k8s ? "kubernetes" : "", new Set(k8s ? ["kubernetes"] : []));
-    for (const [name, why] of refs) problems.push(`component ${name}: ${why}`);
+    for (const [name, why] of refs) {
+      const c = res.secretStores.find((s) => s.name === name);
+      problems.push(`${c ? `${c.file}:${c.line}: ` : ""}component ${name}: ${why}`);
+    }
     for (const c of res.secretStores) {
       if (!(await findStoreDefinition(c.type, c.version).catch(() => undefined))) problems.push(`${c.file}:${c.line}: component ${c.name}: couldn't find secret store ${c.type}/${c.version || "v1"}`);
     }

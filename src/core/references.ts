@@ -66,12 +66,15 @@ export interface ResolveContext {
   warn(msg: string): void;
 }
 
-/** daprd refuses these names for envRef whatever DAPR_ENV_KEYS says. */
-function envRefAllowed(name: string, env: NodeJS.ProcessEnv): boolean {
+/**
+ * daprd refuses these names for envRef whatever DAPR_ENV_KEYS says. Like daprd, the allow-list is
+ * matched against the upper-cased name (the injector writes it in upper case).
+ */
+export function envRefAllowed(name: string, env: NodeJS.ProcessEnv): boolean {
   const upper = name.toUpperCase();
   if (name === "" || upper === "APP_API_TOKEN" || upper.startsWith("DAPR_") || name.includes(" ")) return false;
   const allow = env.DAPR_ENV_KEYS;
-  return allow === undefined || allow === "" || allow.split(" ").includes(name);
+  return allow === undefined || allow === "" || allow.split(" ").includes(upper);
 }
 
 /** Produces the metadata map a store's init gets. Throws ReferenceError naming the item, never its value. */
@@ -83,8 +86,8 @@ export async function resolveMetadata(c: ComponentManifest, ctx: ResolveContext)
     if (item.envRef !== undefined && value === "") {
       if (envRefAllowed(item.envRef, ctx.env)) value = ctx.env[item.envRef] ?? "";
       else ctx.warn(`component ${c.name}: metadata ${item.name}: envRef ${item.envRef} is not allowed; left empty`);
-    }
-    if (item.secretKeyRef) {
+    } else if (item.secretKeyRef) {
+      // As daprd: an item whose envRef was used (or refused) is not also looked up by secretKeyRef.
       const storeName = referencedStore(c, ctx.defaultStore)!;
       const store = ctx.store(storeName);
       if (!store) throw new ReferenceError(`metadata ${item.name}: secret store ${storeName} is not loaded`);
@@ -114,8 +117,9 @@ function applyTemplates(value: string, c: ComponentManifest, ctx: ResolveContext
   if (!value.includes("{")) return value;
   return value
     .replace(/\{uuid\}/g, () => randomUUID())
-    .replace(/\{appID\}/g, ctx.appId)
-    .replace(/\{namespace\}/g, `${ctx.namespace}.${ctx.appId}`)
+    // Functions, not strings: a "$&" in an app id must not act as a replacement pattern.
+    .replace(/\{appID\}/g, () => ctx.appId)
+    .replace(/\{namespace\}/g, () => `${ctx.namespace}.${ctx.appId}`)
     .replace(/\{podName\}/g, () => {
       const pod = ctx.env.POD_NAME;
       if (!pod) throw new ReferenceError(`component ${c.name}: {podName} is used but POD_NAME is not set`);

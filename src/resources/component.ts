@@ -48,7 +48,32 @@ export class ManifestError extends Error {
 export function dynamicValueText(v: unknown): string {
   if (v === undefined || v === null) return "";
   if (typeof v === "string") return v;
-  return JSON.stringify(v);
+  return goJson(v);
+}
+
+/**
+ * The JSON text Go's encoding/json writes for a decoded YAML value (daprd turns manifests into JSON that
+ * way): object keys sorted, integers exact (they arrive as bigint), `<`, `>`, `&`, U+2028/9 escaped.
+ */
+function goJson(v: unknown): string {
+  return rawJson(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function rawJson(v: unknown): string {
+  if (v === undefined || v === null) return "null";
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "number") return Number.isFinite(v) ? JSON.stringify(v) : "null";
+  if (typeof v !== "object") return JSON.stringify(v) ?? "null";
+  if (Array.isArray(v)) return `[${v.map(rawJson).join(",")}]`;
+  const rec = v as Record<string, unknown>;
+  const keys = Object.keys(rec).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${rawJson(rec[k])}`).join(",")}}`;
+}
+
+/** `time.ParseDuration`: a unit is required except for "0", so a bare "10" is invalid (→ the 5 s default). */
+function goDurationMs(s: string): number | undefined {
+  if (/^[+-]?\d+$/.test(s.trim()) && Number(s) !== 0) return undefined;
+  return parseDuration(s.replace(/^\+/, ""));
 }
 
 function text(v: unknown): string {
@@ -98,7 +123,7 @@ export function readComponent(doc: YamlDocument, file: string): ComponentManifes
   });
 
   const rawTimeout = field(spec, "initTimeout");
-  const parsed = rawTimeout === undefined ? undefined : parseDuration(text(rawTimeout));
+  const parsed = rawTimeout === undefined || rawTimeout === null ? undefined : goDurationMs(text(rawTimeout));
   const rawScopes = field(v, "scopes") ?? [];
   if (!Array.isArray(rawScopes)) throw fail(["scopes"], "scopes must be a list of app ids");
   const ignore = field(spec, "ignoreErrors");

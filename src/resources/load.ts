@@ -21,14 +21,20 @@ export interface LoadedResources {
   /** Accepted secret store components, in load order. */
   secretStores: ComponentManifest[];
   others: RawResource[];
-  /** Problems that daprd also only warns about: the rest still loads. */
+  /** Everything daprd also only warns about: the rest still loads. */
   warnings: string[];
+  /** The warnings that are mistakes in a file (broken YAML, malformed component), for `keyward validate`. */
+  problems: string[];
 }
 
 export class ResourceLoadError extends Error {}
 
 export async function loadResources(dirs: readonly string[], opts: LoadOptions): Promise<LoadedResources> {
-  const out: LoadedResources = { secretStores: [], others: [], warnings: [] };
+  const out: LoadedResources = { secretStores: [], others: [], warnings: [], problems: [] };
+  const problem = (msg: string) => {
+    out.warnings.push(msg);
+    out.problems.push(msg);
+  };
   const accepted = new Map<string, ComponentManifest>();
   for (const dir of dirs) {
     for (const file of await listManifestFiles(dir, out.warnings)) {
@@ -37,7 +43,7 @@ export async function loadResources(dirs: readonly string[], opts: LoadOptions):
         if (chunk.text.trim() === "") continue;
         const doc = parseYamlDocument(chunk, "1.1");
         if (doc.error) {
-          out.warnings.push(`${file}:${doc.error.line}: YAML error: ${doc.error.message}; document skipped`);
+          problem(`${file}:${doc.error.line}: YAML error: ${doc.error.message}; document skipped`);
           continue;
         }
         if (!isComponentDocument(doc.value)) {
@@ -50,7 +56,7 @@ export async function loadResources(dirs: readonly string[], opts: LoadOptions):
           component = readComponent(doc, file);
         } catch (err) {
           if (!(err instanceof ManifestError)) throw err;
-          out.warnings.push(`${err.message}; component skipped`);
+          problem(`${err.message}; component skipped`);
           continue;
         }
         accept(component, accepted, opts, out);
@@ -79,7 +85,9 @@ async function listManifestFiles(dir: string, warnings: string[]): Promise<strin
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new ResourceLoadError(`cannot read resources path ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : code === "EACCES" ? "permission denied" : (code ?? String(err));
+    throw new ResourceLoadError(`cannot read resources path ${dir}: ${why}`);
   }
   const files: string[] = [];
   // Byte order, as Go's os.ReadDir; stat follows symlinks, which is how Kubernetes mounts ConfigMap files.

@@ -2,7 +2,7 @@
  * @module Splits a resource file into YAML documents the way daprd does (on "\n---", the separator line
  * consumed), so one broken document never hides the others, and keeps each document's first line.
  */
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from "yaml";
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type Tags } from "yaml";
 
 export interface YamlDocument {
   /** 1-based line of the document's first line in the file. */
@@ -26,7 +26,10 @@ export function splitDocuments(text: string): { text: string; line: number }[] {
       return out;
     }
     const nl = text.indexOf("\n", i + 4);
-    out.push({ text: text.slice(start, i), line });
+    // In a CRLF file the "\r" before the separator ends the document's last line; the yaml package would
+    // otherwise read it as part of the last value.
+    const end = i > start && text.charCodeAt(i - 1) === 13 ? i - 1 : i;
+    out.push({ text: text.slice(start, end), line });
     const next = nl < 0 ? text.length : nl + 1;
     line += countLines(text, start, next);
     start = next;
@@ -41,12 +44,27 @@ function countLines(text: string, from: number, to: number): number {
 }
 
 /**
+ * go-yaml v2 (which daprd's manifest decoder uses) keeps timestamps and sexagesimal numbers (`1:20`) as
+ * strings and integers exact; the yaml package's 1.1 schema would turn them into Dates, 80 and doubles.
+ */
+const GO_YAML_V2 = {
+  intAsBigInt: true,
+  customTags: (tags: Tags) => tags.filter((t) => typeof t !== "string" && t.tag !== "tag:yaml.org,2002:timestamp" && t.format !== "TIME"),
+};
+
+/**
  * Parses one document. Component manifests are YAML 1.1 in daprd (`yes` is a boolean), Configuration
  * files YAML 1.2; the caller chooses.
  */
 export function parseYamlDocument(chunk: { text: string; line: number }, version: "1.1" | "1.2"): YamlDocument {
   const counter = new LineCounter();
-  const doc = parseDocument(chunk.text, { version, prettyErrors: false, lineCounter: counter, uniqueKeys: true });
+  const doc = parseDocument(chunk.text, {
+    version,
+    prettyErrors: false,
+    lineCounter: counter,
+    uniqueKeys: true,
+    ...(version === "1.1" ? GO_YAML_V2 : {}),
+  });
   const toLine = (offset: number) => counter.linePos(offset).line + chunk.line - 1;
   const lineOf = (path: readonly (string | number)[]) => {
     let node: unknown = doc.contents;
