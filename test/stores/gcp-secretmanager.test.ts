@@ -4,6 +4,8 @@ import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { parseEndpoint } from "../../src/stores/gcp/config.js";
+import { redact } from "../../src/stores/gcp/errors.js";
 import { definition, GcpSecretManagerStore } from "../../src/stores/gcp/secretmanager.js";
 import { SecretStoreError, type ComponentMetadata, type SecretStoreErrorKind } from "../../src/stores/types.js";
 import { describeSecretStoreConformance } from "../conformance/secret-store.case.js";
@@ -211,6 +213,21 @@ describe("gcp.secretmanager", () => {
     await assert.rejects(open({ ...base, endpoint: "a b:c" }), failsWith("invalid_config", /is not host:port/));
     await assert.rejects(open({ ...base, shortBulkNames: "perhaps" }), /shortBulkNames: "perhaps" is not a boolean/);
     await assert.rejects(open({ ...base, type: "authorized_user" }), /credential type "authorized_user" is not supported/);
+  });
+
+  it("endpoint forms: host:port, host alone (443), https:// prefix, bracketed IPv6", () => {
+    assert.deepEqual(parseEndpoint("10.1.2.3:8443"), { host: "10.1.2.3", port: 8443 });
+    assert.deepEqual(parseEndpoint("secretmanager.europe-west1.rep.googleapis.com"), { host: "secretmanager.europe-west1.rep.googleapis.com", port: 443 });
+    assert.deepEqual(parseEndpoint("https://sm.private.example:444/"), { host: "sm.private.example", port: 444 });
+    assert.deepEqual(parseEndpoint("[::1]:9000"), { host: "::1", port: 9000 });
+    assert.throws(() => parseEndpoint("host:99999"), /is not host:port/);
+  });
+
+  it("redaction strips tokens, JWTs and PEM keys from text that could reach a client", () => {
+    const text = "Bearer abc.def oops ya29.a0AfH6SMB-secret eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln -----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY----- tail";
+    const out = redact(text, ["oops-not-present", "tail-value-longer"]);
+    assert.equal(out, "Bearer [redacted] oops [redacted token] [redacted jwt] [redacted key] tail");
+    assert.equal(redact("value s3cr3t-known-1 here", ["s3cr3t-known-1"]), "value [redacted] here");
   });
 
   it("no secret value, key or token appears in any message or log line", () => {
