@@ -26,7 +26,8 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
   let client: SecretManagerServiceClient;
   before(async () => {
     server = await startGcpSecretManager({ projects: { "fid-proj": "424242" } });
-    client = new SecretManagerServiceClient({ apiEndpoint: "127.0.0.1", port: server.port, sslCreds: grpc.credentials.createInsecure() });
+    // universeDomain given: the library need not look for ambient credentials (a metadata-server probe).
+    client = new SecretManagerServiceClient({ apiEndpoint: "127.0.0.1", port: server.port, sslCreds: grpc.credentials.createInsecure(), universeDomain: "googleapis.com" });
   });
   after(async () => {
     await client.close();
@@ -176,7 +177,7 @@ describe("GCP Secret Manager test server with the official client (TLS, bearer a
   });
 
   it("refuses a call without credentials (CREDENTIALS_MISSING) and one signed by a deleted key", async () => {
-    const bare = new SecretManagerServiceClient({ apiEndpoint: "localhost", port: server.port, sslCreds: grpc.credentials.createSsl(Buffer.from(tls.ca)) });
+    const bare = new SecretManagerServiceClient({ apiEndpoint: "localhost", port: server.port, sslCreds: grpc.credentials.createSsl(Buffer.from(tls.ca)), universeDomain: "googleapis.com" });
     try {
       await assert.rejects(
         bare.accessSecretVersion({ name: "projects/fid-proj/secrets/api-key/versions/latest" }),
