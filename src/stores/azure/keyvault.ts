@@ -1,0 +1,174 @@
+/** @module `secretstores.azure.keyvault`: secrets from Azure Key Vault through @azure/keyvault-secrets, loaded lazily. */
+import type { SecretClient } from "@azure/keyvault-secrets";
+import {
+  SecretStoreError,
+  type BulkGetSecretRequest,
+  type BulkSecretData,
+  type ComponentMetadata,
+  type GetSecretRequest,
+  type SecretData,
+  type SecretStore,
+  type SecretStoreDefinition,
+  type SecretStoreFeature,
+  type StoreContext,
+  type StoreLogger,
+} from "../types.js";
+import { parseKeyVaultConfig, type KeyVaultConfig } from "./config.js";
+import { buildCredential } from "./credentials.js";
+import { Redactor, toStoreError } from "./errors.js";
+import { hideRetryAfterPolicy, throttlePolicy } from "./throttle.js";
+
+/** Key Vault never returns more than 25 items per page. */
+const MAX_PAGE_SIZE = 25;
+/** Secrets fetched at once during a bulk get: fast on big vaults without tripping Key Vault's throttling. */
+const BULK_CONCURRENCY = 4;
+/** Time budget for a call whose caller gave no signal. */
+const DEFAULT_BUDGET_MS = 60_000;
+
+const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+
+export interface KeyVaultStoreOptions {
+  /** Extra CA (PEM) trusted for the vault and token endpoints; for tests. Production uses NODE_EXTRA_CA_CERTS. */
+  tlsCa?: string;
+  /** Environment to read Azure variables from (defaults to process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const silent: StoreLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class KeyVaultSecretStore implements SecretStore {
+  private client: SecretClient | undefined;
+  private config: KeyVaultConfig | undefined;
+  private readonly redactor = new Redactor();
+  private log: StoreLogger = silent;
+
+  constructor(private readonly options: KeyVaultStoreOptions = {}) {}
+
+  async init(metadata: ComponentMetadata, ctx?: StoreContext): Promise<void> {
+    this.log = ctx?.log ?? silent;
+    const env = this.options.env ?? process.env;
+    const config = parseKeyVaultConfig(metadata, env);
+    const [{ SecretClient }, identity] = await Promise.all([import("@azure/keyvault-secrets"), import("@azure/identity")]);
+    const credential = buildCredential(identity, config.auth, { env, tlsCa: this.options.tlsCa, log: this.log, redactor: this.redactor });
+    this.client = new SecretClient(config.vaultUrl, credential, {
+      // The SDK only trusts a challenge from a host under the resource's domain; a private endpoint or a
+      // custom vaultUrl is not, and the user named that host explicitly.
+      disableChallengeResourceVerification: config.customVaultHost,
+      additionalPolicies: [
+        { policy: throttlePolicy({ vault: config.vaultLabel, log: this.log }), position: "perCall" },
+        { policy: hideRetryAfterPolicy(), position: "perRetry" },
+      ],
+      ...(this.options.tlsCa ? { tlsOptions: { ca: this.options.tlsCa } } : {}),
+      userAgentOptions: { userAgentPrefix: "keyward" },
+    });
+    this.config = config;
+    this.log.info("azure.keyvault: ready", {
+      vault: config.vaultUrl,
+      cloud: config.cloud.name,
+      authMethods: credential.methods,
+      authorityHost: config.auth.authorityHost,
+    });
+  }
+
+  async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    const { client, config } = this.ready();
+    const name = req.name;
+    const version = req.metadata.version_id || undefined;
+    if (!name) throw new SecretStoreError("invalid_request", "missing secret name in request");
+    if (!SECRET_NAME.test(name)) {
+      throw new SecretStoreError("invalid_request", `secret name ${JSON.stringify(name)} is not a valid Azure Key Vault secret name (1-127 letters, digits and hyphens)`);
+    }
+    const budget = this.budget(signal);
+    try {
+      const secret = await client.getSecret(name, { version, abortSignal: budget });
+      return { [name]: secret.value ?? "" };
+    } catch (err) {
+      throw toStoreError(err, { vault: config.vaultLabel, action: `get secret ${name}`, name, version, redactor: this.redactor, signal: budget });
+    }
+  }
+
+  async bulkGetSecret(req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData> {
+    const { client, config } = this.ready();
+    const max = parseMaxResults(req.metadata.maxresults);
+    const budget = this.budget(signal);
+    const out: BulkSecretData = {};
+    let count = 0;
+    const ctx = { vault: config.vaultLabel, action: "list secrets", redactor: this.redactor, signal: budget };
+    try {
+      const pages = client.listPropertiesOfSecrets({ abortSignal: budget }).byPage({ maxPageSize: max ? Math.min(max, MAX_PAGE_SIZE) : MAX_PAGE_SIZE });
+      for await (const page of pages) {
+        // daprd skips disabled secrets (and ones whose state is unknown): reading them would fail.
+        const names = page.filter((p) => p.enabled === true).map((p) => p.name);
+        const wanted = max ? names.slice(0, max - count) : names;
+        const values = await mapLimit(wanted, BULK_CONCURRENCY, (name) => this.fetchForBulk(client, name, budget));
+        wanted.forEach((name, i) => {
+          const value = values[i];
+          if (value === undefined) return;
+          out[name] = { [name]: value };
+          count++;
+        });
+        if (max && count >= max) break;
+      }
+    } catch (err) {
+      throw toStoreError(err, ctx);
+    }
+    return out;
+  }
+
+  /** A secret's latest value, or undefined when it vanished or was disabled between listing and reading. */
+  private async fetchForBulk(client: SecretClient, name: string, signal: AbortSignal): Promise<string | undefined> {
+    try {
+      const secret = await client.getSecret(name, { abortSignal: signal });
+      return secret.value ?? "";
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 404 || (status === 403 && /disabled/i.test((err as Error).message))) {
+        this.log.debug("azure.keyvault: secret changed during bulk get, skipped", { name, status });
+        return undefined;
+      }
+      throw toStoreError(err, { vault: this.config?.vaultLabel ?? "", action: `get secret ${name}`, name, redactor: this.redactor, signal });
+    }
+  }
+
+  features(): readonly SecretStoreFeature[] {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    this.client = undefined;
+  }
+
+  private ready(): { client: SecretClient; config: KeyVaultConfig } {
+    if (!this.client || !this.config) throw new SecretStoreError("internal", "azure.keyvault store is not initialized");
+    return { client: this.client, config: this.config };
+  }
+
+  private budget(signal: AbortSignal | undefined): AbortSignal {
+    return signal ?? AbortSignal.timeout(DEFAULT_BUDGET_MS);
+  }
+}
+
+/** daprd's `maxresults`: an integer; absent, empty or ≤ 0 means no limit. */
+function parseMaxResults(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  if (!/^[+-]?\d+$/.test(raw.trim())) {
+    throw new SecretStoreError("invalid_request", `metadata maxresults ${JSON.stringify(raw)} is not an integer`);
+  }
+  const n = Number(raw.trim());
+  return n > 0 ? n : undefined;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export const definition: SecretStoreDefinition = { type: "azure.keyvault", version: "v1", create: () => new KeyVaultSecretStore() };
