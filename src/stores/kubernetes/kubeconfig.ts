@@ -1,0 +1,133 @@
+/**
+ * @module Where the Kubernetes store gets its cluster and credentials: an explicit `kubeconfigPath`, the
+ * pod's service account (in-cluster), daprd's deprecated `--kubeconfig` argument, `KUBECONFIG`, then
+ * `~/.kube/config`.
+ */
+import { accessSync, constants, existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { SecretStoreError } from "../types.js";
+
+/** Where a pod's service-account token, CA and namespace are mounted. */
+export const DEFAULT_SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * The service-account folder to use: `KEYWARD_SERVICE_ACCOUNT_DIR` when set (tests, unusual mounts),
+ * else the standard mount point.
+ */
+export function serviceAccountDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KEYWARD_SERVICE_ACCOUNT_DIR || DEFAULT_SERVICE_ACCOUNT_DIR;
+}
+
+/**
+ * Whether this process runs in a pod with a usable service account, by client-go's `rest.InClusterConfig`
+ * test: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT set and the token file readable.
+ */
+export function inClusterAvailable(env: NodeJS.ProcessEnv = process.env, saDir = serviceAccountDir(env)): boolean {
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return false;
+  try {
+    accessSync(join(saDir, "token"), constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface KubeconfigChoice {
+  /** What was used, for log lines and messages: "kubeconfigPath /x", "in-cluster", "KUBECONFIG /y" ... */
+  source: string;
+  config: KubeConfig;
+}
+
+export interface KubeconfigInputs {
+  kubeconfigPath?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  argv?: readonly string[];
+  home?: string;
+}
+
+/** daprd reads a deprecated `--kubeconfig` process argument: `--kubeconfig=x`, `--kubeconfig x`, or one dash. */
+export function kubeconfigArgument(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, value] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (flag !== "--kubeconfig" && flag !== "-kubeconfig") continue;
+    if (value !== undefined) return value || undefined;
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith("-")) return next;
+  }
+  return undefined;
+}
+
+/** Builds the client configuration; `k8s` is the lazily loaded `@kubernetes/client-node`. */
+export function loadKubeconfig(k8s: typeof import("@kubernetes/client-node"), inputs: KubeconfigInputs): KubeconfigChoice {
+  const env = inputs.env ?? process.env;
+  // An explicit path wins: daprd would prefer in-cluster config even then, which silently ignores the setting.
+  if (inputs.kubeconfigPath) return fromFiles(k8s, [inputs.kubeconfigPath], `kubeconfigPath ${inputs.kubeconfigPath}`);
+  const saDir = serviceAccountDir(env);
+  if (inClusterAvailable(env, saDir)) return { source: "in-cluster service account", config: inCluster(k8s, env, saDir) };
+  const arg = kubeconfigArgument(inputs.argv ?? process.argv);
+  if (arg) return fromFiles(k8s, [arg], `--kubeconfig ${arg}`);
+  if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(delimiter).filter(Boolean);
+    if (files.length > 0) return fromFiles(k8s, files, `KUBECONFIG ${env.KUBECONFIG}`, true);
+  }
+  const home = inputs.home ?? env.HOME ?? homedir();
+  const fallback = join(home, ".kube", "config");
+  if (existsSync(fallback)) return fromFiles(k8s, [fallback], fallback);
+  throw new SecretStoreError(
+    "invalid_config",
+    "no Kubernetes configuration found: not running in a pod with a service account (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT and a token file), " +
+      `no kubeconfigPath metadata, KUBECONFIG unset, and ${fallback} does not exist`,
+  );
+}
+
+function inCluster(k8s: typeof import("@kubernetes/client-node"), env: NodeJS.ProcessEnv, saDir: string): KubeConfig {
+  const host = env.KUBERNETES_SERVICE_HOST as string;
+  const port = env.KUBERNETES_SERVICE_PORT as string;
+  const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const caFile = join(saDir, "ca.crt");
+  const kc = new k8s.KubeConfig();
+  const cluster: { name: string; server: string; skipTLSVerify: boolean; caFile?: string } = { name: "in-cluster", server, skipTLSVerify: false };
+  if (existsSync(caFile)) cluster.caFile = caFile;
+  kc.loadFromOptions({
+    clusters: [cluster],
+    // Bound service-account tokens rotate; the tokenFile provider re-reads the file every minute.
+    users: [{ name: "in-cluster", authProvider: { name: "tokenFile", config: { tokenFile: join(saDir, "token") } } }],
+    contexts: [{ name: "in-cluster", cluster: "in-cluster", user: "in-cluster" }],
+    currentContext: "in-cluster",
+  });
+  return kc;
+}
+
+function fromFiles(k8s: typeof import("@kubernetes/client-node"), files: string[], source: string, skipMissing = false): KubeconfigChoice {
+  const config = new k8s.KubeConfig();
+  config.loadFromOptions({ clusters: [], users: [], contexts: [], currentContext: undefined });
+  let loaded = 0;
+  for (const file of files) {
+    // Like client-go, a KUBECONFIG list skips files that do not exist; an explicit path must exist.
+    if (skipMissing && !existsSync(file)) continue;
+    const kc = new k8s.KubeConfig();
+    try {
+      kc.loadFromFile(file);
+    } catch (err) {
+      // The YAML parser's message quotes the file, which may hold a token: report only the kind of failure.
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code ? code : "not a valid kubeconfig (YAML) file";
+      throw new SecretStoreError("invalid_config", `cannot load kubeconfig ${file} (${source}): ${why}`);
+    }
+    loaded++;
+    // client-go's merge rule: the first file to define a name (or the current context) wins.
+    if (!config.currentContext && kc.currentContext) config.currentContext = kc.currentContext;
+    for (const c of kc.clusters ?? []) if (!config.getCluster(c.name)) config.clusters.push(c);
+    for (const u of kc.users ?? []) if (!config.getUser(u.name)) config.users.push(u);
+    for (const c of kc.contexts ?? []) if (!config.getContextObject(c.name)) config.contexts.push(c);
+  }
+  if (loaded === 0) throw new SecretStoreError("invalid_config", `cannot load kubeconfig (${source}): none of the files exist`);
+  const cluster = config.getCurrentCluster();
+  if (!cluster) {
+    throw new SecretStoreError("invalid_config", `kubeconfig from ${source} has no usable current context (current-context ${JSON.stringify(config.getCurrentContext() ?? "")})`);
+  }
+  return { source, config };
+}

@@ -1,0 +1,141 @@
+/**
+ * @module `secretstores.kubernetes`: Secrets from the Kubernetes API, as daprd's store (contract 5.3), with
+ * an optional watch-backed in-memory copy (`watch: "true"`) so reads stop hitting the API server.
+ */
+import { booleanOption, metadataValue, parseDuration } from "../metadata.js";
+import {
+  SecretStoreError,
+  type BulkGetSecretRequest,
+  type BulkSecretData,
+  type ComponentMetadata,
+  type GetSecretRequest,
+  type SecretData,
+  type SecretStore,
+  type SecretStoreDefinition,
+  type SecretStoreFeature,
+  type StoreContext,
+} from "../types.js";
+import { SecretsClient } from "./client.js";
+import { loadKubeconfig } from "./kubeconfig.js";
+import { SecretWatchCache, type WatchCacheOptions } from "./watch-cache.js";
+
+export { inClusterAvailable, serviceAccountDir } from "./kubeconfig.js";
+
+/** daprd's exact text when no namespace can be found. */
+export const NAMESPACE_MISSING = "namespace is missing on metadata and NAMESPACE env variable, and no default namespace is set";
+
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface KubernetesStoreOptions {
+  /** Environment for in-cluster detection, KUBECONFIG and HOME (default: process.env). NAMESPACE is read from process.env per call. */
+  env?: NodeJS.ProcessEnv;
+  /** Process arguments searched for daprd's deprecated `--kubeconfig` (default: process.argv). */
+  argv?: readonly string[];
+  /** Tuning for the watch cache (tests use short backoffs). */
+  watchCache?: WatchCacheOptions;
+}
+
+export class KubernetesSecretStore implements SecretStore {
+  private client: SecretsClient | undefined;
+  private cache: SecretWatchCache | undefined;
+  private defaultNamespace = "";
+
+  constructor(private readonly options: KubernetesStoreOptions = {}) {}
+
+  async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
+    this.defaultNamespace = metadataValue(metadata, "defaultNamespace")?.trim() ?? "";
+    if (this.defaultNamespace) checkNamespace(this.defaultNamespace, "defaultNamespace");
+    const watch = booleanOption(metadata, "watch", false);
+    const timeoutText = metadataValue(metadata, "requestTimeout");
+    let requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
+    if (timeoutText !== undefined && timeoutText.trim() !== "") {
+      const ms = parseDuration(timeoutText);
+      if (ms === undefined || ms <= 0) throw new SecretStoreError("invalid_config", `metadata requestTimeout: ${JSON.stringify(timeoutText)} is not a positive duration`);
+      requestTimeoutMs = ms;
+    }
+
+    const k8s = await import("@kubernetes/client-node");
+    const choice = loadKubeconfig(k8s, {
+      kubeconfigPath: metadataValue(metadata, "kubeconfigPath")?.trim() || undefined,
+      env: this.options.env ?? process.env,
+      argv: this.options.argv ?? process.argv,
+    });
+    const client = new SecretsClient(k8s, choice.config, requestTimeoutMs);
+    this.client = client;
+    ctx.log.info("kubernetes secret store configured", { component: ctx.name, config: choice.source, server: client.server, watch });
+    if (watch) {
+      this.cache = new SecretWatchCache(client, ctx.log, this.options.watchCache);
+      // Start the namespace most reads will use now; reads that come before its first list wait for it.
+      const ns = process.env.NAMESPACE || this.defaultNamespace;
+      if (ns && NAMESPACE_NAME.test(ns)) this.cache.start(ns);
+    }
+  }
+
+  async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    const client = this.ready();
+    const namespace = this.namespaceFor(req.metadata);
+    if (req.name === "") throw new SecretStoreError("invalid_request", "secret name is empty");
+    if (this.cache) {
+      const secrets = await this.cache.snapshot(namespace, signal);
+      if (secrets) {
+        const data = secrets.get(req.name);
+        if (!data) {
+          throw new SecretStoreError("not_found", `secret "${req.name}" not found in namespace "${namespace}" (watch cache of the Kubernetes API server: NotFound: secrets "${req.name}" not found)`);
+        }
+        return { ...data };
+      }
+    }
+    return client.get(namespace, req.name, signal);
+  }
+
+  async bulkGetSecret(req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData> {
+    const client = this.ready();
+    const namespace = this.namespaceFor(req.metadata);
+    let secrets: ReadonlyMap<string, SecretData> | undefined;
+    if (this.cache) secrets = await this.cache.snapshot(namespace, signal);
+    secrets ??= (await client.list(namespace, signal)).secrets;
+    const out: BulkSecretData = {};
+    for (const [name, data] of secrets) out[name] = { ...data };
+    return out;
+  }
+
+  /** Like daprd: no capability is advertised, although a Secret holds several keys. */
+  features(): readonly SecretStoreFeature[] {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    this.cache?.close();
+    this.cache = undefined;
+    this.client = undefined;
+  }
+
+  /** The watch cache's state per namespace, or undefined without `watch` (diagnostics and tests). */
+  watchStatus(): ReturnType<SecretWatchCache["status"]> | undefined {
+    return this.cache?.status();
+  }
+
+  private ready(): SecretsClient {
+    if (!this.client) throw new SecretStoreError("unavailable", "kubernetes secret store is not initialized (or was closed)");
+    return this.client;
+  }
+
+  /** Request metadata `namespace`, then env NAMESPACE, then `defaultNamespace` (daprd's order). */
+  private namespaceFor(metadata: Readonly<Record<string, string>>): string {
+    const fromRequest = metadata.namespace;
+    const ns = fromRequest || process.env.NAMESPACE || this.defaultNamespace;
+    if (!ns) throw new SecretStoreError("invalid_request", NAMESPACE_MISSING);
+    checkNamespace(ns, fromRequest ? "request metadata namespace" : process.env.NAMESPACE ? "env NAMESPACE" : "defaultNamespace");
+    return ns;
+  }
+}
+
+function checkNamespace(ns: string, source: string): void {
+  if (ns.length > 63 || !NAMESPACE_NAME.test(ns)) {
+    const kind = source === "defaultNamespace" ? "invalid_config" : "invalid_request";
+    throw new SecretStoreError(kind, `${source} ${JSON.stringify(ns)} is not a valid Kubernetes namespace name (lower-case letters, digits and '-', at most 63 characters)`);
+  }
+}
+
+export const definition: SecretStoreDefinition = { type: "kubernetes", version: "v1", create: () => new KubernetesSecretStore() };

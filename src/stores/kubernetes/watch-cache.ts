@@ -1,0 +1,286 @@
+/**
+ * @module Watch-backed reads for the Kubernetes store (`watch: "true"`): one list+watch per namespace
+ * keeps an in-memory copy of its Secrets, like a client-go informer. Resyncs (relists) on 410 Expired,
+ * reconnects with exponential backoff, and lets reads that arrive before the first list wait for it.
+ * While a namespace has no synced copy (its list failed or is forbidden) the caller reads the API directly.
+ */
+import { SecretStoreError, type SecretData, type StoreLogger } from "../types.js";
+import type { RunningWatch, SecretEvent, SecretSource } from "./client.js";
+import { statusOf } from "./errors.js";
+
+export interface WatchCacheOptions {
+  /** First reconnect delay; doubles up to `backoffMaxMs`, with ±20 % jitter. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** After a list or watch is refused (401/403), how long reads go straight to the API before trying again. */
+  refusedRetryMs?: number;
+  /** Server-side watch timeout range, like client-go's reflector (5–10 min), so streams are renewed. */
+  watchTimeoutSeconds?: [number, number];
+  /** A watch that stayed open this long (or delivered an event) resets the backoff. */
+  healthyAfterMs?: number;
+}
+
+const DEFAULTS: Required<WatchCacheOptions> = {
+  backoffInitialMs: 500,
+  backoffMaxMs: 30_000,
+  refusedRetryMs: 60_000,
+  watchTimeoutSeconds: [300, 600],
+  healthyAfterMs: 5_000,
+};
+
+export class SecretWatchCache {
+  private readonly namespaces = new Map<string, NamespaceWatch>();
+  private readonly opts: Required<WatchCacheOptions>;
+  private closed = false;
+
+  constructor(
+    private readonly source: SecretSource,
+    private readonly log: StoreLogger,
+    opts: WatchCacheOptions = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  /** Starts the list+watch of a namespace without waiting for it. */
+  start(namespace: string): void {
+    this.watchOf(namespace);
+  }
+
+  /**
+   * The synced Secrets of a namespace (a live map: copy what you return). Waits for a list in progress when
+   * the namespace has never been synced; undefined when there is no synced copy to serve from.
+   */
+  async snapshot(namespace: string, signal?: AbortSignal): Promise<ReadonlyMap<string, SecretData> | undefined> {
+    if (this.closed) return undefined;
+    return this.watchOf(namespace).snapshot(signal);
+  }
+
+  /** Namespaces currently watched, and whether each is synced (for tests and diagnostics). */
+  status(): Record<string, { synced: boolean; resourceVersion: string; secrets: number }> {
+    const out: Record<string, { synced: boolean; resourceVersion: string; secrets: number }> = {};
+    for (const [ns, w] of this.namespaces) out[ns] = { synced: w.synced, resourceVersion: w.resourceVersion, secrets: w.secrets.size };
+    return out;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.namespaces.values()) w.stop();
+    this.namespaces.clear();
+  }
+
+  private watchOf(namespace: string): NamespaceWatch {
+    let w = this.namespaces.get(namespace);
+    if (!w) {
+      w = new NamespaceWatch(namespace, this.source, this.log, this.opts);
+      this.namespaces.set(namespace, w);
+      w.relist();
+    }
+    return w;
+  }
+}
+
+class NamespaceWatch {
+  secrets = new Map<string, SecretData>();
+  resourceVersion = "";
+  /** A complete copy exists and a watch is (or is being re-)established. */
+  synced = false;
+  private listing: Promise<boolean> | undefined;
+  private running: RunningWatch | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private backoffMs: number;
+  /** Set after a 401/403: reads go direct until this time, then a read restarts the list. */
+  private refusedUntil = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly namespace: string,
+    private readonly source: SecretSource,
+    private readonly log: StoreLogger,
+    private readonly opts: Required<WatchCacheOptions>,
+  ) {
+    this.backoffMs = opts.backoffInitialMs;
+  }
+
+  async snapshot(signal?: AbortSignal): Promise<ReadonlyMap<string, SecretData> | undefined> {
+    if (this.synced) return this.secrets;
+    if (this.refusedUntil !== 0) {
+      if (Date.now() < this.refusedUntil) return undefined;
+      this.refusedUntil = 0;
+      this.relist();
+    }
+    const listing = this.listing;
+    if (!listing) return undefined;
+    const ok = await waitFor(listing, signal, this.namespace);
+    return ok && this.synced ? this.secrets : undefined;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.synced = false;
+    this.abort.abort();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running?.stop();
+    this.running = undefined;
+    this.secrets = new Map();
+  }
+
+  relist(): void {
+    if (this.stopped || this.listing) return;
+    this.running?.stop();
+    this.running = undefined;
+    this.listing = (async () => {
+      try {
+        const list = await this.source.list(this.namespace, this.abort.signal);
+        if (this.stopped) return false;
+        // Swap in the fresh copy at once: readers never see a half-built map.
+        this.secrets = list.secrets;
+        this.resourceVersion = list.resourceVersion;
+        this.synced = true;
+        this.log.debug("listed secrets for the watch cache", { namespace: this.namespace, secrets: list.secrets.size, resourceVersion: list.resourceVersion });
+        void this.startWatch();
+        return true;
+      } catch (err) {
+        if (this.stopped) return false;
+        // A copy already held stays served while the API server is unreachable, as informers do.
+        this.failed("list", err, () => this.relist());
+        return false;
+      } finally {
+        this.listing = undefined;
+      }
+    })();
+  }
+
+  private async startWatch(): Promise<void> {
+    if (this.stopped) return;
+    const openedAt = Date.now();
+    let sawEvent = false;
+    let relistNeeded = false;
+    const timeout = randomBetween(this.opts.watchTimeoutSeconds[0], this.opts.watchTimeoutSeconds[1]);
+    const onEvent = (e: SecretEvent): void => {
+      sawEvent = true;
+      switch (e.type) {
+        case "ADDED":
+        case "MODIFIED":
+          this.secrets.set(e.name, e.data);
+          this.resourceVersion = e.resourceVersion || this.resourceVersion;
+          return;
+        case "DELETED":
+          this.secrets.delete(e.name);
+          this.resourceVersion = e.resourceVersion || this.resourceVersion;
+          return;
+        case "BOOKMARK":
+          this.resourceVersion = e.resourceVersion || this.resourceVersion;
+          return;
+        case "ERROR":
+          // 410 Expired: the history since our resourceVersion is gone; anything else also needs a fresh list.
+          relistNeeded = true;
+          this.log.info(e.status.code === 410 ? "watch resourceVersion expired; relisting secrets" : "watch reported an error; relisting secrets", {
+            namespace: this.namespace,
+            code: e.status.code,
+            reason: e.status.reason,
+          });
+          this.running?.stop();
+          this.running = undefined;
+          if (e.status.code === 410) this.relist();
+          else this.schedule(() => this.relist());
+          return;
+      }
+    };
+    const onDone = (err: unknown): void => {
+      if (this.stopped || relistNeeded) return;
+      this.running = undefined;
+      const healthy = sawEvent || Date.now() - openedAt >= this.opts.healthyAfterMs;
+      if (healthy) this.backoffMs = this.opts.backoffInitialMs;
+      if (err === undefined) {
+        // The server ended the stream (timeoutSeconds, rollout): resume from where we are.
+        if (healthy) void this.startWatch();
+        else this.schedule(() => void this.startWatch());
+        return;
+      }
+      if (statusOf(err)?.code === 410) {
+        this.log.info("watch resourceVersion expired; relisting secrets", { namespace: this.namespace });
+        this.relist();
+        return;
+      }
+      this.failed("watch", err, () => void this.startWatch());
+    };
+    try {
+      const running = await this.source.watch(this.namespace, this.resourceVersion, timeout, { event: onEvent, done: onDone });
+      if (this.stopped || relistNeeded) running.stop();
+      else this.running = running;
+    } catch (err) {
+      onDone(err);
+    }
+  }
+
+  /** After a failed list or watch: back off and retry, or stop and let reads go direct when refused. */
+  private failed(verb: "list" | "watch", err: unknown, retry: () => void): void {
+    const code = statusOf(err)?.code ?? (err instanceof SecretStoreError ? kindCode(err) : undefined);
+    const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    if (code === 401 || code === 403) {
+      this.synced = false;
+      this.refusedUntil = Date.now() + this.opts.refusedRetryMs;
+      this.log.warn(`the watch cache cannot ${verb} secrets; reads go to the API server directly`, {
+        namespace: this.namespace,
+        verb,
+        retryInMs: this.opts.refusedRetryMs,
+        error: message,
+      });
+      return;
+    }
+    const delay = this.nextDelay();
+    this.log.warn(`${verb} of secrets failed; retrying`, { namespace: this.namespace, retryInMs: delay, error: message });
+    this.schedule(retry, delay);
+  }
+
+  private schedule(fn: () => void, delay = this.nextDelay()): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.stopped) fn();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private nextDelay(): number {
+    const base = this.backoffMs;
+    this.backoffMs = Math.min(this.opts.backoffMaxMs, this.backoffMs * 2);
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+}
+
+function kindCode(err: SecretStoreError): number | undefined {
+  if (err.kind === "permission_denied") return 403;
+  if (err.kind === "bad_credentials") return 401;
+  return undefined;
+}
+
+function randomBetween(min: number, max: number): number {
+  return Math.floor(min + Math.random() * (max - min + 1));
+}
+
+async function waitFor(p: Promise<boolean>, signal: AbortSignal | undefined, namespace: string): Promise<boolean> {
+  if (!signal) return p;
+  if (signal.aborted) throw cancelled(namespace);
+  return new Promise<boolean>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled(namespace));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+function cancelled(namespace: string): SecretStoreError {
+  return new SecretStoreError("unavailable", `timed out waiting for the first list of secrets in namespace "${namespace}"`);
+}
