@@ -7,6 +7,7 @@ import { ServerCredentials, type Server as GrpcServer } from "@grpc/grpc-js";
 import { createGrpcApi } from "../api/grpc/server.js";
 import { createHttpApi } from "../api/http/server.js";
 import type { SidecarState } from "../api/sidecar-state.js";
+import { watchResources, type ResourceWatcher } from "../core/hot-reload.js";
 import { Runtime, StartupError } from "../core/runtime.js";
 import { createLogger, type Logger } from "../log.js";
 import { SidecarMetrics } from "../metrics.js";
@@ -106,13 +107,14 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     await runtime.start();
   } catch (err) {
     log.fatal(err instanceof StartupError ? err.message : `start-up failed: ${(err as Error).message}`);
-    process.exitCode = 1;
-    return;
+    // Exit now: a store whose init timed out may still hold the event loop open (a socket, a FIFO read).
+    process.exit(1);
   }
 
   const httpServers: HttpServer[] = [];
   let grpc: GrpcServer | undefined;
   let metricsServer: HttpServer | undefined;
+  let watcher: ResourceWatcher | undefined;
   let shutdownStarted = false;
   const state: SidecarState = {
     appId: settings.appId,
@@ -128,6 +130,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
 
   const shutdown = async (reason: string) => {
     state.shuttingDown = true;
+    watcher?.close();
     log.info({ reason }, `shutting down: in-flight requests get up to ${settings.graceSeconds}s`);
     const force = setTimeout(() => {
       log.warn("grace period over: closing the remaining connections");
@@ -155,6 +158,11 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     process.exit(0);
   };
 
+  // daprd 1.18 reloads components by default; a Configuration can turn it off with feature HotReload: false.
+  if (settings.resourcesPaths.length > 0 && runtime.configuration.features.get("HotReload") !== false) {
+    watcher = watchResources(settings.resourcesPaths, () => runtime.reload(), log);
+  }
+
   try {
     let httpPort = settings.httpPort;
     let grpcPort = settings.grpcPort;
@@ -175,8 +183,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     grpc?.forceShutdown();
     metricsServer?.close();
     await runtime.close();
-    process.exitCode = 1;
-    return;
+    process.exit(1);
   }
 
   process.on("SIGTERM", () => state.requestShutdown("SIGTERM"));

@@ -10,7 +10,7 @@ import { EMPTY_CONFIGURATION, loadConfiguration, type RuntimeConfiguration } fro
 import { loadResources, type RawResource } from "../resources/load.js";
 import { findStoreDefinition } from "../stores/registry.js";
 import { orderByReferences, resolveMetadata } from "./references.js";
-import { buildPolicies } from "./resiliency.js";
+import { buildPolicies, type StorePolicy } from "./resiliency.js";
 import { SecretsService, type LoadedStore } from "./secrets-service.js";
 
 export interface RuntimeOptions {
@@ -33,6 +33,11 @@ const KUBERNETES_BUILTIN = "kubernetes";
 
 export class Runtime {
   readonly stores = new Map<string, LoadedStore>();
+  /** The manifest each loaded store came from, to tell what a hot reload changed. */
+  private readonly manifests = new Map<string, ComponentManifest>();
+  /** Live policies: a hot reload replaces them. */
+  private readonly policies = new Map<string, StorePolicy>();
+  private others: RawResource[] = [];
   readonly extendedMetadata = new Map<string, string>();
   configuration: RuntimeConfiguration = EMPTY_CONFIGURATION;
   service!: SecretsService;
@@ -57,11 +62,13 @@ export class Runtime {
     const components = [...resources.secretStores];
     if (opts.kubernetesMode && !components.some((c) => c.name === KUBERNETES_BUILTIN)) components.unshift(kubernetesBuiltin());
     try {
-      await this.initStores(components);
+      await this.initStores(components, false);
+      this.others = resources.others;
+      this.rebuildPolicies();
       this.service = new SecretsService({
         stores: this.stores,
         scopes: this.configuration.scopes,
-        policies: buildPolicies(resources.others as RawResource[], opts.appId, [...this.stores.keys()]),
+        policies: this.policies,
         metrics: opts.metrics,
         log: opts.log,
       });
@@ -71,13 +78,24 @@ export class Runtime {
     }
   }
 
-  private async initStores(components: ComponentManifest[]): Promise<void> {
+  private rebuildPolicies(): void {
+    const next = buildPolicies(this.others, this.opts.appId, [...this.stores.keys()]);
+    this.policies.clear();
+    for (const [k, v] of next) this.policies.set(k, v);
+  }
+
+  /** `reloading`: a failed store is logged and left out instead of stopping the sidecar. */
+  private async initStores(components: ComponentManifest[], reloading: boolean): Promise<void> {
     const { opts } = this;
     const defaultStore = opts.kubernetesMode ? KUBERNETES_BUILTIN : "";
-    const { ordered, problems } = orderByReferences(components, defaultStore, new Set());
+    const { ordered, problems } = orderByReferences(components, defaultStore, new Set(this.stores.keys()));
     for (const c of ordered) {
       const fail = (reason: string) => {
         const msg = `process component ${c.name} error: [INIT_COMPONENT_FAILURE]: initialization error occurred for ${c.name} (${c.type}/${c.version || "v1"}): ${reason}`;
+        if (reloading) {
+          opts.log.error({ component: c.name }, `${msg} (${c.file}:${c.line}); the component stays unloaded until its file is fixed`);
+          return;
+        }
         if (!c.ignoreErrors) throw new StartupError(`${msg} (${c.file}:${c.line})`);
         opts.log.warn({ component: c.name }, `${msg}; ignoreErrors is set, so the sidecar goes on without it`);
       };
@@ -88,7 +106,10 @@ export class Runtime {
       }
       try {
         const loaded = await this.initStore(c, defaultStore);
-        if (loaded) this.stores.set(c.name, loaded);
+        if (loaded) {
+          this.stores.set(c.name, loaded);
+          this.manifests.set(c.name, c);
+        }
         else fail(`couldn't find secret store ${c.type}/${c.version || "v1"}`);
       } catch (err) {
         if (err instanceof StartupError) throw err;
@@ -127,6 +148,43 @@ export class Runtime {
     return { name: c.name, type: c.type.toLowerCase(), version: c.version || "v1", store, features: store.features() };
   }
 
+  /**
+   * Hot reload (contract 10.4): re-reads the resources folders and applies the difference by component
+   * name. A changed store is closed and started again, a removed one closed, a new one started; requests
+   * for a store being replaced briefly get ERR_SECRET_STORE_NOT_FOUND, as in daprd.
+   */
+  async reload(): Promise<void> {
+    const { opts } = this;
+    let resources;
+    try {
+      resources = await loadResources(opts.resourcesPaths, { appId: opts.appId, namespace: opts.namespace });
+    } catch (err) {
+      opts.log.error(`hot reload: ${(err as Error).message}; the loaded components stay as they are`);
+      return;
+    }
+    for (const w of resources.warnings) opts.log.warn(w);
+    const next = new Map(resources.secretStores.map((c) => [c.name, c]));
+    const start: ComponentManifest[] = [];
+    for (const [name, current] of [...this.manifests]) {
+      if (current.line === 0 && name === KUBERNETES_BUILTIN) continue; // the built-in store is never unloaded
+      const wanted = next.get(name);
+      if (wanted && specOf(wanted) === specOf(current)) continue;
+      const loaded = this.stores.get(name);
+      this.stores.delete(name);
+      this.manifests.delete(name);
+      await loaded?.store.close().catch((err: unknown) => opts.log.warn({ component: name }, `close failed: ${(err as Error).message}`));
+      opts.log.info({ component: name }, wanted ? "component changed: restarting it" : "component removed");
+    }
+    for (const [name, c] of next) if (!this.manifests.has(name)) start.push(c);
+    await this.initStores(start, true);
+    this.others = resources.others;
+    try {
+      this.rebuildPolicies();
+    } catch (err) {
+      opts.log.error(`hot reload: resiliency: ${(err as Error).message}; previous policies kept`);
+    }
+  }
+
   /** Closes every store; errors are logged, never thrown, so shutdown always completes. */
   async close(): Promise<void> {
     const all = [...this.stores.values()];
@@ -135,6 +193,12 @@ export class Runtime {
       all.map((s) => s.store.close().catch((err: unknown) => this.opts.log.warn({ component: s.name }, `close failed: ${(err as Error).message}`))),
     );
   }
+}
+
+/** What makes two manifests the same component: everything but where it was read from. */
+function specOf(c: ComponentManifest): string {
+  const { file: _f, line: _l, metadata, ...rest } = c;
+  return JSON.stringify({ ...rest, metadata: metadata.map(({ line: _ml, ...m }) => m) });
 }
 
 function kubernetesBuiltin(): ComponentManifest {

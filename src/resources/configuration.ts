@@ -20,18 +20,21 @@ export interface RuntimeConfiguration {
   scopes: ReadonlyMap<string, SecretScope>;
   apiAllowed: readonly ApiRule[] | undefined;
   apiDenied: readonly ApiRule[] | undefined;
+  /** `spec.features` name → enabled, e.g. HotReload. */
+  features: ReadonlyMap<string, boolean>;
 }
 
-export const EMPTY_CONFIGURATION: RuntimeConfiguration = { scopes: new Map(), apiAllowed: undefined, apiDenied: undefined };
+export const EMPTY_CONFIGURATION: RuntimeConfiguration = { scopes: new Map(), apiAllowed: undefined, apiDenied: undefined, features: new Map() };
 
 export class ConfigurationError extends Error {}
 
-type Spec = { secrets?: unknown; api?: unknown };
+type Spec = { secrets?: unknown; api?: unknown; features?: unknown };
 
 /** Loads the files in order; a later file's sections replace an earlier file's, as daprd unmarshals them. */
 export async function loadConfiguration(files: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RuntimeConfiguration> {
   let secrets: Map<string, SecretScope> | undefined;
   let api: { allowed?: ApiRule[]; denied?: ApiRule[] } | undefined;
+  const features = new Map<string, boolean>();
   for (const file of files) {
     let text: string;
     try {
@@ -49,8 +52,13 @@ export async function loadConfiguration(files: readonly string[], env: NodeJS.Pr
     const at = (path: (string | number)[]) => `${file}:${doc.lineOf(path)}`;
     if (spec.secrets !== undefined) secrets = parseSecrets(spec.secrets, at);
     if (spec.api !== undefined) api = parseApi(spec.api, at);
+    if (Array.isArray(spec.features)) {
+      for (const f of spec.features as { name?: unknown; enabled?: unknown }[]) {
+        if (f && typeof f.name === "string") features.set(f.name, f.enabled === true || String(f.enabled).toLowerCase() === "true");
+      }
+    }
   }
-  return { scopes: secrets ?? new Map(), apiAllowed: api?.allowed, apiDenied: api?.denied };
+  return { scopes: secrets ?? new Map(), apiAllowed: api?.allowed, apiDenied: api?.denied, features };
 }
 
 function stringList(v: unknown, where: string, what: string): string[] {

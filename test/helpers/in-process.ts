@@ -31,7 +31,7 @@ export async function startInProcess(opts: { stores: Record<string, SecretStore>
   const runtime = new Runtime({ appId: "fake-app", resourcesPaths: [], configFiles: [], kubernetesMode: false, namespace: "", env: {}, log });
   for (const [name, store] of Object.entries(opts.stores)) runtime.stores.set(name, { name, type: "secretstores.fake", version: "v1", store, features: store.features() });
   const scopes = new Map((opts.scopes ?? []).map((s) => [s.storeName, s]));
-  runtime.configuration = { scopes, apiAllowed: undefined, apiDenied: undefined };
+  runtime.configuration = { scopes, apiAllowed: undefined, apiDenied: undefined, features: new Map() };
   const others = opts.resiliencyYaml
     ? splitDocuments(opts.resiliencyYaml).map((chunk) => ({ kind: "Resiliency", doc: parseYamlDocument(chunk, "1.1"), file: "resiliency.yaml" }))
     : [];
