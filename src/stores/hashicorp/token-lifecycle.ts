@@ -61,6 +61,11 @@ export class TokenLifecycle {
     }
   }
 
+  /** False while a login is deferred because Vault was unreachable. */
+  hasToken(): boolean {
+    return this.token !== undefined;
+  }
+
   /** The token to send now: logs in if no login has succeeded yet, and notices a changed token file. */
   async current(_signal?: AbortSignal): Promise<string> {
     if (this.closed) throw new SecretStoreError("unavailable", "the Vault secret store is closed");

@@ -49,7 +49,7 @@ export class VaultSecretStore implements SecretStore {
       await this.close();
       throw this.scrub(err);
     }
-    if (cfg.kvVersion === "auto") {
+    if (cfg.kvVersion === "auto" && this.tokens.hasToken()) {
       // Best effort: an unreachable Vault does not fail init (as in daprd); the version is asked again on first use.
       try {
         await this.kv.version(AbortSignal.any([ctx.signal, AbortSignal.timeout(3000)]));
