@@ -99,6 +99,8 @@ export interface ErrorContext {
   redactor: Redactor;
   /** The caller's signal: when it fired, the failure is a timeout or cancellation. */
   signal?: AbortSignal;
+  /** The call's last transport error before its budget ran out, if any. */
+  lastFailure?: unknown;
 }
 
 function firstSentence(text: string): string {
@@ -134,6 +136,10 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
     return make("internal", `Azure Key Vault ${ctx.vault} answered HTTP ${status} to ${ctx.action} (${detail})`);
   }
   if (e.name === "AbortError" || ctx.signal?.aborted) {
+    const last = ctx.lastFailure === undefined ? undefined : networkCode(ctx.lastFailure);
+    if (last) {
+      return make("unavailable", `Azure Key Vault ${ctx.vault} is unreachable (${last}): still failing when the request's time budget ran out while trying to ${ctx.action}`);
+    }
     return make("unavailable", `timed out or cancelled: could not ${ctx.action} in Azure Key Vault ${ctx.vault} within the request's time budget`);
   }
   const code = networkCode(err);

@@ -40,6 +40,8 @@ export class KeyVaultSecretStore implements SecretStore {
   private client: SecretClient | undefined;
   private config: KeyVaultConfig | undefined;
   private readonly redactor = new Redactor();
+  /** Last transport error of each call, by the call's signal. */
+  private readonly lastFailure = new WeakMap<object, unknown>();
   private log: StoreLogger = silent;
 
   constructor(private readonly options: KeyVaultStoreOptions = {}) {}
@@ -56,7 +58,7 @@ export class KeyVaultSecretStore implements SecretStore {
       disableChallengeResourceVerification: config.customVaultHost,
       additionalPolicies: [
         { policy: throttlePolicy({ vault: config.vaultLabel, log: this.log }), position: "perCall" },
-        { policy: hideRetryAfterPolicy(), position: "perRetry" },
+        { policy: hideRetryAfterPolicy(this.lastFailure), position: "perRetry" },
       ],
       ...(this.options.tlsCa ? { tlsOptions: { ca: this.options.tlsCa } } : {}),
       userAgentOptions: { userAgentPrefix: "keyward" },
@@ -83,7 +85,7 @@ export class KeyVaultSecretStore implements SecretStore {
       const secret = await client.getSecret(name, { version, abortSignal: budget });
       return { [name]: secret.value ?? "" };
     } catch (err) {
-      throw toStoreError(err, { vault: config.vaultLabel, action: `get secret ${name}`, name, version, redactor: this.redactor, signal: budget });
+      throw toStoreError(err, { vault: config.vaultLabel, action: `get secret ${name}`, name, version, redactor: this.redactor, signal: budget, lastFailure: this.lastFailure.get(budget) });
     }
   }
 
@@ -110,7 +112,7 @@ export class KeyVaultSecretStore implements SecretStore {
         if (max && count >= max) break;
       }
     } catch (err) {
-      throw toStoreError(err, ctx);
+      throw toStoreError(err, { ...ctx, lastFailure: this.lastFailure.get(budget) });
     }
     return out;
   }
@@ -126,7 +128,7 @@ export class KeyVaultSecretStore implements SecretStore {
         this.log.debug("azure.keyvault: secret changed during bulk get, skipped", { name, status });
         return undefined;
       }
-      throw toStoreError(err, { vault: this.config?.vaultLabel ?? "", action: `get secret ${name}`, name, redactor: this.redactor, signal });
+      throw toStoreError(err, { vault: this.config?.vaultLabel ?? "", action: `get secret ${name}`, name, redactor: this.redactor, signal, lastFailure: this.lastFailure.get(signal) });
     }
   }
 

@@ -10,12 +10,22 @@ import { SecretStoreError, type StoreLogger } from "../types.js";
 const HIDDEN_PREFIX = "x-keyward-hidden-";
 const RETRY_AFTER_HEADERS = ["retry-after-ms", "x-ms-retry-after-ms", "retry-after"];
 
-/** Renames Retry-After on 429s so the SDK's retry policy leaves them to `throttlePolicy` (runs on each try). */
-export function hideRetryAfterPolicy(): PipelinePolicy {
+/**
+ * Runs on each try: renames Retry-After on 429s so the SDK's retry policy leaves them to `throttlePolicy`, and
+ * remembers the last network failure per call (keyed by its signal), so a call whose budget runs out during the
+ * SDK's retries can still say the vault was unreachable.
+ */
+export function hideRetryAfterPolicy(lastFailure?: WeakMap<object, unknown>): PipelinePolicy {
   return {
     name: "keywardHideRetryAfter",
     async sendRequest(request, next) {
-      const response = await next(request);
+      let response: PipelineResponse;
+      try {
+        response = await next(request);
+      } catch (err) {
+        if (request.abortSignal && !request.abortSignal.aborted) lastFailure?.set(request.abortSignal, err);
+        throw err;
+      }
       if (response.status === 429) {
         for (const h of RETRY_AFTER_HEADERS) {
           const v = response.headers.get(h);
