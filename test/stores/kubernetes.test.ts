@@ -105,7 +105,7 @@ describe("kubernetes store", () => {
         s.getSecret({ name: "guarded", metadata: {} }),
         rejectsWith("permission_denied", 'verb "get" on secrets in namespace "restricted"', "403 Forbidden", 'cannot get resource "secrets"', 'User "system:serviceaccount:default:keyward"'),
       );
-      await assert.rejects(s.bulkGetSecret({ metadata: {} }), rejectsWith("permission_denied", 'verb "list" on secrets in namespace "restricted"', 'grant "list"'));
+      await assert.rejects(s.bulkGetSecret({ metadata: {} }), rejectsWith("permission_denied", 'verb "list" on secrets in namespace "restricted"', 'add verb "list"'));
     } finally {
       server.allow("get", "restricted");
       server.allow("list", "restricted");

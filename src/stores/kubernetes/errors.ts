@@ -64,7 +64,7 @@ function describe(code: number, detail: string, op: Operation): [SecretStoreErro
     return [
       "permission_denied",
       `permission denied: the Kubernetes API server refused verb "${op.verb}" on secrets in namespace "${op.namespace}" (${detail}); ` +
-        `grant "${op.verb}" on secrets in namespace "${op.namespace}" to this service account's Role`,
+        `add verb "${op.verb}" on secrets in namespace "${op.namespace}" to the Role bound to this user or service account`,
     ];
   }
   if (code === 401) return ["bad_credentials", `the Kubernetes API server at ${op.server} rejected the credentials (${detail}) while trying to ${op.verb} ${what(op)}`];
