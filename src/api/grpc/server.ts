@@ -3,23 +3,19 @@
  * that ship in @dapr/dapr. Secrets, metadata and shutdown are served; every other method answers
  * UNIMPLEMENTED. grpc-js accepts both `application/grpc` and Connect's `application/grpc+proto`.
  */
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import {
-  loadPackageDefinition,
   Server,
   ServerInterceptingCall,
   status,
   type sendUnaryData,
   type ServerInterceptor,
   type ServerUnaryCall,
-  type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { ApiError } from "../../errors/catalogue.js";
 import type { Logger } from "../../log.js";
 import { apiAllowed, componentInfo, DAPR_RUNTIME_VERSION, KEYWARD_VERSION, tokenMatches, type SidecarState } from "../sidecar-state.js";
+import { daprService } from "./dapr-service.js";
 import { errorInfoMetadata } from "./status-details.js";
 
 export interface GrpcApiOptions {
@@ -27,13 +23,6 @@ export interface GrpcApiOptions {
   maxMessageBytes: number;
   apiLogging: boolean;
   log: Logger;
-}
-
-function daprService(): ServiceDefinition {
-  const protoRoot = join(dirname(createRequire(import.meta.url).resolve("@dapr/dapr/package.json")), "proto");
-  const def = loadSync("dapr/proto/runtime/v1/dapr.proto", { includeDirs: [protoRoot], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  const pkg = loadPackageDefinition(def) as unknown as { dapr: { proto: { runtime: { v1: { Dapr: { service: ServiceDefinition } } } } } };
-  return pkg.dapr.proto.runtime.v1.Dapr.service;
 }
 
 const GROUP: Record<string, string> = { GetSecret: "secrets", GetBulkSecret: "secrets", GetMetadata: "metadata", SetMetadata: "metadata", Shutdown: "shutdown" };

@@ -10,22 +10,37 @@ export function goString(s: string): string {
   return NEEDS_ESCAPE.test(j) ? j.replace(/[<>&\u2028\u2029]/g, (c) => ESCAPES[c]!) : j;
 }
 
-export function goFlatMap(m: Readonly<Record<string, string>>): string {
+/**
+ * Go's extra escapes, applied once to a whole document rather than per string: outside its strings JSON
+ * text never holds these characters, so the result is the same, and a bulk answer of 10,000 secrets
+ * costs one regex scan instead of 20,000 (profiled: per-string escaping was most of a bulk get).
+ */
+function goEscape(json: string): string {
+  return NEEDS_ESCAPE.test(json) ? json.replace(/[<>&\u2028\u2029]/g, (c) => ESCAPES[c]!) : json;
+}
+
+/** A flat map as plain JSON (Go's escapes not yet applied). One key, the shape of most secrets, skips the sort. */
+function flatMapJson(m: Readonly<Record<string, string>>): string {
   const keys = Object.keys(m);
+  if (keys.length === 1) return "{" + JSON.stringify(keys[0]) + ":" + JSON.stringify(m[keys[0]!]) + "}";
   if (keys.length > 1) keys.sort();
   let out = "{";
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    out += (i ? "," : "") + goString(k) + ":" + goString(m[k]!);
+    out += (i ? "," : "") + JSON.stringify(k) + ":" + JSON.stringify(m[k]!);
   }
   return out + "}";
 }
 
+export function goFlatMap(m: Readonly<Record<string, string>>): string {
+  return goEscape(flatMapJson(m));
+}
+
 export function goNestedMap(m: Readonly<Record<string, Readonly<Record<string, string>>>>): string {
   const keys = Object.keys(m).sort();
-  const parts = new Array<string>(keys.length);
-  for (let i = 0; i < keys.length; i++) parts[i] = goString(keys[i]!) + ":" + goFlatMap(m[keys[i]!]!);
-  return "{" + parts.join(",") + "}";
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) out += (i ? "," : "") + JSON.stringify(keys[i]) + ":" + flatMapJson(m[keys[i]!]!);
+  return goEscape(out + "}");
 }
 
 /** daprd's APIError body: json.Marshal of {errorCode, message}, no trailing newline. */

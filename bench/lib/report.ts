@@ -1,0 +1,133 @@
+/** @module Turns the results into rows with their targets, a text table for the terminal and a Markdown table. */
+import type { ApiResults } from "../sections/api.js";
+import type { AwsOutcome } from "../sections/aws.js";
+import type { BulkResults } from "../sections/bulk.js";
+import type { StartupResults } from "../sections/startup.js";
+
+export interface Results {
+  http: ApiResults;
+  grpc: ApiResults;
+  bulk: BulkResults;
+  startup: StartupResults;
+  memory: { idleMB: number; afterLoadMB: number };
+  aws: AwsOutcome;
+}
+
+export interface Row {
+  figure: string;
+  keyward: string;
+  baseline: string;
+  compare: string;
+  target: string;
+  /** undefined: informational, no target. */
+  pass?: boolean;
+}
+
+const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "n/a");
+const ms = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
+const signed = (v: number, d = 3) => (Number.isFinite(v) ? `${v >= 0 ? "+" : ""}${v.toFixed(d)} ms` : "n/a");
+const lat = (l: { p50: number; p90: number; p99: number }) => `${ms(l.p50, 3)} / ${ms(l.p90, 3)} / ${ms(l.p99, 3)}`;
+
+/** Bulk scales linearly when 10x the secrets costs at most 1.5 x 10x the time. */
+export const LINEAR_LIMIT = 15;
+
+export function bulkScale(b: BulkResults): number {
+  const at = (n: number) => b.sizes.find((s) => s.secrets === n)?.pair.keyward.latency.p50 ?? NaN;
+  return at(10_000) / at(1_000);
+}
+
+export function rows(r: Results): Row[] {
+  const out: Row[] = [];
+  const api = (name: string, unit: string, a: ApiResults, load: string) => {
+    out.push({
+      figure: `${name} GetSecret, ${load} (${unit}/s)`,
+      keyward: n0(a.throughput.keyward.perSecond),
+      baseline: n0(a.throughput.baseline.perSecond),
+      compare: `${a.throughput.ratio.toFixed(2)}x`,
+      target: ">= 0.90x",
+      pass: a.throughput.ratio >= 0.9,
+    });
+    out.push({
+      figure: `${name} latency p50 / p90 / p99 at 1,000 ${unit}/s (ms)`,
+      keyward: lat(a.fixedRate.keyward.latency),
+      baseline: lat(a.fixedRate.baseline.latency),
+      compare: `p99 ${signed(a.fixedRate.addedP99)}`,
+      target: "added p99 < 0.5 ms",
+      pass: a.fixedRate.addedP99 < 0.5,
+    });
+    out.push({
+      figure: `${name} server CPU per call at full load (µs)`,
+      keyward: ms(a.throughput.keyward.serverCpuUs, 1),
+      baseline: ms(a.throughput.baseline.serverCpuUs, 1),
+      compare: `${(a.throughput.keyward.serverCpuUs / a.throughput.baseline.serverCpuUs).toFixed(2)}x`,
+      target: "",
+    });
+  };
+  api("HTTP", "req", r.http, "50 connections");
+  api("gRPC", "call", r.grpc, "64 in flight");
+  for (const s of r.bulk.sizes) {
+    const big = s.secrets === 10_000;
+    out.push({
+      figure: `Bulk get, ${n0(s.secrets)} secrets (${(s.bytes / 1024).toFixed(0)} KiB), p50 / p99 (ms)`,
+      keyward: `${ms(s.pair.keyward.latency.p50)} / ${ms(s.pair.keyward.latency.p99)}`,
+      baseline: `${ms(s.pair.baseline.latency.p50)} / ${ms(s.pair.baseline.latency.p99)}`,
+      compare: `p50 ${signed(s.pair.addedP50, 2)}`,
+      target: big ? "p50 < 50 ms" : "",
+      pass: big ? s.pair.keyward.latency.p50 < 50 : undefined,
+    });
+  }
+  const scale = bulkScale(r.bulk);
+  out.push({ figure: "Bulk scaling, 1,000 -> 10,000 secrets (p50)", keyward: `${scale.toFixed(1)}x`, baseline: "", compare: "10x = linear", target: `<= ${LINEAR_LIMIT}x`, pass: scale <= LINEAR_LIMIT });
+  for (const c of r.startup.components) {
+    out.push({
+      figure: `Start-up to ready, ${c.count} component${c.count > 1 ? "s" : ""} (ms; Keyward's own init)`,
+      keyward: `${ms(c.readyMs, 0)} (${ms(c.initMs, 0)})`,
+      baseline: ms(r.startup.baselineMs, 0),
+      compare: `${signed(c.readyMs - r.startup.baselineMs, 0)}`,
+      target: c.count === 10 ? "< 300 ms" : "",
+      pass: c.count === 10 ? c.readyMs < 300 : undefined,
+    });
+  }
+  out.push({ figure: "RSS idle, 1 component (MB)", keyward: ms(r.memory.idleMB, 1), baseline: "", compare: "", target: "" });
+  out.push({
+    figure: "RSS after HTTP + gRPC load (MB)",
+    keyward: ms(r.memory.afterLoadMB, 1),
+    baseline: `${ms(r.http.baselineRssMB, 1)} http, ${ms(r.grpc.baselineRssMB, 1)} grpc`,
+    compare: "",
+    target: "< 80 MB",
+    pass: r.memory.afterLoadMB < 80,
+  });
+  out.push({ figure: "RSS with 10,000 + 1,010 secrets loaded, after bulk load (MB)", keyward: ms(r.bulk.keywardRssMB, 1), baseline: "", compare: "", target: "" });
+  if (r.aws.available) {
+    out.push({ figure: "AWS Secrets Manager (moto), cold read p50 (ms)", keyward: ms(r.aws.keywardMs), baseline: `${ms(r.aws.sdkMs)} SDK`, compare: `${signed(r.aws.overheadMs, 2)}`, target: "" });
+    out.push({ figure: "AWS Secrets Manager (moto), first call after start (ms)", keyward: ms(r.aws.firstKeywardMs), baseline: `${ms(r.aws.firstSdkMs)} SDK`, compare: `${signed(r.aws.firstKeywardMs - r.aws.firstSdkMs, 2)}`, target: "" });
+  } else {
+    out.push({ figure: "AWS Secrets Manager (moto)", keyward: "not run", baseline: "", compare: r.aws.reason, target: "" });
+  }
+  return out;
+}
+
+const result = (row: Row) => (row.pass === undefined ? "" : row.pass ? "pass" : "MISS");
+
+export function textTable(rs: Row[]): string {
+  const cols: [string, (r: Row) => string][] = [
+    ["Figure", (r) => r.figure],
+    ["Keyward", (r) => r.keyward],
+    ["Baseline", (r) => r.baseline],
+    ["Keyward vs baseline", (r) => r.compare],
+    ["Target", (r) => r.target],
+    ["", result],
+  ];
+  const widths = cols.map(([h, f]) => Math.max(h.length, ...rs.map((r) => f(r).length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(cols.map(([h]) => h)), line(widths.map((w) => "-".repeat(w))), ...rs.map((r) => line(cols.map(([, f]) => f(r))))].join("\n");
+}
+
+export function markdownTable(rs: Row[]): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  return [
+    "| Figure | Keyward | Baseline | Keyward vs baseline | Target | |",
+    "| --- | --: | --: | --: | --- | --- |",
+    ...rs.map((r) => `| ${[r.figure, r.keyward, r.baseline, r.compare, r.target, result(r) === "MISS" ? "**miss**" : result(r)].map(esc).join(" | ")} |`),
+  ].join("\n");
+}
