@@ -30,14 +30,10 @@ export class KvEngine {
     if (this.cfg.kvVersion !== "auto") return this.cfg.kvVersion;
     if (this.detected) return this.detected;
     const engine = this.cfg.enginePath;
-    let res;
-    try {
-      res = await this.tokens.send("GET", `sys/internal/ui/mounts/${encodePath(engine)}`, { signal, what: what ?? `asking which KV version mount ${engine}/ is` });
-    } catch (err) {
-      // A token without access to the mount metadata may still read secrets: fall back to daprd's KV v2, ask again later.
-      if (err instanceof SecretStoreError && err.kind === "permission_denied") return 2;
-      throw err;
-    }
+    const asking = `${what ? `${what} (` : ""}asking which KV version mount ${engine}/ is${what ? ")" : ""}`;
+    // Sent without the 403 recovery of ordinary requests: whatever goes wrong here, the read that follows
+    // meets it again and reports it in its own words.
+    const res = await this.http.request("GET", `sys/internal/ui/mounts/${encodePath(engine)}`, { token: await this.tokens.current(signal), signal, what: asking });
     if (res.status === 200) {
       const d = (res.body as { data?: { type?: string; options?: { version?: string } | null; path?: string } }).data ?? {};
       this.detected = d.type === "kv" && String(d.options?.version ?? "1") === "2" ? 2 : 1;
@@ -46,11 +42,12 @@ export class KvEngine {
       return this.detected;
     }
     if (res.status === 400 || res.status === 404 || res.status === 405) {
+      // An old Vault, or a server without this endpoint: daprd's KV v2, for good.
       this.detected = 2;
       this.log.warn("vault did not say which KV version the mount is; assuming version 2", { mount: `${engine}/`, status: res.status });
-      return 2;
     }
-    throw responseError(this.http.address, res, `${what ? `${what} (` : ""}asking which KV version mount ${engine}/ is${what ? ")" : ""}`);
+    // 403 (no access to the mount's metadata, or a bad token), 503 (sealed) and others: KV v2 for now, ask again later.
+    return 2;
   }
 
   private secretPath(name: string): string {
