@@ -70,6 +70,12 @@ describe("test Key Vault fidelity (official @azure/keyvault-secrets client)", ()
     assert.equal(old.properties.vaultUrl, env.vault.url);
   });
 
+  it("names are case-insensitive; ids keep the name as written", async () => {
+    const s = await client.getSecret("FIDELITY-DB");
+    assert.equal(s.value, "two");
+    assert.equal(s.name, "fidelity-db");
+  });
+
   it("lists versions of a secret", async () => {
     const versions = [];
     for await (const p of client.listPropertiesOfSecretVersions("fidelity-db")) versions.push(p.version);

@@ -136,6 +136,30 @@ describe("azure.keyvault", () => {
     assert.ok(log.lines.some((l) => l.includes("throttled by Key Vault") && l.includes('"waitMs":1000')), log.lines.join("\n"));
   });
 
+  it("429 during bulk paging waits and resumes at the same page", async () => {
+    const store = await open(metadata());
+    await store.getSecret({ name: "conftestsecret", metadata: {} });
+    const start = env.vault.requests.length;
+    env.vault.throttle(1, "0");
+    const bulk = await store.bulkGetSecret({ metadata: {} });
+    assert.deepEqual(bulk.secondsecret, { secondsecret: "efgh" });
+    const first = env.vault.requests.slice(start, start + 2).map((r) => `${r.path} ${r.status}`);
+    assert.deepEqual(first, ["/secrets 429", "/secrets 200"]);
+  });
+
+  it("a cold store answers many concurrent first requests (one challenge, one token)", async () => {
+    const store = await open(metadata());
+    const issuedBefore = env.directory.issued.length;
+    const all = await Promise.all(Array.from({ length: 20 }, () => store.getSecret({ name: "conftestsecret", metadata: {} })));
+    for (const r of all) assert.deepEqual(r, { conftestsecret: "abcd" });
+    assert.equal(env.directory.issued.length - issuedBefore, 1, "one token for all");
+  });
+
+  it("secret names are case-insensitive in Key Vault; the answer uses the requested name, as daprd", async () => {
+    const store = await open(metadata());
+    assert.deepEqual(await store.getSecret({ name: "ConfTestSecret", metadata: {} }), { ConfTestSecret: "abcd" });
+  });
+
   it("429 with a Retry-After beyond the request's time budget fails as throttled when the budget runs out", async () => {
     const store = await open(metadata());
     await store.getSecret({ name: "conftestsecret", metadata: {} });

@@ -67,7 +67,15 @@ export async function startKeyVaultServer(opts: KeyVaultServerOptions): Promise<
   const { directory } = opts;
   const resource = opts.resource ?? "https://vault.azure.net";
   const vaultName = opts.vaultName ?? "keyward-test";
-  const secrets = new Map<string, SecretVersion[]>();
+  // Key Vault object names are case-insensitive; ids keep the name as first written.
+  const store = new Map<string, { name: string; versions: SecretVersion[] }>();
+  const secrets = {
+    get: (name: string) => store.get(name.toLowerCase())?.versions,
+    set: (name: string, versions: SecretVersion[]) => store.set(name.toLowerCase(), { name: store.get(name.toLowerCase())?.name ?? name, versions }),
+    keys: () => [...store.values()].map((e) => e.name),
+    delete: (name: string) => store.delete(name.toLowerCase()),
+    storedName: (name: string) => store.get(name.toLowerCase())?.name ?? name,
+  };
   const policies = new Map<string, Set<Permission>>();
   const requests: KeyVaultServer["requests"] = [];
   let throttleLeft = 0;
@@ -190,12 +198,13 @@ export async function startKeyVaultServer(opts: KeyVaultServerOptions): Promise<
     if (parts.length === 1 || (parts.length === 2 && parts[1] === "")) {
       if (req.method !== "GET") return kvError(res, 405, "MethodNotAllowed", "The requested method is not allowed on this resource.");
       if (!allowed(principal, "list")) return denied("list");
-      const names = [...secrets.keys()].sort();
+      const names = secrets.keys().sort();
       const items = names.map((n) => item(`${base}/secrets/${n}`, latest(n) as SecretVersion));
       return page(res, base, "/secrets", items, url.searchParams, apiVersion);
     }
-    const name = decodeURIComponent(parts[1] ?? "");
-    if (!NAME.test(name)) return kvError(res, 400, "BadParameter", `The request URI contains an invalid name: ${name}`);
+    const requested = decodeURIComponent(parts[1] ?? "");
+    if (!NAME.test(requested)) return kvError(res, 400, "BadParameter", `The request URI contains an invalid name: ${requested}`);
+    const name = secrets.storedName(requested);
     const sub = parts.slice(2);
 
     if (sub.length === 1 && sub[0] === "versions") {
