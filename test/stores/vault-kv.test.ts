@@ -108,6 +108,23 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
     assert.equal(vault.requests.filter((r) => r.path === "/v1/auth/approle/login").at(-1)?.namespace, "team-a");
   });
 
+  void it("authNamespace: log in at a parent namespace, read secrets in a child one", async () => {
+    vault.state.createNamespace("team-a/apps");
+    vault.state.mountSecrets("team-a/apps", "secret", "kv", 2);
+    vault.put("dapr/db", { password: "apps-password" }, { namespace: "team-a/apps" });
+    // Policies of the token's own namespace name child-namespace paths with the child's prefix.
+    vault.state.mustNamespace("team-a").policies.set("apps-reader", [{ path: "apps/secret/data/dapr/*", capabilities: ["read"] }]);
+    const auth = vault.state.mustNamespace("team-a").auths.get("approle/");
+    assert.ok(auth);
+    auth.appRoles.set("apps", { name: "apps", roleId: "apps-role", bindSecretId: false, secretIdTtl: 0, secretIdNumUses: 0, tokenTtl: 600, tokenMaxTtl: 0, tokenPolicies: ["apps-reader"], tokenPeriod: 0, secretIds: new Map() });
+    const s = new VaultSecretStore();
+    stores.push(s);
+    await s.init({ vaultAddr: vault.url, namespace: "team-a/apps", authNamespace: "team-a", roleId: "apps-role" }, storeContext());
+    assert.deepEqual(await get(s, "db"), { password: "apps-password" });
+    assert.equal(vault.requests.filter((r) => r.path === "/v1/auth/approle/login").at(-1)?.namespace, "team-a");
+    assert.equal(vault.requests.filter((r) => r.path === "/v1/secret/data/dapr/db").at(-1)?.namespace, "team-a/apps");
+  });
+
   void it("secret names with '/' are folders; bulk names carry their folder; unsafe names are refused", async () => {
     const s = await open();
     assert.deepEqual(await get(s, "team/payments/api"), { key: "k1" });

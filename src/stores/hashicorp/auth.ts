@@ -42,7 +42,7 @@ export function describeAuth(auth: AuthSettings): string {
 }
 
 /** Logs in with AppRole or Kubernetes. Credential files are read at every login, so rotated ones are picked up. */
-export async function login(http: VaultHttp, auth: AuthSettings, signal?: AbortSignal): Promise<IssuedToken> {
+export async function login(http: VaultHttp, auth: AuthSettings, signal?: AbortSignal, namespace?: string | null): Promise<IssuedToken> {
   let path: string;
   let body: Record<string, string>;
   switch (auth.method) {
@@ -62,7 +62,7 @@ export async function login(http: VaultHttp, auth: AuthSettings, signal?: AbortS
       throw new Error("a static token cannot log in");
   }
   const what = `logging in (${describeAuth(auth)})`;
-  const res = await http.request("POST", path, { body, signal, what });
+  const res = await http.request("POST", path, { body, signal, what, namespace });
   if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 404) {
     const detail = vaultErrors(res.body);
     throw new SecretStoreError("bad_credentials", `Vault refused the ${describeAuth(auth)} (${res.status})${detail ? `: ${detail}` : ""}`);

@@ -28,6 +28,8 @@ export interface VaultConfig {
   valueType: "map" | "text";
   kvVersion: "auto" | 1 | 2;
   namespace?: string;
+  /** Namespace for login and the token's own endpoints when it differs: undefined = `namespace`, null = root. */
+  authNamespace?: string | null;
   tls: TlsSettings;
   auth: AuthSettings;
   requestTimeoutMs: number;
@@ -110,6 +112,7 @@ export function parseVaultConfig(md: ComponentMetadata): VaultConfig {
   const usePrefix = booleanOption(md, "vaultKVUsePrefix", true);
   const prefix = usePrefix ? trimSlashes(nonEmpty(metadataValue(md, "vaultKVPrefix")) ?? "dapr") : "";
   const namespace = nonEmpty(metadataValue(md, "namespace", "vaultNamespace"));
+  const authNamespace = nonEmpty(metadataValue(md, "authNamespace", "vaultAuthNamespace"))?.trim();
 
   return {
     address,
@@ -118,6 +121,7 @@ export function parseVaultConfig(md: ComponentMetadata): VaultConfig {
     valueType,
     kvVersion: parseKvVersion(metadataValue(md, "kvVersion", "vaultKVVersion")),
     namespace: namespace === undefined ? undefined : trimSlashes(namespace.trim()),
+    authNamespace: authNamespace === undefined ? undefined : trimSlashes(authNamespace) === "" || authNamespace.toLowerCase() === "root" ? null : trimSlashes(authNamespace),
     tls: {
       // daprd turns verification off only for the string "true".
       skipVerify: (metadataValue(md, "skipVerify") ?? "").trim().toLowerCase() === "true",

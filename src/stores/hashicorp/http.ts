@@ -14,6 +14,8 @@ export interface VaultRequestOptions {
   query?: Record<string, string>;
   body?: unknown;
   signal?: AbortSignal;
+  /** Overrides the store's namespace for this request; null sends none (the root namespace). */
+  namespace?: string | null;
   /** Describes the operation for error messages, e.g. `reading secret "db"`. */
   what: string;
 }
@@ -52,7 +54,8 @@ export class VaultHttp {
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string> = { "X-Vault-Request": "true", Accept: "application/json" };
     if (opts.token) headers["X-Vault-Token"] = opts.token;
-    if (this.namespace) headers["X-Vault-Namespace"] = this.namespace;
+    const namespace = opts.namespace === undefined ? this.namespace : opts.namespace;
+    if (namespace) headers["X-Vault-Namespace"] = namespace;
     if (payload) {
       headers["Content-Type"] = "application/json";
       headers["Content-Length"] = String(payload.length);

@@ -43,6 +43,8 @@ export class TokenLifecycle {
     private readonly auth: AuthSettings,
     private readonly log: StoreLogger,
     private readonly fileCheckMs: number,
+    /** Where the token lives, when that is not the store's namespace (see `authNamespace`). */
+    private readonly authNamespace?: string | null,
   ) {}
 
   async init(signal: AbortSignal): Promise<void> {
@@ -152,7 +154,7 @@ export class TokenLifecycle {
     let flight = this.validityFlight.get(token);
     if (!flight) {
       flight = this.http
-        .request("GET", "auth/token/lookup-self", { token, signal, what: "checking the token" })
+        .request("GET", "auth/token/lookup-self", { token, signal, what: "checking the token", namespace: this.authNamespace })
         .then((r) => r.status === 200)
         .finally(() => this.validityFlight.delete(token));
       this.validityFlight.set(token, flight);
@@ -169,7 +171,7 @@ export class TokenLifecycle {
   }
 
   private async doLogin(signal: AbortSignal | undefined): Promise<string> {
-    const issued: IssuedToken = await login(this.http, this.auth, signal);
+    const issued: IssuedToken = await login(this.http, this.auth, signal, this.authNamespace);
     if (this.closed) return issued.token;
     this.setToken(issued.token, true);
     this.retryMs = 1000;
@@ -219,7 +221,7 @@ export class TokenLifecycle {
     const probe = signal ? AbortSignal.any([signal, AbortSignal.timeout(3000)]) : undefined;
     let res: VaultHttpResponse;
     try {
-      res = await this.http.request("GET", "auth/token/lookup-self", { token, signal: probe, what: "looking up the token" });
+      res = await this.http.request("GET", "auth/token/lookup-self", { token, signal: probe, what: "looking up the token", namespace: this.authNamespace });
     } catch (err) {
       this.needsInspect = true;
       this.log.warn("vault token lookup failed; will look again after the next successful request", { reason: this.redact((err as Error).message) });
@@ -265,7 +267,7 @@ export class TokenLifecycle {
     if (facts.renewable) {
       let res: VaultHttpResponse | undefined;
       try {
-        res = await this.http.request("POST", "auth/token/renew-self", { token: this.token, body: {}, what: "renewing the token" });
+        res = await this.http.request("POST", "auth/token/renew-self", { token: this.token, body: {}, what: "renewing the token", namespace: this.authNamespace });
       } catch (err) {
         this.log.warn("vault token renewal failed; retrying", { reason: this.redact((err as Error).message) });
         return this.retryLater(gen, facts);

@@ -41,7 +41,7 @@ export class VaultSecretStore implements SecretStore {
     if (cfg.tls.skipVerify) this.log.info("hashicorp vault: you are using 'skipVerify' to skip server config verify which is unsafe!");
     this.cfg = cfg;
     this.http = new VaultHttp(cfg.address, tls, cfg.namespace, cfg.requestTimeoutMs);
-    this.tokens = new TokenLifecycle(this.http, cfg.auth, ctx.log, cfg.tokenFileCheckMs);
+    this.tokens = new TokenLifecycle(this.http, cfg.auth, ctx.log, cfg.tokenFileCheckMs, cfg.authNamespace);
     this.kv = new KvEngine(cfg, this.http, this.tokens, ctx.log);
     try {
       await this.tokens.init(ctx.signal);
@@ -62,6 +62,7 @@ export class VaultSecretStore implements SecretStore {
       enginePath: cfg.enginePath,
       prefix: cfg.prefix,
       namespace: cfg.namespace ?? "",
+      authNamespace: cfg.authNamespace === undefined ? (cfg.namespace ?? "") : (cfg.authNamespace ?? ""),
       auth: describeAuth(cfg.auth),
       valueType: cfg.valueType,
     });
