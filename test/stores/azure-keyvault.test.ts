@@ -267,6 +267,10 @@ describe("azure.keyvault metadata", () => {
     assert.equal(c.vaultUrl, "https://kv.internal.example:8443");
     assert.equal(c.customVaultHost, true);
     assert.equal(parse({ vaultUrl: "https://x.vault.azure.net" }).customVaultHost, false);
+    const cn = parse({ vaultUrl: "https://x.vault.azure.cn" });
+    assert.equal(cn.cloud.name, "AzureChinaCloud");
+    assert.equal(cn.auth.authorityHost, "https://login.chinacloudapi.cn");
+    assert.equal(parse({ vaultUrl: "https://x.vault.azure.cn", azureEnvironment: "AzurePublicCloud" }).cloud.name, "AzurePublicCloud");
     assert.throws(() => parse({ vaultUrl: "http://kv.example" }), /must use https/);
     assert.throws(() => parse({ vaultUrl: "https://kv.example/secrets" }), /without a path/);
     assert.throws(() => parse({}), /missing vaultName/);

@@ -157,13 +157,8 @@ export function parseKeyVaultConfig(md: ComponentMetadata, env: NodeJS.ProcessEn
       }
     }
   }
-  const cloud = cloudFromName(envName);
-
-  let vaultUrl: string;
-  let vaultLabel: string;
-  let customVaultHost = false;
+  let url: URL | undefined;
   if (vaultUrlRaw) {
-    let url: URL;
     try {
       url = new URL(vaultUrlRaw);
     } catch {
@@ -171,9 +166,18 @@ export function parseKeyVaultConfig(md: ComponentMetadata, env: NodeJS.ProcessEn
     }
     if (url.protocol !== "https:") throw invalid(`vaultUrl ${vaultUrlRaw} must use https (Key Vault only accepts tokens over TLS)`);
     if (url.pathname !== "/" && url.pathname !== "") throw invalid(`vaultUrl ${vaultUrlRaw} must be the vault's base URL, without a path`);
+  }
+  const hostCloud = url && KNOWN_CLOUDS.find((c) => url.hostname.toLowerCase().endsWith(`.${c.vaultSuffix}`));
+  // A vaultUrl in a known cloud's domain picks that cloud unless azureEnvironment says otherwise.
+  const cloud = cloudFromName(envName?.trim() ? envName : hostCloud?.name);
+
+  let vaultUrl: string;
+  let vaultLabel: string;
+  let customVaultHost = false;
+  if (url) {
     vaultUrl = `https://${url.host}`;
     vaultLabel = vaultName ?? url.host;
-    customVaultHost = !url.hostname.toLowerCase().endsWith(`.${cloud.vaultSuffix}`);
+    customVaultHost = !hostCloud;
   } else {
     if (!vaultName) throw invalid("missing vaultName in metadata (the Azure Key Vault name, e.g. mykeyvault)");
     if (!/^[A-Za-z0-9-]+$/.test(vaultName)) {
