@@ -160,6 +160,20 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
     assert.ok(!("rotating" in (await s.bulkGetSecret({ metadata: {} }))));
   });
 
+  void it("a standby's 307 redirect to the active node is followed", async () => {
+    const standby = await startVaultServer();
+    standby.intercept = (req) => ({ status: 307, headers: { Location: `${vault.url}/v1/${req.path}${req.query.size ? `?${req.query.toString()}` : ""}` } });
+    try {
+      const s = new VaultSecretStore();
+      stores.push(s);
+      await s.init({ vaultAddr: standby.url, vaultToken: vault.rootToken }, storeContext());
+      assert.deepEqual(await get(s, "db"), { user: "u", password: "p" });
+      assert.ok(standby.requests.some((r) => r.path === "/v1/secret/data/dapr/db" && r.status === 307));
+    } finally {
+      await standby.close();
+    }
+  });
+
   void it("permission denied, sealed, unreachable and throttled are told apart", async () => {
     vault.policy("db-reader", { "secret/data/dapr/db": ["read"] });
     const limited = await open({ vaultToken: vault.token({ policies: ["db-reader"] }).id });

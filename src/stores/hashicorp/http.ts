@@ -7,6 +7,8 @@ import { SecretStoreError } from "../types.js";
 export interface VaultHttpResponse {
   status: number;
   body: unknown;
+  /** `Location` of a redirect. */
+  location?: string;
 }
 
 export interface VaultRequestOptions {
@@ -38,19 +40,33 @@ export class VaultHttp {
     this.agent = this.base.protocol === "https:" ? new https.Agent({ keepAlive: true, maxSockets: 32, ...tls }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
   }
 
-  /** `path` is below `/v1/` and already URL-encoded. */
+  /** `path` is below `/v1/` and already URL-encoded. A standby's redirect to the active node (307) is followed once. */
   async request(method: string, path: string, opts: VaultRequestOptions): Promise<VaultHttpResponse> {
+    const url = new URL(`${this.base.pathname.replace(/\/+$/, "")}/v1/${path}`, this.base);
+    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+    const res = await this.attempt(method, url, opts);
+    if ((res.status === 307 || res.status === 308) && res.location) {
+      const target = new URL(res.location, url);
+      if (target.protocol === url.protocol) return await this.attempt(method, target, opts);
+    }
+    return res;
+  }
+
+  private async attempt(method: string, url: URL, opts: VaultRequestOptions): Promise<VaultHttpResponse> {
     try {
-      return await this.once(method, path, opts);
+      return await this.once(method, url, opts);
     } catch (err) {
-      if (RETRYABLE.has((err as NodeJS.ErrnoException).code ?? "") && !opts.signal?.aborted) return await this.once(method, path, opts);
-      throw err;
+      if (!RETRYABLE.has((err as NodeJS.ErrnoException).code ?? "") || opts.signal?.aborted) throw err;
+    }
+    try {
+      return await this.once(method, url, opts);
+    } catch (err) {
+      if (err instanceof SecretStoreError) throw err;
+      throw networkError(this.address, err as NodeJS.ErrnoException, opts.what);
     }
   }
 
-  private once(method: string, path: string, opts: VaultRequestOptions): Promise<VaultHttpResponse> {
-    const url = new URL(`${this.base.pathname.replace(/\/+$/, "")}/v1/${path}`, this.base);
-    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+  private once(method: string, url: URL, opts: VaultRequestOptions): Promise<VaultHttpResponse> {
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string> = { "X-Vault-Request": "true", Accept: "application/json" };
     if (opts.token) headers["X-Vault-Token"] = opts.token;
@@ -84,7 +100,7 @@ export class VaultHttp {
               body = text;
             }
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body, location: res.headers.location });
         });
       });
       req.on("error", (err: NodeJS.ErrnoException) => {
