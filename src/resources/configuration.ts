@@ -63,10 +63,11 @@ export async function loadConfiguration(files: readonly string[], env: NodeJS.Pr
 
 function stringList(v: unknown, where: string, what: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" && typeof s !== "number" && typeof s !== "boolean")) {
+  if (!Array.isArray(v) || v.some((s) => s !== null && typeof s !== "string" && typeof s !== "number" && typeof s !== "boolean")) {
     throw new ConfigurationError(`${where}: ${what} must be a list of strings`);
   }
-  return v.map(String);
+  // yaml.v3 leaves a null item as Go's zero value, "".
+  return v.map((s) => (s === null ? "" : String(s)));
 }
 
 function parseSecrets(secrets: unknown, at: (p: (string | number)[]) => string): Map<string, SecretScope> {

@@ -93,8 +93,15 @@ async function listManifestFiles(dir: string, warnings: string[]): Promise<strin
   // Byte order, as Go's os.ReadDir; stat follows symlinks, which is how Kubernetes mounts ConfigMap files.
   for (const name of names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
     const path = join(dir, name);
-    const info = await stat(path).catch(() => undefined);
-    if (!info?.isFile()) continue;
+    let info;
+    try {
+      info = await stat(path);
+    } catch (err) {
+      // A dangling symlink, typically: say so rather than lose a component silently.
+      warnings.push(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? "error"}); skipped`);
+      continue;
+    }
+    if (!info.isFile()) continue;
     const ext = extname(name).toLowerCase();
     if (ext !== ".yaml" && ext !== ".yml") {
       warnings.push(`${path}: not a .yaml or .yml file; skipped`);

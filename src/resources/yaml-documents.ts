@@ -2,7 +2,7 @@
  * @module Splits a resource file into YAML documents the way daprd does (on "\n---", the separator line
  * consumed), so one broken document never hides the others, and keeps each document's first line.
  */
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type Tags } from "yaml";
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, visit, type Node, type Tags } from "yaml";
 
 export interface YamlDocument {
   /** 1-based line of the document's first line in the file. */
@@ -53,8 +53,17 @@ const GO_YAML_V2 = {
 };
 
 /**
+ * Every Configuration field Keyward reads is a Go string, and yaml.v3 decodes any scalar into a string
+ * as written: `allowedSecrets: [007, 1.0]` names "007" and "1.0", not 7 and 1.
+ */
+const SCALAR_TYPES = new Set(["tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"]);
+const YAML_V3_INTO_STRINGS = {
+  customTags: (tags: Tags) => tags.filter((t) => typeof t === "string" || !SCALAR_TYPES.has(t.tag)),
+};
+
+/**
  * Parses one document. Component manifests are YAML 1.1 in daprd (`yes` is a boolean), Configuration
- * files YAML 1.2; the caller chooses.
+ * files YAML 1.2 with every scalar kept as text; the caller chooses.
  */
 export function parseYamlDocument(chunk: { text: string; line: number }, version: "1.1" | "1.2"): YamlDocument {
   const counter = new LineCounter();
@@ -63,7 +72,7 @@ export function parseYamlDocument(chunk: { text: string; line: number }, version
     prettyErrors: false,
     lineCounter: counter,
     uniqueKeys: true,
-    ...(version === "1.1" ? GO_YAML_V2 : {}),
+    ...(version === "1.1" ? GO_YAML_V2 : YAML_V3_INTO_STRINGS),
   });
   const toLine = (offset: number) => counter.linePos(offset).line + chunk.line - 1;
   const lineOf = (path: readonly (string | number)[]) => {
@@ -82,16 +91,47 @@ export function parseYamlDocument(chunk: { text: string; line: number }, version
   };
   const first = doc.errors[0];
   if (first) {
-    const message = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-    return { line: chunk.line, value: undefined, error: { line: toLine(first.pos[0]), message }, lineOf };
+    return { line: chunk.line, value: undefined, error: { line: toLine(first.pos[0]), message: safeMessage(first.message) }, lineOf };
   }
   let value: unknown;
+  let aliasLine = chunk.line;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.range) aliasLine = toLine(node.range[0]);
+      return visit.BREAK;
+    },
+  });
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    return { line: chunk.line, value: undefined, error: { line: chunk.line, message: (err as Error).message }, lineOf };
+    return { line: aliasLine, value: undefined, error: { line: aliasLine, message: safeMessage((err as Error).message) }, lineOf };
+  }
+  if (isCircular(value)) {
+    return { line: chunk.line, value: undefined, error: { line: aliasLine, message: "an alias refers to the node that contains it" }, lineOf };
   }
   return { line: chunk.line, value, lineOf };
+}
+
+/**
+ * The yaml package quotes the offending token after a colon in some messages ("Block scalar header
+ * includes extra characters: >s3cret", "Unresolved alias ...: *pa55"); an unquoted password can be that
+ * token, so only the part before it is kept.
+ */
+function safeMessage(message: string): string {
+  return message
+    .split("\n")[0]!
+    .replace(/ at line \d+, column \d+:?$/, "")
+    .replace(/:\s.*$/, "")
+    .replace(/^(Invalid escape sequence) .*$/, "$1");
+}
+
+function isCircular(v: unknown, seen: Set<object> = new Set()): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  if (seen.has(v)) return true;
+  seen.add(v);
+  const found = Object.values(v).some((x) => isCircular(x, seen));
+  seen.delete(v);
+  return found;
 }
 
 /** daprd decodes manifests through encoding/json: field names match case-insensitively. */

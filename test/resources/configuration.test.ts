@@ -62,6 +62,11 @@ describe("Configuration: spec.secrets.scopes", () => {
     await assert.rejects(loadConfiguration([file(`${HEAD}  secrets:\n    scopes: vault\n`)]), /spec\.secrets\.scopes must be a list/);
   });
 
+  it("secret names are kept as written, as yaml.v3 decodes scalars into strings", async () => {
+    const cfg = await loadConfiguration([scopesFile("      - storeName: 123\n        allowedSecrets: [007, 1.0, true, yes, 0x1F, ~]\n")]);
+    assert.deepEqual([...cfg.scopes.get("123")!.allowedSecrets], ["007", "1.0", "true", "yes", "0x1F", ""]);
+  });
+
   it("field names are case-sensitive (yaml.v3), unlike component manifests", async () => {
     const cfg = await loadConfiguration([scopesFile("      - StoreName: vault\n        DefaultAccess: deny\n")]);
     assert.deepEqual([...cfg.scopes.keys()], [""]);

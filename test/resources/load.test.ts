@@ -54,6 +54,7 @@ describe("loadResources: files", () => {
     symlinkSync("does-not-exist.yaml", join(dir, "dangling.yaml"));
     const r = await load([dir]);
     assert.deepEqual(names(r), ["mounted"]);
+    assert.deepEqual(r.warnings, [`${join(dir, "dangling.yaml")}: cannot read (ENOENT); skipped`]);
   });
 
   it("a missing resources folder is an error naming it", async () => {

@@ -53,6 +53,30 @@ describe("parseYamlDocument", () => {
     assert.doesNotMatch(doc.error.message, /\n/);
   });
 
+  it("never quotes an unquoted value that the yaml package would put in its message", () => {
+    const texts = [
+      "password: >Sup3rSeedA\n",
+      "password: |Sup3rSeedB\n",
+      'password: "ab\\qSup3rSeedC"\n',
+      "a: 1\npassword: *Sup3rSeedD\n",
+      "password: @Sup3rSeedE\n",
+    ];
+    for (const text of texts) {
+      const doc = parseYamlDocument({ text, line: 1 }, "1.1");
+      assert.ok(doc.error, text);
+      assert.doesNotMatch(doc.error.message, /Sup3rSeed|Seed/, text);
+    }
+    const alias = parseYamlDocument({ text: "a: 1\npassword: *Sup3rSeedD\n", line: 5 }, "1.1");
+    assert.equal(alias.error?.line, 6);
+  });
+
+  it("an alias inside its own anchor is an error, not a hang", () => {
+    const doc = parseYamlDocument({ text: "a: 1\nb: &x [1, *x]\n", line: 1 }, "1.1");
+    assert.equal(doc.value, undefined);
+    assert.match(doc.error!.message, /alias refers to the node that contains it/);
+    assert.equal(doc.error!.line, 2);
+  });
+
   it("YAML 1.1 for components: yes/on/off are booleans", () => {
     const doc = parseYamlDocument({ text: "a: yes\nb: on\nc: off\nd: 'yes'", line: 1 }, "1.1");
     assert.deepEqual(doc.value, { a: true, b: true, c: false, d: "yes" });
