@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from "@dapr/dapr";
+import * as legacy from "dapr-sdk-legacy";
 import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 import { makeTestTls } from "../helpers/tls.js";
@@ -21,6 +22,7 @@ let vault: VaultTestServer;
 let sidecar: Sidecar;
 let http: DaprClient;
 let grpc: DaprClient;
+let legacyGrpc: legacy.DaprClient;
 let raw: DaprGrpcClient;
 let appToken: string;
 let jwt: string;
@@ -98,12 +100,14 @@ auth:
   http = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger });
   grpc = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC, logger });
   raw = daprGrpcClient(sidecar.grpcAddress);
+  legacyGrpc = new legacy.DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: legacy.CommunicationProtocolEnum.GRPC, logger: { level: legacy.LogLevel.Error } });
 });
 
 after(async () => {
   raw?.close();
   await http?.stop();
   await grpc?.stop();
+  await legacyGrpc?.stop();
   if (sidecar) assert.equal(await sidecar.stop(), 0, sidecar.output());
   await vault?.close();
 });
@@ -115,6 +119,8 @@ void describe("HashiCorp Vault end to end through bin/keyward", () => {
     assert.equal(r.err, undefined, r.err?.message);
     assert.deepEqual(r.res?.data, { user: "app", password: `db-${CANARY}` });
     assert.deepEqual(await grpc.secret.get("vault", "team/payments"), { apiKey: `pay-${CANARY}` });
+    // @dapr/dapr 3.6 (gRPC over grpc-js) too.
+    assert.deepEqual(await legacyGrpc.secret.get("vault", "team/payments"), { apiKey: `pay-${CANARY}` });
   });
 
   void it("a secret name with '/' works as %2F over HTTP and as-is over gRPC", async () => {
