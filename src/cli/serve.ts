@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { isIP, type AddressInfo } from "node:net";
 import { ServerCredentials, type Server as GrpcServer } from "@grpc/grpc-js";
 import { createGrpcApi } from "../api/grpc/server.js";
 import { createHttpApi } from "../api/http/server.js";
@@ -47,8 +47,10 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
   if (mode !== "" && mode !== "standalone" && mode !== "kubernetes") throw new UsageError(`invalid value ${JSON.stringify(mode)} for --mode: use standalone or kubernetes`);
   const grace = Number(str(flags, SERVE_FLAGS, "dapr-graceful-shutdown-seconds"));
   if (grace < 0) throw new UsageError("--dapr-graceful-shutdown-seconds cannot be negative");
-  const listen = str(flags, SERVE_FLAGS, "dapr-listen-addresses").split(",").map((a) => a.trim()).filter(Boolean);
+  const listen = str(flags, SERVE_FLAGS, "dapr-listen-addresses").split(",").map((a) => listenAddress(a, "dapr-listen-addresses")).filter(Boolean);
   if (listen.length === 0) throw new UsageError("--dapr-listen-addresses needs at least one address");
+  const metricsAddress = listenAddress(str(flags, SERVE_FLAGS, "metrics-listen-address"), "metrics-listen-address");
+  if (metricsAddress === "") throw new UsageError("--metrics-listen-address needs an address");
   return {
     appId,
     resourcesPaths: list(flags, "resources-path"),
@@ -57,7 +59,7 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     grpcPort: port(flags, SERVE_FLAGS, "dapr-grpc-port"),
     listen,
     metricsPort: port(flags, SERVE_FLAGS, "metrics-port"),
-    metricsAddress: str(flags, SERVE_FLAGS, "metrics-listen-address"),
+    metricsAddress,
     metrics: bool(flags, SERVE_FLAGS, "enable-metrics"),
     logLevel: level as ServeSettings["logLevel"],
     logJson: bool(flags, SERVE_FLAGS, "log-as-json"),
@@ -66,6 +68,14 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     maxBodyBytes: parseQuantity(str(flags, SERVE_FLAGS, "max-body-size"), "max-body-size"),
     kubernetesMode: mode === "kubernetes" || (mode === "" && existsSync(SA_TOKEN) && env.KUBERNETES_SERVICE_HOST !== undefined),
   };
+}
+
+/** An IP address (IPv6 with or without brackets) or a host name; "" for an empty list item. */
+function listenAddress(raw: string, flag: string): string {
+  const a = raw.trim().replace(/^\[(.*)\]$/, "$1");
+  if (a === "" || isIP(a) !== 0) return a;
+  if (/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(a)) return a;
+  throw new UsageError(`invalid address ${JSON.stringify(raw.trim())} in --${flag}: use an IP address or a host name`);
 }
 
 export function serveHelp(): string {

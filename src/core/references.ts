@@ -104,7 +104,8 @@ export async function resolveMetadata(c: ComponentManifest, ctx: ResolveContext)
       const key = ref.key || ref.name;
       const resolved = data?.[key];
       if (resolved === undefined || resolved === "") {
-        throw new ReferenceError(`metadata ${item.name}: secret ${ref.name} in store ${storeName} has no key ${key}`);
+        const why = resolved === undefined ? `has no key ${key}` : `has an empty value for key ${key}`;
+        throw new ReferenceError(`metadata ${item.name}: secret ${ref.name} in store ${storeName} ${why}`);
       }
       value = resolved;
     }

@@ -54,8 +54,15 @@ describe("serve flags: daprd's names and defaults", () => {
     assert.equal(settings(["--app-id", "first", "--app-id", "second"]).appId, "second");
   });
 
-  it("--dapr-listen-addresses takes a comma-separated list", () => {
-    assert.deepEqual(settings(["--app-id", "a", "--dapr-listen-addresses", "127.0.0.1, ::1"]).listen, ["127.0.0.1", "::1"]);
+  it("--dapr-listen-addresses takes a comma-separated list of IPs (IPv6 with or without brackets) or host names", () => {
+    assert.deepEqual(settings(["--app-id", "a", "--dapr-listen-addresses", "127.0.0.1, ::1,[fe80::1],localhost,0.0.0.0"]).listen, [
+      "127.0.0.1",
+      "::1",
+      "fe80::1",
+      "localhost",
+      "0.0.0.0",
+    ]);
+    assert.equal(settings(["--app-id", "a", "--metrics-listen-address", "[::]"]).metricsAddress, "::");
   });
 
   it("app id from APP_ID when the flag is absent; required otherwise", () => {
@@ -101,6 +108,9 @@ describe("serve flags: clear errors", () => {
       [["--dapr-graceful-shutdown-seconds", "-1"], /cannot be negative/],
       [["--dapr-graceful-shutdown-seconds", "soon"], /not an integer/],
       [["--dapr-listen-addresses", " , "], /needs at least one address/],
+      [["--dapr-listen-addresses", "127.0.0.1,not_an*ip"], /invalid address "not_an\*ip" in --dapr-listen-addresses/],
+      [["--dapr-listen-addresses", "127.0.0.1:3500"], /invalid address "127\.0\.0\.1:3500"/],
+      [["--metrics-listen-address", "bad host"], /invalid address "bad host" in --metrics-listen-address/],
       [["--config"], /flag --config needs a value/],
       [["stray"], /unexpected argument "stray"/],
       [["--enable-metrics", "false"], /unexpected argument "false"/],

@@ -141,7 +141,7 @@ describe("resolveMetadata: secretKeyRef", () => {
 
   it("an empty secret value counts as missing", async () => {
     const vault = new FakeStore({ empty: { empty: "" } });
-    await assert.rejects(resolveMetadata(component("c", { auth: "vault", items: ref("p", "empty") }), ctx({ vault }).c), /has no key empty/);
+    await assert.rejects(resolveMetadata(component("c", { auth: "vault", items: ref("p", "empty") }), ctx({ vault }).c), /secret empty in store vault has an empty value for key empty/);
   });
 });
 
