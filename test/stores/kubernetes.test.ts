@@ -119,6 +119,14 @@ describe("kubernetes store", () => {
     assert.deepEqual([...s.features()], []);
   });
 
+  it("sequential reads reuse a kept-alive connection instead of a TLS handshake each", async () => {
+    const s = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "default" });
+    await s.getSecret({ name: "db", metadata: {} });
+    const before = server.connections;
+    for (let i = 0; i < 20; i++) await s.getSecret({ name: "db", metadata: {} });
+    assert.ok(server.connections - before <= 2, `${server.connections - before} new connections for 20 reads`);
+  });
+
   it("bulk lists the namespace in chunks and returns every secret's keys", async () => {
     for (let i = 0; i < 520; i++) server.putSecret("bulk", `s-${String(i).padStart(4, "0")}`, { v: String(i) });
     server.putSecret("bulk", "multi", { a: "1", b: "2" });

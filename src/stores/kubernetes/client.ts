@@ -2,6 +2,8 @@
  * @module The three Secrets calls the store makes (get, list in chunks, watch) through
  * `@kubernetes/client-node`, with per-request cancellation, base64 decoding and error mapping.
  */
+import { createHash } from "node:crypto";
+import { Agent as HttpsAgent, type AgentOptions } from "node:https";
 import type { ConfigurationOptions, CoreV1Api, KubeConfig, V1Secret } from "@kubernetes/client-node";
 import type { SecretData } from "../types.js";
 import { statusOf, toStoreError, type ApiStatus, type Operation } from "./errors.js";
@@ -48,6 +50,7 @@ export function decodeData(data: Record<string, string> | undefined | null): Sec
 export class SecretsClient implements SecretSource {
   private readonly api: CoreV1Api;
   private readonly watcher: InstanceType<K8s["Watch"]>;
+  private readonly agents = new KeepAliveAgents();
   readonly server: string;
 
   constructor(
@@ -58,6 +61,11 @@ export class SecretsClient implements SecretSource {
     this.api = kc.makeApiClient(k8s.CoreV1Api);
     this.watcher = new k8s.Watch(kc);
     this.server = kc.getCurrentCluster()?.server ?? "(unknown server)";
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.agents.destroy();
   }
 
   async get(namespace: string, name: string, signal?: AbortSignal): Promise<SecretData> {
@@ -129,6 +137,8 @@ export class SecretsClient implements SecretSource {
           pre: (ctx: RequestLike) => ({
             toPromise: async () => {
               ctx.setSignal(combined);
+              const fresh = ctx.getAgent();
+              if (fresh) ctx.setAgent(this.agents.reuse(fresh));
               return ctx;
             },
           }),
@@ -143,6 +153,43 @@ export class SecretsClient implements SecretSource {
 
 interface RequestLike {
   setSignal(signal: AbortSignal): void;
+  getAgent(): unknown;
+  setAgent(agent: unknown): void;
+}
+
+const TLS_KEYS = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"] as const;
+
+/**
+ * The client builds a new https.Agent for every request, so each read would pay a TLS handshake. This keeps
+ * one keep-alive agent per distinct TLS configuration (re-read per request, so rotated certificates still
+ * take effect) and leaves proxy agents untouched.
+ */
+class KeepAliveAgents {
+  private readonly byConfig = new Map<string, HttpsAgent>();
+
+  reuse<T>(fresh: T): T | HttpsAgent {
+    if (!(fresh instanceof HttpsAgent) || fresh.constructor !== HttpsAgent) return fresh;
+    const options = (fresh as HttpsAgent & { options: AgentOptions }).options;
+    const hash = createHash("sha256");
+    for (const k of TLS_KEYS) hash.update(`${k}=`).update(String(options[k] ?? "")).update("\0");
+    const key = hash.digest("hex");
+    let agent = this.byConfig.get(key);
+    if (!agent) {
+      const copy: AgentOptions = { keepAlive: true, maxSockets: 32 };
+      for (const k of TLS_KEYS) if (options[k] !== undefined) (copy as Record<string, unknown>)[k] = options[k];
+      agent = new HttpsAgent(copy);
+      // Old configurations (before a rotation) are dropped with their idle sockets.
+      for (const old of this.byConfig.values()) old.destroy();
+      this.byConfig.clear();
+      this.byConfig.set(key, agent);
+    }
+    return agent;
+  }
+
+  destroy(): void {
+    for (const a of this.byConfig.values()) a.destroy();
+    this.byConfig.clear();
+  }
 }
 
 function toEvent(phase: string, obj: unknown): SecretEvent | undefined {

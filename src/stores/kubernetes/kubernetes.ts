@@ -108,6 +108,7 @@ export class KubernetesSecretStore implements SecretStore {
   async close(): Promise<void> {
     this.cache?.close();
     this.cache = undefined;
+    this.client?.close();
     this.client = undefined;
   }
 

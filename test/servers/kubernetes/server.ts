@@ -64,6 +64,8 @@ export class KubeApiTestServer {
   private readonly openWatches = new Set<ServerResponse>();
   private readonly denied = new Set<string>();
   private throttled = 0;
+  /** TLS connections accepted since start (keep-alive clients open few). */
+  connections = 0;
   private listGate: Promise<void> | undefined;
   port = 0;
 
@@ -218,6 +220,7 @@ export class KubeApiTestServer {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
     });
+    server.on("secureConnection", () => this.connections++);
     server.on("tlsClientError", () => {});
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
