@@ -8,6 +8,8 @@ export interface SideRound {
   latency: LatencySummary;
   /** Server CPU time per response over the whole run, microseconds. */
   serverCpuUs: number;
+  /** Share of one core the server used over the whole run: near 1 means the server, not the client, was the limit. */
+  serverCpuShare: number;
   clientCpuShare: number;
   errors: number;
 }
@@ -17,9 +19,17 @@ export interface PairedRounds {
   baseline: SideRound[];
 }
 
+export interface SideSummary {
+  perSecond: number;
+  latency: LatencySummary;
+  serverCpuUs: number;
+  serverCpuShare: number;
+  clientCpuShare: number;
+}
+
 export interface PairSummary {
-  keyward: { perSecond: number; latency: LatencySummary; serverCpuUs: number; clientCpuShare: number };
-  baseline: { perSecond: number; latency: LatencySummary; serverCpuUs: number; clientCpuShare: number };
+  keyward: SideSummary;
+  baseline: SideSummary;
   /** Median over rounds of keyward/baseline throughput. */
   ratio: number;
   /** Median over rounds of keyward p99 - baseline p99, ms. */
@@ -43,11 +53,13 @@ function sameBytes(a: LoadResult, b: LoadResult, what: string): void {
 
 async function measure(side: Side): Promise<{ load: LoadResult; round: SideRound }> {
   const cpu0 = cpuMs(side.pid);
+  const t0 = performance.now();
   const load = await side.run();
   const cpu = cpuMs(side.pid) - cpu0;
+  const wall = performance.now() - t0;
   return {
     load,
-    round: { perSecond: load.perSecond, latency: load.latency, serverCpuUs: load.total ? (cpu * 1000) / load.total : NaN, clientCpuShare: load.clientCpuShare, errors: load.errors },
+    round: { perSecond: load.perSecond, latency: load.latency, serverCpuUs: load.total ? (cpu * 1000) / load.total : NaN, serverCpuShare: cpu / wall, clientCpuShare: load.clientCpuShare, errors: load.errors },
   };
 }
 
@@ -65,7 +77,8 @@ export async function alternate(what: string, rounds: number, keyward: Side, bas
     sameBytes(got.keyward!, got.baseline!, what);
     const k = out.keyward[r]!;
     const b = out.baseline[r]!;
-    progress(`${what} round ${r + 1}/${rounds}: keyward ${k.perSecond.toFixed(0)}/s p99 ${k.latency.p99.toFixed(3)} ms, baseline ${b.perSecond.toFixed(0)}/s p99 ${b.latency.p99.toFixed(3)} ms`);
+    const show = (x: SideRound) => `${x.perSecond.toFixed(0)}/s p50 ${x.latency.p50.toFixed(3)} p99 ${x.latency.p99.toFixed(3)} ms, ${x.serverCpuUs.toFixed(0)} µs CPU/req, server ${(x.serverCpuShare * 100).toFixed(0)}% client ${(x.clientCpuShare * 100).toFixed(0)}%`;
+    progress(`${what} ${r + 1}/${rounds}: keyward ${show(k)} | baseline ${show(b)}`);
   }
   return summarizePairs(out);
 }
@@ -75,6 +88,7 @@ export function summarizePairs(rounds: PairedRounds): PairSummary {
     perSecond: median(rs.map((r) => r.perSecond)),
     latency: medianSummary(rs.map((r) => r.latency)),
     serverCpuUs: median(rs.map((r) => r.serverCpuUs)),
+    serverCpuShare: median(rs.map((r) => r.serverCpuShare)),
     clientCpuShare: median(rs.map((r) => r.clientCpuShare)),
   });
   const paired = (f: (k: SideRound, b: SideRound) => number) => median(rounds.keyward.map((k, i) => f(k, rounds.baseline[i]!)));

@@ -46,7 +46,10 @@ export class SecretsService {
     if (!isSecretAllowed(this.deps.scopes, storeName, key)) throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
     const started = performance.now();
     try {
-      const data = await runWithPolicy(this.deps.policies.get(storeName), (signal) => entry.store.getSecret({ name: key, metadata }, signal));
+      const policy = this.deps.policies.get(storeName);
+      // Without a resiliency policy the store is called directly: runWithPolicy would only add a closure and
+      // a promise to every single get, the hot path (profiled with `npm run bench`).
+      const data = await (policy ? runWithPolicy(policy, (signal) => entry.store.getSecret({ name: key, metadata }, signal)) : entry.store.getSecret({ name: key, metadata }, undefined));
       this.deps.metrics?.recordSecretCall(storeName, "get", true, performance.now() - started);
       return data;
     } catch (err) {
