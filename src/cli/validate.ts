@@ -2,6 +2,7 @@
 import { loadConfiguration } from "../resources/configuration.js";
 import { loadResources } from "../resources/load.js";
 import { orderByReferences } from "../core/references.js";
+import { buildPolicies } from "../core/resiliency.js";
 import { findStoreDefinition } from "../stores/registry.js";
 import { list, parseFlags, str, UsageError, type FlagSpec } from "./flags.js";
 
@@ -37,6 +38,11 @@ export async function validate(argv: readonly string[], env: NodeJS.ProcessEnv):
     for (const [name, why] of refs) {
       const c = res.secretStores.find((s) => s.name === name);
       problems.push(`${c ? `${c.file}:${c.line}: ` : ""}component ${name}: ${why}`);
+    }
+    try {
+      buildPolicies(res.others, appId, res.secretStores.map((c) => c.name));
+    } catch (err) {
+      problems.push(`resiliency: ${(err as Error).message}`);
     }
     for (const c of res.secretStores) {
       if (!(await findStoreDefinition(c.type, c.version).catch(() => undefined))) problems.push(`${c.file}:${c.line}: component ${c.name}: couldn't find secret store ${c.type}/${c.version || "v1"}`);

@@ -108,17 +108,19 @@ describe("keyward validate", () => {
       "c-ref.yaml": refStore("orphan", "nowhere"),
       "d-state.yaml": componentYaml("statestore", "state.redis", { redisHost: "localhost:6379" }),
       "e-self.yaml": refStore("self", "self"),
+      "f-resiliency.yaml": "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\nspec:\n  policies:\n    timeouts:\n      quick: soonish\n",
     });
     const { code, output } = await keyward(["validate", "--app-id", "app", "--resources-path", dir]);
     assert.equal(code, 1, output);
     const problems = output.split("\n").filter((l) => l.startsWith("problem: "));
-    assert.equal(problems.length, 4, output);
+    assert.equal(problems.length, 5, output);
     assert.ok(problems.some((l) => l.includes(`${join(dir, "a-broken.yaml")}:1`) && l.includes("YAML error")), output);
     assert.ok(problems.some((l) => l.includes(`${join(dir, "b-unknown.yaml")}:1: component mystery: couldn't find secret store secretstores.made.up/v1`)), output);
     assert.ok(problems.some((l) => l.includes(`${join(dir, "c-ref.yaml")}:1: component orphan: auth.secretStore nowhere`)), output);
     assert.ok(problems.some((l) => l.includes(`${join(dir, "e-self.yaml")}:1: component self: secret store reference cycle: self -> self`)), output);
     assert.match(output, /^warning: .*d-state\.yaml:1: component statestore \(state\.redis\)/m);
-    assert.match(output, /^4 problem\(s\)$/m);
+    assert.ok(problems.some((l) => l.includes(`resiliency: ${join(dir, "f-resiliency.yaml")}:1 timeout quick: "soonish" is not a duration`)), output);
+    assert.match(output, /^5 problem\(s\)$/m);
     assert.doesNotMatch(output, new RegExp(seed));
   });
 
