@@ -130,6 +130,19 @@ describe("kubernetes store with watch: true", () => {
     assert.equal(server.count({ verb: "get" , namespace: "away" }), 0);
   });
 
+  it("watches at most maxNamespaces namespaces; reads in others go to the API server", async () => {
+    server.putSecret("cap-1", "c", { c: "1" });
+    server.putSecret("cap-2", "c", { c: "2" });
+    const s = new KubernetesSecretStore({ watchCache: { ...FAST, maxNamespaces: 1 } });
+    stores.push(s);
+    await s.init({ kubeconfigPath: kubeconfig, watch: "true", defaultNamespace: "cap-1" }, storeContext("kubernetes", 10_000, log));
+    assert.deepEqual(await value(s, "c"), { c: "1" });
+    assert.deepEqual(await value(s, "c", "cap-2"), { c: "2" });
+    assert.deepEqual(Object.keys(s.watchStatus() ?? {}), ["cap-1"]);
+    assert.equal(server.count({ verb: "get", namespace: "cap-2" }), 1);
+    assert.equal(server.count({ verb: "get", namespace: "cap-1" }), 0);
+  });
+
   it("after an API server restart it reconnects with backoff and resumes from its resourceVersion", async () => {
     server.putSecret("restart", "r", { r: "before" });
     const rlog = recordingLogger();

@@ -18,6 +18,8 @@ export interface WatchCacheOptions {
   watchTimeoutSeconds?: [number, number];
   /** A watch that stayed open this long (or delivered an event) resets the backoff. */
   healthyAfterMs?: number;
+  /** At most this many namespaces get a list+watch; reads in further namespaces go to the API server. */
+  maxNamespaces?: number;
 }
 
 const DEFAULTS: Required<WatchCacheOptions> = {
@@ -26,12 +28,14 @@ const DEFAULTS: Required<WatchCacheOptions> = {
   refusedRetryMs: 60_000,
   watchTimeoutSeconds: [300, 600],
   healthyAfterMs: 5_000,
+  maxNamespaces: 64,
 };
 
 export class SecretWatchCache {
   private readonly namespaces = new Map<string, NamespaceWatch>();
   private readonly opts: Required<WatchCacheOptions>;
   private closed = false;
+  private warnedFull = false;
 
   constructor(
     private readonly source: SecretSource,
@@ -52,6 +56,12 @@ export class SecretWatchCache {
    */
   async snapshot(namespace: string, signal?: AbortSignal): Promise<ReadonlyMap<string, SecretData> | undefined> {
     if (this.closed) return undefined;
+    // Namespaces come from request metadata: bound how many watches callers can make this process hold.
+    if (!this.namespaces.has(namespace) && this.namespaces.size >= this.opts.maxNamespaces) {
+      if (!this.warnedFull) this.log.warn("watch cache holds its maximum of namespaces; reads in others go to the API server", { max: this.opts.maxNamespaces, namespace });
+      this.warnedFull = true;
+      return undefined;
+    }
     return this.watchOf(namespace).snapshot(signal);
   }
 
