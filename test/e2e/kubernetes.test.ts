@@ -2,9 +2,13 @@
  * End to end: `bin/keyward serve` with `secretstores.kubernetes` components pointed at the Kubernetes API
  * test server through `kubeconfigPath`, read with the official Dapr SDK over HTTP and gRPC (and the raw
  * gRPC API for per-request metadata). One component reads through to the API server as daprd does, one
- * uses the watch-backed cache.
+ * uses the watch-backed cache. Then Kubernetes mode as in a pod: the built-in `kubernetes` store created with
+ * no metadata, on the service account's token and CA and KUBERNETES_SERVICE_HOST/PORT.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from "@dapr/dapr";
@@ -119,5 +123,62 @@ void describe("Kubernetes secret store end to end through bin/keyward", () => {
     const out = sidecar.output();
     assert.ok(!out.includes(CANARY), out);
     assert.ok(!out.includes(api.token), out);
+  });
+});
+
+void describe("Kubernetes mode: the built-in kubernetes store on the pod's service account", () => {
+  let pod: Sidecar;
+  let client: DaprClient;
+
+  before(async () => {
+    // What a pod has: the service-account folder, the API server's address in the environment, NAMESPACE.
+    const sa = mkdtempSync(join(tmpdir(), "keyward-sa-"));
+    writeFileSync(join(sa, "token"), api.token);
+    writeFileSync(join(sa, "ca.crt"), api.tls.ca);
+    writeFileSync(join(sa, "namespace"), "apps");
+    const secretsFile = join(sa, "local.json");
+    writeFileSync(secretsFile, JSON.stringify({ greeting: "hello" }));
+    api.putSecret("apps", "local-file-path", { path: secretsFile });
+    pod = await startSidecar({
+      args: ["--mode", "kubernetes"],
+      env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(api.port), KEYWARD_SERVICE_ACCOUNT_DIR: sa, NAMESPACE: "apps" },
+      // secretKeyRef without auth.secretStore resolves against the built-in kubernetes store.
+      components: {
+        "file.yaml": `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: from-ref
+spec:
+  type: secretstores.local.file
+  version: v1
+  metadata:
+  - name: secretsFile
+    secretKeyRef:
+      name: local-file-path
+      key: path
+`,
+      },
+    });
+    client = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(pod.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger: { level: LogLevel.Error } });
+  });
+
+  after(async () => {
+    await client?.stop();
+    if (pod) assert.equal(await pod.stop(), 0, pod.output());
+  });
+
+  void it("reads with in-cluster credentials and the NAMESPACE of the pod", async () => {
+    assert.deepEqual(await client.secret.get("kubernetes", "mysecret"), { username: "admin", password: `pw-${CANARY}` });
+    assert.deepEqual(await client.secret.get("kubernetes", "mysecret", "metadata.namespace=team-b"), { username: "team-b" });
+    assert.match(pod.output(), /in-cluster service account/);
+  });
+
+  void it("resolves secretKeyRef through it", async () => {
+    assert.deepEqual(await client.secret.get("from-ref", "greeting"), { greeting: "hello" });
+  });
+
+  void it("the output holds no secret value or token", () => {
+    assert.ok(!pod.output().includes(CANARY));
+    assert.ok(!pod.output().includes(api.token));
   });
 });
