@@ -1,20 +1,22 @@
 /** The `keyward` command as users run it: help, flag errors (exit 2), Go flag syntax, `keyward validate`. */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { componentYaml, runKeyward, startSidecar } from "../helpers/sidecar.js";
 
 const keyward = (args: string[], env: Record<string, string> = {}) => runKeyward({ env }, args);
 
+const data = mkdtempSync(join(tmpdir(), "keyward-cli-"));
+after(() => rmSync(data, { recursive: true, force: true }));
+
 function folder(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "keyward-cli-"));
+  const dir = mkdtempSync(join(data, "f-"));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }
 
-const data = mkdtempSync(join(tmpdir(), "keyward-cli-data-"));
 const secretsFile = join(data, "secrets.json");
 writeFileSync(secretsFile, JSON.stringify({ greeting: "hi" }));
 const fileStore = (name: string) => componentYaml(name, "secretstores.local.file", { secretsFile });

@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { loadResources, ResourceLoadError, type LoadedResources } from "../../src/resources/load.js";
 import { componentYaml } from "../helpers/sidecar.js";
 
+const root = mkdtempSync(join(tmpdir(), "keyward-load-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
 function folder(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "keyward-load-"));
+  const dir = mkdtempSync(join(root, "f-"));
   for (const [name, text] of Object.entries(files)) {
     const path = join(dir, name);
     mkdirSync(join(path, ".."), { recursive: true });
@@ -58,7 +61,7 @@ describe("loadResources: files", () => {
   });
 
   it("a missing resources folder is an error naming it", async () => {
-    const missing = join(tmpdir(), "keyward-no-such-folder-8d1e");
+    const missing = join(root, "no-such-folder");
     await assert.rejects(load([missing]), (err: unknown) => err instanceof ResourceLoadError && err.message.includes(missing) && /no such folder/.test(err.message));
     const file = join(folder({ "x.yaml": store("x") }), "x.yaml");
     await assert.rejects(load([file]), /not a folder/);

@@ -3,14 +3,15 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, constants, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { KEYWARD_BIN } from "../helpers/paths.js";
 import { componentYaml, runKeyward, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 
 const data = mkdtempSync(join(tmpdir(), "keyward-res-e2e-"));
+after(() => rmSync(data, { recursive: true, force: true }));
 function json(name: string, value: unknown): string {
   const p = join(data, name);
   writeFileSync(p, JSON.stringify(value));
@@ -144,7 +145,7 @@ describe("resources through bin/keyward serve", () => {
   it("secret scopes from several --config files, env-expanded; single gets denied with 403, bulk filtered", async () => {
     const f = json("scoped.json", { s1: "v1", s2: "v2", s3: "v3" });
     const first = "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: a\nspec:\n  secrets:\n    scopes:\n      - storeName: other\n        defaultAccess: deny\n      - storeName: scoped\n        defaultAccess: deny\n";
-    const second = join(mkdtempSync(join(tmpdir(), "keyward-cfg-")), "second.yaml");
+    const second = join(mkdtempSync(join(data, "cfg-")), "second.yaml");
     writeFileSync(
       second,
       "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: b\nspec:\n  secrets:\n    scopes:\n      - storeName: ${KW_STORE}\n        defaultAccess: allow\n        deniedSecrets: [\"$KW_DENIED\"]\n",
@@ -188,7 +189,7 @@ describe("start-up failures through bin/keyward serve", () => {
     const fifo = join(data, "never.fifo");
     execFileSync("mkfifo", [fifo]);
     const slow = (extra = "") => fileStore("slow", fifo).replace("  version: v1\n", `  version: v1\n  initTimeout: 300ms\n${extra}`);
-    const dir = mkdtempSync(join(tmpdir(), "keyward-slow-"));
+    const dir = mkdtempSync(join(data, "slow-"));
     writeFileSync(join(dir, "a.yaml"), slow());
     const child = spawn(process.execPath, [KEYWARD_BIN, "serve", "--app-id", "t", "--resources-path", dir, "--dapr-http-port", "0", "--dapr-grpc-port", "0", "--enable-metrics=false"], {
       stdio: ["ignore", "pipe", "pipe"],
