@@ -103,32 +103,36 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
   });
 
   void it("looks the token up at init and renews a renewable token that expires mid-run while requests keep succeeding", async () => {
-    const t = vault.token({ policies: ["reader"], ttl: 2, maxTtl: 120, renewable: true });
+    const t = vault.token({ policies: ["reader"], ttl: 3, maxTtl: 120, renewable: true });
     const s = await open({ vaultToken: t.id });
     assert.ok(vault.requests.some((r) => r.path === "/v1/auth/token/lookup-self" && r.token === t.id), "lookup-self at init");
     const started = Date.now();
     let ok = 0;
-    // Bounded: ~4.5 s of requests, more than twice the token's 2 s TTL.
+    // Bounded: ~7 s of requests, more than twice the token's 3 s TTL.
     for (let i = 0; i < 45; i++) {
       assert.deepEqual(await read(s), { password: "app-secret-value" });
       ok++;
-      await sleep(100);
+      await sleep(150);
     }
-    assert.ok(Date.now() - started > 4000);
+    assert.ok(Date.now() - started > 6000);
     assert.equal(ok, 45);
     assert.ok(count(/renew-self/) >= 2, `renewed ${count(/renew-self/)} times`);
     assert.ok(vault.state.liveToken(t.id), "the token is still alive");
   });
 
   void it("AppRole: logs in with roleId + secretId, re-logs in when the token hits its max TTL, requests keep succeeding", async () => {
-    const { roleId, secretId } = approle("short", { ttl: "2", maxTtl: "3" });
+    const { roleId, secretId } = approle("short", { ttl: "3", maxTtl: "5" });
     const before = count(/auth\/approle\/login/);
+    const firstRead = vault.requests.length;
     const s = await open({ roleId, secretId });
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 55; i++) {
       assert.deepEqual(await read(s), { password: "app-secret-value" });
       await sleep(100);
     }
     assert.ok(count(/auth\/approle\/login/) - before >= 2, `logins: ${count(/auth\/approle\/login/) - before}`);
+    assert.ok(vault.requests.slice(firstRead).some((r) => r.path === "/v1/auth/token/renew-self" && r.status === 200), "renewed before the max TTL");
+    // Renewed and replaced ahead of time: no read ever met an expired token.
+    assert.deepEqual(vault.requests.slice(firstRead).filter((r) => r.path === "/v1/secret/data/dapr/app" && r.status !== 200), []);
   });
 
   void it("AppRole: secret ID from a file, a custom mount path, and a role without secret ID", async () => {
@@ -239,12 +243,15 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
   });
 
   void it("close() cancels the renewal timer", async () => {
-    const t = vault.token({ policies: ["reader"], ttl: 1, renewable: true });
-    const s = await open({ vaultToken: t.id });
+    const kept = vault.token({ policies: ["reader"], ttl: 2, renewable: true });
+    const closed = vault.token({ policies: ["reader"], ttl: 2, renewable: true });
+    await open({ vaultToken: kept.id });
+    const s = await open({ vaultToken: closed.id });
     await s.close();
-    const before = count(/renew-self/);
-    await sleep(1200);
-    assert.equal(count(/renew-self/), before);
+    await sleep(1600);
+    const renewals = (id: string) => vault.requests.filter((r) => r.path === "/v1/auth/token/renew-self" && r.token === id).length;
+    assert.ok(renewals(kept.id) >= 1, "the open store renewed its token");
+    assert.equal(renewals(closed.id), 0, "the closed store did not");
   });
 
   void it("a login-based store initialises while Vault is down and logs in on first use", async () => {
