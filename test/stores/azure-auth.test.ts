@@ -102,6 +102,37 @@ describe("azure.keyvault authentication", () => {
     assert.ok(paths.includes(`/${env.directory.tenantId}/oauth2/v2.0/token`));
   });
 
+  it("a secret revoked after the first token: the valid token is kept (with a warning), then the refresh fails as bad credentials", async () => {
+    const rotating = env.directory.addApp({ secret: SECRET });
+    env.vault.grant(rotating, ["get"]);
+    env.directory.tokenLifetimeSeconds = 60; // inside every refresh window: each call tries a new token
+    try {
+      const log = recordingLogger();
+      logs.push(log);
+      const store = new KeyVaultSecretStore({ tlsCa: env.tls.ca, env: process.env });
+      await store.init({ ...base(), azureClientId: rotating.clientId, azureClientSecret: SECRET, azureAuthorityHost: env.authority.url, azureAuthMethods: "creds" }, storeContext("azure-auth", 10_000, log));
+      await read(store);
+      rotating.secrets.length = 0;
+      // The SDK refreshes in the background here; wait (bounded) for that refresh to fail and be absorbed.
+      await read(store);
+      const warned = () => log.lines.some((l) => l.startsWith("warn") && l.includes("token refresh failed") && l.includes("AADSTS7000215"));
+      for (let i = 0; i < 50 && !warned(); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(warned(), log.lines.join("\n"));
+      await read(store);
+
+      env.directory.tokenLifetimeSeconds = 1;
+      const shortLived = env.directory.addApp({ secret: SECRET });
+      env.vault.grant(shortLived, ["get"]);
+      const store2 = await open({ ...base(), azureClientId: shortLived.clientId, azureClientSecret: SECRET, azureAuthorityHost: env.authority.url, azureAuthMethods: "creds" });
+      await read(store2);
+      shortLived.secrets.length = 0;
+      await new Promise((r) => setTimeout(r, 2100)); // let the one-second token expire (whole-second clocks)
+      await rejectsWith(store2.getSecret({ name: "authsecret", metadata: {} }), "bad_credentials", /bad credentials: client secret authentication failed.*AADSTS7000215/);
+    } finally {
+      env.directory.tokenLifetimeSeconds = 3600;
+    }
+  });
+
   it("client secret is first in the default order", async () => {
     const store = await open({ ...base(), azureClientId: secretApp.clientId, azureClientSecret: SECRET, azureAuthorityHost: env.authority.url });
     await read(store);

@@ -27,6 +27,8 @@ interface Link {
   timeoutMs?: number;
 }
 
+const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
+
 const METHOD_LABEL: Record<AuthMethod, string> = {
   clientcredentials: "client secret",
   clientcertificate: "client certificate",
@@ -66,6 +68,8 @@ function entraReason(err: unknown): string {
  */
 export class AuthChain implements TokenCredential {
   private chosen: Link | undefined;
+  /** Last token per scope and tenant: reused until 5 minutes before expiry, and kept while a refresh fails. */
+  private readonly tokens = new Map<string, AccessToken>();
 
   constructor(
     private readonly links: Link[],
@@ -78,8 +82,43 @@ export class AuthChain implements TokenCredential {
     return this.links.map((l) => l.method);
   }
 
+  /**
+   * The Key Vault SDK refreshes tokens in the background in their last two minutes and nobody awaits that
+   * refresh; a failure there would surface as an unhandled rejection. So a token that is still valid when a
+   * refresh fails is handed back (with a warning) instead of an error, and an outage of the authority or identity
+   * endpoint shorter than the token's remaining life goes unnoticed by requests.
+   */
   async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
-    if (this.chosen) return this.attempt(this.chosen, scopes, options);
+    const key = `${([] as string[]).concat(scopes).join(" ")}|${options?.tenantId ?? ""}`;
+    const calledAt = Date.now();
+    const cached = options?.claims ? undefined : this.tokens.get(key);
+    if (cached && cached.expiresOnTimestamp - TOKEN_REFRESH_MARGIN_MS > calledAt) return cached;
+    try {
+      const token = await this.fetch(scopes, options);
+      this.tokens.set(key, token);
+      return token;
+    } catch (err) {
+      if (cached && cached.expiresOnTimestamp > calledAt) {
+        this.log.warn("azure.keyvault: token refresh failed; using the current token until it expires", {
+          expiresInSeconds: Math.round((cached.expiresOnTimestamp - calledAt) / 1000),
+          error: err instanceof SecretStoreError ? err.message : this.redactor.redact(entraReason(err)),
+        });
+        return cached;
+      }
+      throw err;
+    }
+  }
+
+  private async fetch(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
+    const chosen = this.chosen;
+    if (chosen) {
+      try {
+        return await this.attempt(chosen, scopes, options);
+      } catch (err) {
+        if (options?.abortSignal?.aborted) throw err;
+        throw this.failure(chosen, err);
+      }
+    }
     const reasons: string[] = [];
     for (const link of this.links) {
       try {
@@ -104,10 +143,9 @@ export class AuthChain implements TokenCredential {
     }
     const timer = new AbortController();
     const outer = options?.abortSignal;
-    if (outer) {
-      if (outer.aborted) timer.abort();
-      else outer.addEventListener("abort", () => timer.abort(), { once: true });
-    }
+    const forward = () => timer.abort();
+    if (outer?.aborted) timer.abort();
+    else outer?.addEventListener("abort", forward, { once: true });
     const signal = timer.signal;
     const handle = setTimeout(() => timer.abort(), link.timeoutMs);
     try {
@@ -124,6 +162,7 @@ export class AuthChain implements TokenCredential {
       throw err;
     } finally {
       clearTimeout(handle);
+      outer?.removeEventListener("abort", forward);
     }
   }
 

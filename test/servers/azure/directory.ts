@@ -40,6 +40,8 @@ export class Directory {
   systemIdentity: Principal | undefined;
   readonly userIdentities = new Map<string, Principal>();
   private readonly issuers = new Map<string, KeyObject>();
+  /** Lifetime of the access tokens the authority and identity endpoint hand out. */
+  tokenLifetimeSeconds = 3600;
   /** Every token handed out, for tests that check which flow was used. */
   readonly issued: { flow: string; clientId: string; resource: string }[] = [];
 
@@ -101,7 +103,7 @@ export class Directory {
   }
 
   /** An access token for `resource` (e.g. https://vault.azure.net), signed by this tenant. */
-  issueAccessToken(principal: Principal, resource: string, flow: string, lifetimeSeconds = 3600): { token: string; expiresIn: number } {
+  issueAccessToken(principal: Principal, resource: string, flow: string, lifetimeSeconds = this.tokenLifetimeSeconds): { token: string; expiresIn: number } {
     const now = nowSeconds();
     const claims = {
       aud: resource,
