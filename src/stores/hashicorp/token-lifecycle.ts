@@ -21,6 +21,8 @@ interface TokenFacts {
 const MIN_DELAY_MS = 50;
 const MAX_RETRY_MS = 30_000;
 const REMEMBERED_TOKENS = 16;
+/** setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); long-lived tokens are renewed that early instead. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export class TokenLifecycle {
   private token: string | undefined;
@@ -258,7 +260,7 @@ export class TokenLifecycle {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       fn().catch((err: unknown) => this.log.warn("vault token maintenance failed", { reason: this.redact(String(err)) }));
-    }, delay);
+    }, Math.min(delay, MAX_TIMER_MS));
     this.timer.unref();
   }
 
