@@ -165,7 +165,7 @@ describe("azure.keyvault", () => {
     await store.getSecret({ name: "conftestsecret", metadata: {} });
     env.vault.throttle(1, "30");
     try {
-      await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(300)), "throttled", /429 Too Many Requests and asked to wait 30 s.*time budget/);
+      await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(2000)), "throttled", /429 Too Many Requests and asked to wait 30 s.*time budget/);
     } finally {
       env.vault.throttle(0);
     }
@@ -213,7 +213,7 @@ describe("azure.keyvault", () => {
 
   it("an unreachable authority is unavailable and names it", async () => {
     const store = await open(metadata({ azureAuthorityHost: "https://127.0.0.1:1" }));
-    await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(8000)), "unavailable", /unreachable: the Microsoft Entra authority https:\/\/127\.0\.0\.1:1/);
+    await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(20_000)), "unavailable", /unreachable: the Microsoft Entra authority https:\/\/127\.0\.0\.1:1/);
   });
 
   it("invalid secret names and a missing name are invalid_request", async () => {

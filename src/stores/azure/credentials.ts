@@ -127,7 +127,7 @@ export class AuthChain implements TokenCredential {
         this.log.info("azure.keyvault: authenticated", { method: link.method });
         return token;
       } catch (err) {
-        if (options?.abortSignal?.aborted) throw err;
+        if (options?.abortSignal?.aborted && !this.authorityUnreachable(link, err)) throw err;
         if (err instanceof SecretStoreError || !isUnavailable(err) || this.authorityUnreachable(link, err)) throw this.failure(link, err);
         reasons.push(`${METHOD_LABEL[link.method]}: ${this.redactor.redact(entraReason(err))}`);
       }
