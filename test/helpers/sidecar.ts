@@ -1,6 +1,6 @@
 /** Starts the real `bin/keyward serve` on free ports and talks to it over sockets, as users do. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KEYWARD_BIN } from "./paths.js";
@@ -83,6 +83,7 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     child.stdout!.on("data", check);
     void exited.then((code) => {
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
       reject(new Error(`sidecar exited with ${code} before it was ready:\n${out()}`));
     });
   });
@@ -101,6 +102,7 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
       const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
       const code = await exited;
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
       return code;
     },
   };
@@ -108,11 +110,13 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
 
 /** Runs `keyward serve` expecting it to stop on its own (start-up errors); returns exit code and output. */
 export async function runKeyward(opts: SidecarOptions = {}, rawArgs?: string[]): Promise<{ code: number; output: string }> {
-  const argv = rawArgs ? [KEYWARD_BIN, ...rawArgs] : prepare(opts).argv;
+  const prepared = rawArgs ? undefined : prepare(opts);
+  const argv = prepared ? prepared.argv : [KEYWARD_BIN, ...(rawArgs ?? [])];
   const { child, out, exited } = launch(opts, argv);
   const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
   const code = await exited;
   clearTimeout(timer);
+  if (prepared) rmSync(prepared.dir, { recursive: true, force: true });
   return { code, output: out() };
 }
 
