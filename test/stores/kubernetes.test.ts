@@ -144,6 +144,16 @@ describe("kubernetes store", () => {
     const s = await open({ kubeconfigPath: server.writeKubeconfig({ token: bad }), defaultNamespace: "default" });
     await assert.rejects(s.getSecret({ name: "db", metadata: {} }), rejectsWith("bad_credentials", "rejected the credentials", "401"));
     await assert.rejects(s.getSecret({ name: "db", metadata: {} }), (err: Error) => !err.message.includes(bad));
+    // A token the HTTP client itself refuses (the client's error quotes the header value): still not echoed.
+    const dir = mkdtempSync(join(tmpdir(), "kw-kc-"));
+    const broken = join(dir, "config");
+    writeFileSync(broken, server.kubeconfig({ token: JSON.stringify(`${bad}\nsecond-line`) }));
+    const s2 = await open({ kubeconfigPath: broken, defaultNamespace: "default" });
+    await assert.rejects(s2.getSecret({ name: "db", metadata: {} }), (err: unknown) => {
+      assert.ok(err instanceof SecretStoreError);
+      assert.ok(!err.message.includes(bad) && !err.message.includes(CANARY), err.message);
+      return true;
+    });
   });
 
   it("throttling and an unreachable server are reported as such", async () => {
@@ -186,7 +196,8 @@ describe("kubernetes store", () => {
   describe("where the configuration comes from", () => {
     function saDir(token: string): string {
       const dir = mkdtempSync(join(tmpdir(), "kw-sa-"));
-      writeFileSync(join(dir, "token"), token);
+      // Token files written by hand often end in a newline; client-go trims it, so must we.
+      writeFileSync(join(dir, "token"), `${token}\n`);
       writeFileSync(join(dir, "ca.crt"), server.tls.ca);
       writeFileSync(join(dir, "namespace"), "default");
       return dir;

@@ -96,6 +96,15 @@ export function toStoreError(err: unknown, op: Operation): SecretStoreError {
     return new SecretStoreError("unavailable", `cannot reach the Kubernetes API server at ${op.server} to ${op.verb} ${what(op)}: ${code}`, { cause: err });
   }
   // Neither a Status nor a system error: the first line of the message, without any response body.
-  const first = String(e?.message ?? err).split("\n")[0]?.slice(0, 200) ?? "";
-  return new SecretStoreError("unavailable", `cannot ${op.verb} ${what(op)} at the Kubernetes API server ${op.server}: ${first}`, { cause: err });
+  return new SecretStoreError("unavailable", `cannot ${op.verb} ${what(op)} at the Kubernetes API server ${op.server}: ${safeMessage(err)}`, { cause: err });
+}
+
+/**
+ * The first line of an error's message with credentials removed: some client errors quote header values
+ * (node-fetch: "Bearer <token> is not a legal HTTP header value").
+ */
+export function safeMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const first = (text.split("\n")[0] ?? "").slice(0, 300);
+  return first.replace(/\b(Bearer|Basic)\s+\S+/gi, "$1 [redacted]").replace(/[A-Za-z0-9_\-.~+=]{32,}/g, "[redacted]");
 }

@@ -3,10 +3,10 @@
  * pod's service account (in-cluster), daprd's deprecated `--kubeconfig` argument, `KUBECONFIG`, then
  * `~/.kube/config`.
  */
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig, User } from "@kubernetes/client-node";
 import { SecretStoreError } from "../types.js";
 
 /** Where a pod's service-account token, CA and namespace are mounted. */
@@ -91,14 +91,48 @@ function inCluster(k8s: typeof import("@kubernetes/client-node"), env: NodeJS.Pr
   const kc = new k8s.KubeConfig();
   const cluster: { name: string; server: string; skipTLSVerify: boolean; caFile?: string } = { name: "in-cluster", server, skipTLSVerify: false };
   if (existsSync(caFile)) cluster.caFile = caFile;
+  kc.addAuthenticator(new ServiceAccountTokenAuth());
   kc.loadFromOptions({
     clusters: [cluster],
-    // Bound service-account tokens rotate; the tokenFile provider re-reads the file every minute.
-    users: [{ name: "in-cluster", authProvider: { name: "tokenFile", config: { tokenFile: join(saDir, "token") } } }],
+    users: [{ name: "in-cluster", authProvider: { name: SA_TOKEN_PROVIDER, config: { path: join(saDir, "token") } } }],
     contexts: [{ name: "in-cluster", cluster: "in-cluster", user: "in-cluster" }],
     currentContext: "in-cluster",
   });
   return kc;
+}
+
+const SA_TOKEN_PROVIDER = "keyward-service-account-token";
+const TOKEN_REREAD_MS = 60_000;
+
+/**
+ * The pod's service-account token, re-read every minute because bound tokens rotate, and trimmed as
+ * client-go does (the client's own tokenFile provider sends a trailing newline, which Node refuses in a header).
+ */
+class ServiceAccountTokenAuth {
+  private token = "";
+  private readAt = 0;
+
+  isAuthProvider(user: User): boolean {
+    return (user.authProvider as { name?: string } | undefined)?.name === SA_TOKEN_PROVIDER;
+  }
+
+  async applyAuthentication(user: User, opts: { headers?: Record<string, unknown> }): Promise<void> {
+    const path = (user.authProvider as { config: { path: string } }).config.path;
+    if (!this.token || Date.now() - this.readAt > TOKEN_REREAD_MS) {
+      try {
+        this.token = readFileSync(path, "utf8").trim();
+        this.readAt = Date.now();
+      } catch (err) {
+        if (!this.token) {
+          const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+          throw new SecretStoreError("bad_credentials", `cannot read the service account token ${path}: ${code}`);
+        }
+        // A transient read failure keeps the token read before.
+      }
+    }
+    opts.headers ??= {};
+    opts.headers.Authorization = `Bearer ${this.token}`;
+  }
 }
 
 function fromFiles(k8s: typeof import("@kubernetes/client-node"), files: string[], source: string, skipMissing = false): KubeconfigChoice {

@@ -6,7 +6,7 @@
  */
 import { SecretStoreError, type SecretData, type StoreLogger } from "../types.js";
 import type { RunningWatch, SecretEvent, SecretSource } from "./client.js";
-import { statusOf } from "./errors.js";
+import { safeMessage, statusOf } from "./errors.js";
 
 export interface WatchCacheOptions {
   /** First reconnect delay; doubles up to `backoffMaxMs`, with ±20 % jitter. */
@@ -228,7 +228,7 @@ class NamespaceWatch {
   /** After a failed list or watch: back off and retry, or stop and let reads go direct when refused. */
   private failed(verb: "list" | "watch", err: unknown, retry: () => void): void {
     const code = statusOf(err)?.code ?? (err instanceof SecretStoreError ? kindCode(err) : undefined);
-    const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    const message = safeMessage(err);
     if (code === 401 || code === 403) {
       this.synced = false;
       this.refusedUntil = Date.now() + this.opts.refusedRetryMs;
