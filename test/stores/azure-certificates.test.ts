@@ -61,6 +61,7 @@ describe("azure.keyvault certificates", () => {
       ["PKCS#1", `${cert}${readFileSync(p("leaf.rsa.key"), "utf8")}`, undefined],
       ["encrypted", `${cert}${readFileSync(p("leaf.enc.key"), "utf8")}`, PASSWORD],
       ["key first", `${pkcs8}${cert}`, undefined],
+      ["one line with literal \\n", `${cert}${pkcs8}`.replace(/\n/g, "\\n"), undefined],
     ] as const) {
       const pem = certificatePem(Buffer.from(text), password, "test");
       assert.ok(leaf.checkPrivateKey(createPrivateKey(pem)), label);

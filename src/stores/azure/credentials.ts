@@ -194,7 +194,9 @@ export class AuthChain implements TokenCredential {
 
 /** A certificate and key ready for ClientCertificateCredential: leaf first, then any chain, then the key. */
 export function certificatePem(data: Buffer, password: string | undefined, source: string): string {
-  const text = data.toString("utf8");
+  let text = data.toString("utf8");
+  // PEM pasted into one YAML line or an env var often arrives with literal "\n" sequences.
+  if (text.includes("-----BEGIN") && !text.includes("\n") && text.includes("\\n")) text = text.replace(/\\n/g, "\n");
   let certs: X509Certificate[];
   let key: KeyObject;
   if (text.includes("-----BEGIN")) {
