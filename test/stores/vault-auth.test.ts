@@ -167,6 +167,20 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
     assert.equal(count(/auth\/approle\/login/) - before, 1, "one login shared by concurrent requests");
   });
 
+  void it("a renewal that Vault refuses makes the store log in again on its own, before any request fails", async () => {
+    const { roleId, secretId } = approle("renew-refused", { ttl: "2" });
+    const s = await open({ roleId, secretId });
+    const before = count(/auth\/approle\/login/);
+    vault.state.revokeToken(lastLoginToken());
+    // Renewal is due at two thirds of the 2 s TTL; bounded wait for the refused renewal and the new login.
+    for (let i = 0; i < 40 && count(/auth\/approle\/login/) === before; i++) await sleep(100);
+    assert.equal(count(/auth\/approle\/login/) - before, 1);
+    assert.ok(vault.requests.some((r) => r.path === "/v1/auth/token/renew-self" && r.status === 403), "the renewal was refused");
+    const reads = vault.requests.length;
+    assert.deepEqual(await read(s), { password: "app-secret-value" });
+    assert.deepEqual(vault.requests.slice(reads).map((r) => r.status), [200], "the read went through at once with the new token");
+  });
+
   void it("when logging in again fails too, the store reports it after one attempt", async () => {
     const { roleId, secretId } = approle("doomed");
     const s = await open({ roleId, secretId });
