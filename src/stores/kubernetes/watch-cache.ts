@@ -102,6 +102,8 @@ class NamespaceWatch {
   /** Set after a 401/403: reads go direct until this time, then a read restarts the list. */
   private refusedUntil = 0;
   private stopped = false;
+  /** 410s since the last healthy watch: the first relists at once, repeats back off (no list/watch hot loop). */
+  private expiredInARow = 0;
 
   constructor(
     private readonly namespace: string,
@@ -169,7 +171,10 @@ class NamespaceWatch {
     let relistNeeded = false;
     const timeout = randomBetween(this.opts.watchTimeoutSeconds[0], this.opts.watchTimeoutSeconds[1]);
     const onEvent = (e: SecretEvent): void => {
-      sawEvent = true;
+      if (e.type !== "ERROR") {
+        sawEvent = true;
+        this.expiredInARow = 0;
+      }
       switch (e.type) {
         case "ADDED":
         case "MODIFIED":
@@ -193,7 +198,7 @@ class NamespaceWatch {
           });
           this.running?.stop();
           this.running = undefined;
-          if (e.status.code === 410) this.relist();
+          if (e.status.code === 410 && this.expiredInARow++ === 0) this.relist();
           else this.schedule(() => this.relist());
           return;
       }
@@ -202,7 +207,10 @@ class NamespaceWatch {
       if (this.stopped || relistNeeded) return;
       this.running = undefined;
       const healthy = sawEvent || Date.now() - openedAt >= this.opts.healthyAfterMs;
-      if (healthy) this.backoffMs = this.opts.backoffInitialMs;
+      if (healthy) {
+        this.backoffMs = this.opts.backoffInitialMs;
+        this.expiredInARow = 0;
+      }
       if (err === undefined) {
         // The server ended the stream (timeoutSeconds, rollout): resume from where we are.
         if (healthy) void this.startWatch();
@@ -211,7 +219,8 @@ class NamespaceWatch {
       }
       if (statusOf(err)?.code === 410) {
         this.log.info("watch resourceVersion expired; relisting secrets", { namespace: this.namespace });
-        this.relist();
+        if (this.expiredInARow++ === 0) this.relist();
+        else this.schedule(() => this.relist());
         return;
       }
       this.failed("watch", err, () => void this.startWatch());
