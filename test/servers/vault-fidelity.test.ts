@@ -154,6 +154,21 @@ void describe("Vault test server, through node-vault", () => {
     assert.deepEqual((await apiError(f.tokenRenewSelf())).response.body, { errors: ["lease is not renewable"] });
   });
 
+  void it("node-vault's own renewal manager keeps a short token alive past its TTL", async () => {
+    const created = (await admin().tokenCreate({ policies: ["app-read"], ttl: "2s" })) as { auth: { client_token: string } };
+    const t = nodeVault({ endpoint: vault.url, token: created.auth.client_token });
+    let renewed = 0;
+    t.on("token:renewed", () => renewed++);
+    await t.startTokenRenewal({ renewFraction: 0.5 });
+    try {
+      await sleep(3200);
+      assert.ok(renewed >= 2, `renewed ${renewed} times`);
+      assert.ok(((await t.tokenLookupSelf()) as { data: { ttl: number } }).data.ttl >= 1);
+    } finally {
+      t.stopTokenRenewal();
+    }
+  });
+
   void it("AppRole: enable, role, role-id, secret-id, login; a wrong secret is 400", async () => {
     await root.enableAuth({ mount_point: "approle", type: "approle" });
     await root.addApproleRole({ role_name: "svc", policies: "app-read", token_ttl: 600 });
