@@ -14,6 +14,7 @@ import { markdownTable, rows, textTable, type Results } from "./lib/report.js";
 import { grpcSection, httpSection } from "./sections/api.js";
 import { awsSection } from "./sections/aws.js";
 import { bulkSection } from "./sections/bulk.js";
+import { memorySection, type MemoryVariant } from "./sections/memory.js";
 import { startupSection } from "./sections/startup.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -53,19 +54,22 @@ async function main(): Promise<void> {
   const ws = new Workspace();
   try {
     const startup = await startupSection(cfg, ws, log);
-    const kw = await startKeyward(ws.resources("main", { [BENCH_STORE]: secretsDocument(20, { [BENCH_KEY]: BENCH_VALUE }) }));
+    const mainResources = ws.resources("main", { [BENCH_STORE]: secretsDocument(20, { [BENCH_KEY]: BENCH_VALUE }) });
+    const kw = await startKeyward(mainResources);
     let http, grpc, memory;
     try {
       await new Promise((r) => setTimeout(r, 1000));
       const idleMB = rssMB(kw.pid);
       http = await httpSection(cfg, kw, log);
       grpc = await grpcSection(cfg, kw, log);
-      memory = { idleMB, afterLoadMB: rssMB(kw.pid) };
+      memory = { idleMB, afterLoadMB: rssMB(kw.pid), variants: [] as MemoryVariant[] };
     } finally {
       await kw.stop();
     }
+    const memoryVariants = await memorySection(cfg, mainResources, log);
     const bulk = await bulkSection(cfg, ws, log);
     const aws = await awsSection(cfg, ws, log);
+    memory.variants = memoryVariants;
     const results: Results = { http, grpc, bulk, startup, memory, aws };
     const table = rows(results);
     const elapsedS = Math.round((performance.now() - t0) / 1000);

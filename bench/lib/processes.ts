@@ -1,11 +1,18 @@
 /** @module Child processes of the benchmark: the sidecar, the bare baselines and the load generators. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Compiled entry points, resolved next to this file so the same code runs from dist/ or a private build folder. */
+const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
+
+/**
+ * Compiled entry points, resolved next to this file so the same code runs from dist/ or a private build folder.
+ * From dist/ the sidecar starts as users start it, through bin/keyward (and whatever node flags it sets).
+ */
 export const PATHS = {
-  keywardMain: fileURLToPath(new URL("../../src/main.js", import.meta.url)),
+  keywardMain: MAIN === join(REPO, "dist", "src", "main.js") && existsSync(join(REPO, "bin", "keyward")) ? join(REPO, "bin", "keyward") : MAIN,
   bareHttp: fileURLToPath(new URL("../servers/bare-http.js", import.meta.url)),
   bareGrpc: fileURLToPath(new URL("../servers/bare-grpc.js", import.meta.url)),
   httpLoad: fileURLToPath(new URL("../load/http-load.js", import.meta.url)),
@@ -40,7 +47,9 @@ export interface SpawnOptions {
 /** Spawns `node script ...args` and resolves once stdout matches `ready`. */
 export function spawnReady(script: string, args: string[], opts: SpawnOptions): Promise<Running> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...args], {
+  // bin/keyward runs as an executable so the node flags on its #! line, if any, apply (env execs node: same pid).
+  const direct = script.endsWith(join("bin", "keyward")) && !opts.nodeArgs?.length;
+  const child = spawn(direct ? script : process.execPath, direct ? args : [...(opts.nodeArgs ?? []), script === PATHS.keywardMain ? MAIN : script, ...args], {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -2,6 +2,7 @@
 import type { ApiResults } from "../sections/api.js";
 import type { AwsOutcome } from "../sections/aws.js";
 import type { BulkResults } from "../sections/bulk.js";
+import type { MemoryVariant } from "../sections/memory.js";
 import type { StartupResults } from "../sections/startup.js";
 
 export interface Results {
@@ -9,7 +10,7 @@ export interface Results {
   grpc: ApiResults;
   bulk: BulkResults;
   startup: StartupResults;
-  memory: { idleMB: number; afterLoadMB: number };
+  memory: { idleMB: number; afterLoadMB: number; variants: MemoryVariant[] };
   aws: AwsOutcome;
 }
 
@@ -97,6 +98,16 @@ export function rows(r: Results): Row[] {
     target: "< 80 MB",
     pass: r.memory.afterLoadMB < 80,
   });
+  const [plain, capped] = r.memory.variants;
+  if (plain && capped) {
+    out.push({
+      figure: `RSS after one round of HTTP + gRPC load: default vs node ${capped.nodeArgs.join(" ")} (MB)`,
+      keyward: `${ms(plain.afterLoadMB, 1)} vs ${ms(capped.afterLoadMB, 1)}`,
+      baseline: "",
+      compare: `req/s ${n0(plain.httpPerSecond)} vs ${n0(capped.httpPerSecond)}`,
+      target: "",
+    });
+  }
   out.push({ figure: "RSS with 10,000 + 1,010 secrets loaded, after bulk load (MB)", keyward: ms(r.bulk.keywardRssMB, 1), baseline: "", compare: "", target: "" });
   if (r.aws.available) {
     out.push({ figure: "AWS Secrets Manager (moto), cold read p50 (ms)", keyward: ms(r.aws.keywardMs), baseline: `${ms(r.aws.sdkMs)} SDK`, compare: `${signed(r.aws.overheadMs, 2)}`, target: "" });

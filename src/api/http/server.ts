@@ -124,7 +124,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
   const seg = path.split("/");
   const cfg = state.runtime.configuration;
   if (seg[1] === "v1.0") {
-    if (seg[2] === "secrets" && seg.length === 5 && method === "GET" && apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http")) {
+    // apiAllowed allocates on every call; without any allow or deny list its answer is always yes (hot path).
+    if (seg[2] === "secrets" && seg.length === 5 && method === "GET" && ((cfg.apiAllowed === undefined && cfg.apiDenied === undefined) || apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http"))) {
       return secrets(req, res, opts, seg[3]!, seg[4]!, rawQuery);
     }
     if (seg[2] === "healthz" && method === "GET") {
