@@ -182,3 +182,79 @@ async function fetchWithToken(env: AzureTestEnvironment, who: Principal, path: s
     req.end();
   });
 }
+
+describe("test Entra authority and managed identity endpoint fidelity (official @azure/identity credentials)", () => {
+  let env: AzureTestEnvironment;
+  before(async () => {
+    env = await startAzureTestEnvironment();
+  });
+  after(async () => {
+    await env?.close();
+  });
+
+  const scope = "https://vault.azure.net/.default";
+  const validFor = (token: string, p: Principal) => {
+    const v = env.directory.validateAccessToken(token, "https://vault.azure.net");
+    assert.ok(v.ok, v.ok ? "" : v.message);
+    assert.equal(v.principal.objectId, p.objectId);
+  };
+
+  it("ClientSecretCredential: discovery, token, and AADSTS errors as AuthenticationError", async () => {
+    const { ClientSecretCredential } = await import("@azure/identity");
+    const app = env.directory.addApp({ secret: "fidelity-secret" });
+    const opts = { authorityHost: env.authority.url, disableInstanceDiscovery: true, tlsOptions: { ca: env.tls.ca } };
+    const token = await new ClientSecretCredential(env.directory.tenantId, app.clientId, "fidelity-secret", opts).getToken(scope);
+    validFor(token.token, app);
+    assert.ok(token.expiresOnTimestamp > Date.now() + 3_000_000);
+    // MSAL parses error, error_codes, timestamp and error_description from the body; identity wraps them.
+    await assert.rejects(new ClientSecretCredential(env.directory.tenantId, app.clientId, "nope", opts).getToken(scope), (err: Error) => {
+      assert.equal(err.name, "AuthenticationRequiredError");
+      assert.match(err.message, /^invalid_client: Error\(s\): 7000215 - Timestamp: .* - Description: AADSTS7000215: Invalid client secret provided/);
+      return true;
+    });
+  });
+
+  it("ClientCertificateCredential: the certificate assertion is verified against the registered certificate", async () => {
+    const { ClientCertificateCredential } = await import("@azure/identity");
+    const { makeClientCertificate } = await import("./azure/index.js");
+    const cert = makeClientCertificate("x");
+    const app = env.directory.addApp({ certificatePem: cert.certPem });
+    const opts = { authorityHost: env.authority.url, disableInstanceDiscovery: true, tlsOptions: { ca: env.tls.ca } };
+    validFor((await new ClientCertificateCredential(env.directory.tenantId, app.clientId, { certificate: cert.pem }, opts).getToken(scope)).token, app);
+    const other = makeClientCertificate("y");
+    await assert.rejects(new ClientCertificateCredential(env.directory.tenantId, app.clientId, { certificate: other.pem }, opts).getToken(scope), /AADSTS700027/);
+  });
+
+  it("WorkloadIdentityCredential: a federated token from a trusted issuer with a matching subject", async () => {
+    const { WorkloadIdentityCredential } = await import("@azure/identity");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const issuer = env.directory.addFederationIssuer("https://oidc.fidelity.test/");
+    const app = env.directory.addApp({ federated: { issuer: issuer.issuer, subject: "system:serviceaccount:ns:sa" } });
+    const file = join(mkdtempSync(join(tmpdir(), "keyward-wi-")), "token");
+    writeFileSync(file, issuer.mint("system:serviceaccount:ns:sa"));
+    const cred = new WorkloadIdentityCredential({ tenantId: env.directory.tenantId, clientId: app.clientId, tokenFilePath: file, authorityHost: env.authority.url, disableInstanceDiscovery: true, tlsOptions: { ca: env.tls.ca } });
+    validFor((await cred.getToken(scope)).token, app);
+  });
+
+  it("ManagedIdentityCredential: IDENTITY_ENDPOINT/IDENTITY_HEADER, system- and user-assigned", async () => {
+    const system = env.directory.enableSystemIdentity();
+    const user = env.directory.addUserIdentity();
+    const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
+    Object.assign(process.env, env.identity.env);
+    try {
+      const { ManagedIdentityCredential } = await import("@azure/identity");
+      validFor((await new ManagedIdentityCredential().getToken(scope)).token, system);
+      validFor((await new ManagedIdentityCredential({ clientId: user.clientId }).getToken(scope)).token, user);
+      const last = env.identity.requests.at(-1);
+      assert.equal(last?.query["api-version"], "2019-08-01");
+      assert.equal(last?.query.client_id, user.clientId);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});

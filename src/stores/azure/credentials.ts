@@ -55,6 +55,9 @@ function oneLine(text: string): string {
 /** The AADSTS code and first sentence of an Entra error, without trace ids and timestamps. */
 function entraReason(err: unknown): string {
   const e = err as { errorResponse?: { error?: string; errorDescription?: string }; message?: string };
+  // @azure/identity wraps MSAL's "invalid_client: Error(s): 7000215 - Timestamp: … - Description: AADSTS7000215: …".
+  const msal = /^(\w+): Error\(s\):.*?Description: (AADSTS\d+:[\s\S]*?)(?:\s*Trace ID:|$)/.exec(e.message ?? "");
+  if (msal) return oneLine(`${msal[1]}: ${msal[2]}`);
   const desc = e.errorResponse?.errorDescription ?? e.message ?? String(err);
   const first = desc.split(/\r?\n|Trace ID:/)[0] ?? desc;
   const code = e.errorResponse?.error;
