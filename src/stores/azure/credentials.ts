@@ -56,8 +56,12 @@ function oneLine(text: string): string {
 function entraReason(err: unknown): string {
   const e = err as { errorResponse?: { error?: string; errorDescription?: string }; message?: string };
   // @azure/identity wraps MSAL's "invalid_client: Error(s): 7000215 - Timestamp: … - Description: AADSTS7000215: …".
-  const msal = /^(\w+): Error\(s\):.*?Description: (AADSTS\d+:[\s\S]*?)(?:\s*Trace ID:|$)/.exec(e.message ?? "");
-  if (msal) return oneLine(`${msal[1]}: ${msal[2]}`);
+  // Managed identity errors read "…Authentication failed. Message : Error(s): Not Available - … - Description: … - Correlation ID: …".
+  const described = /Description: ([\s\S]*?)(?:\s+-\s+Correlation ID:|\s*Trace ID:|\s+-\s*$|$)/.exec(e.message ?? "");
+  if (described?.[1]) {
+    const code = /^(\w+): Error\(s\):/.exec(e.message ?? "")?.[1];
+    return oneLine(code ? `${code}: ${described[1]}` : described[1]);
+  }
   const desc = e.errorResponse?.errorDescription ?? e.message ?? String(err);
   const first = desc.split(/\r?\n|Trace ID:/)[0] ?? desc;
   const code = e.errorResponse?.error;
