@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseKeyVaultConfig } from "../../src/stores/azure/config.js";
 import { KeyVaultSecretStore, definition } from "../../src/stores/azure/keyvault.js";
+import { findStoreDefinition } from "../../src/stores/registry.js";
 import { retryAfterMs } from "../../src/stores/azure/throttle.js";
 import { SecretStoreError, type ComponentMetadata, type SecretStoreErrorKind } from "../../src/stores/types.js";
 import { describeSecretStoreConformance } from "../conformance/secret-store.case.js";
@@ -73,6 +74,7 @@ describe("azure.keyvault", () => {
   it("is registered as azure.keyvault v1 and advertises no features", async () => {
     assert.equal(definition.type, "azure.keyvault");
     assert.equal(definition.version, "v1");
+    assert.equal(await findStoreDefinition("SecretStores.Azure.KeyVault", ""), definition);
     const store = await open(metadata());
     assert.deepEqual(store.features(), []);
   });
