@@ -1,16 +1,22 @@
 /**
- * Static checks of deploy/kubernetes and the Dockerfile: they are not applied to a live cluster in CI, so
- * everything that can be checked by reading them is: required fields, the sidecar's wiring (ports, probes,
- * mounts, env), hardening, and that the Role grants exactly the verbs the ConfigMap's components need.
+ * Checks of deploy/kubernetes and the Dockerfile. They are not applied to a live cluster in CI, so
+ * everything that can be checked without one is: required fields, the sidecar's wiring (ports, probes,
+ * mounts, env), hardening, that the Role grants exactly the verbs the ConfigMap's components need, and a
+ * simulated pod: the keyward container's exact args, env and mounted files run as `bin/keyward serve` against
+ * the Kubernetes API test server enforcing the manifests' Role, probed on its probe path, and read by the
+ * app container's own script.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { parse, parseAllDocuments } from "yaml";
 import { REPO_ROOT } from "../helpers/paths.js";
+import { startSidecar } from "../helpers/sidecar.js";
+import { KubeApiTestServer, type PolicyRule } from "../servers/kubernetes/server.js";
 
 const pexec = promisify(execFile);
 const DEPLOY = join(REPO_ROOT, "deploy", "kubernetes");
@@ -26,6 +32,7 @@ interface Obj {
 interface Container {
   name: string;
   image?: string;
+  command?: string[];
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } } }[];
   ports?: { name?: string; containerPort: number }[];
@@ -169,6 +176,122 @@ function checkRbac(objs: Obj[], variant: string): void {
   }
 }
 
+async function render(dir: string): Promise<Obj[]> {
+  const r = await pexec("kubectl", ["kustomize", dir], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" } });
+  return documents(r.stdout, dir);
+}
+
+interface PodRun {
+  api: KubeApiTestServer;
+  appLine: string;
+  probes: number[];
+  output: string;
+}
+
+/**
+ * Runs the manifests' pod here: the cluster state they create (Secrets, the Role enforced by the API test
+ * server), the service-account mount, the ConfigMap files at their mount paths, the keyward container's
+ * args and env (ports and listen address mapped to free loopback ones), its probes, then the app
+ * container's command until it prints its first line.
+ */
+async function simulatePod(objs: Obj[], role: PolicyRule[] = one<{ rules: PolicyRule[] }>(objs, "Role").rules): Promise<PodRun> {
+  const ns = one<Obj>(objs, "Namespace").metadata?.name as string;
+  const api = await KubeApiTestServer.start({ namespaces: [ns] });
+  try {
+    const values: string[] = [];
+    for (const o of objs.filter((x) => x.kind === "Secret")) {
+      const data: Record<string, string> = {};
+      for (const [k, v] of Object.entries((o.data ?? {}) as Record<string, string>)) data[k] = Buffer.from(v, "base64").toString("utf8");
+      Object.assign(data, (o.stringData ?? {}) as Record<string, string>);
+      values.push(...Object.values(data));
+      api.putSecret(ns, o.metadata?.name as string, data);
+    }
+    api.setRole(ns, role);
+    const root = mkdtempSync(join(tmpdir(), "keyward-pod-"));
+    const sa = join(root, "serviceaccount");
+    mkdirSync(sa);
+    writeFileSync(join(sa, "token"), api.token);
+    writeFileSync(join(sa, "ca.crt"), api.tls.ca);
+    writeFileSync(join(sa, "namespace"), ns);
+
+    const pod = podOf(objs);
+    const kw = keywardContainer(pod);
+    const app = pod.containers.find((c) => c !== kw) as Container;
+    const cm = one<{ metadata: { name: string }; data: Record<string, string> }>(objs, "ConfigMap");
+    const mounts = new Map<string, string>();
+    for (const m of kw.volumeMounts ?? []) {
+      const local = join(root, "mounts", m.mountPath);
+      mkdirSync(local, { recursive: true });
+      mounts.set(m.mountPath, local);
+      const vol = pod.volumes?.find((v) => v.name === m.name);
+      if (vol?.configMap) {
+        assert.equal(vol.configMap.name, cm.metadata.name);
+        for (const item of vol.configMap.items ?? Object.keys(cm.data).map((k) => ({ key: k, path: k }))) writeFileSync(join(local, item.path), cm.data[item.key] as string);
+      }
+    }
+    const local = (value: string): string => {
+      for (const [mp, dir] of mounts) if (value === mp || value.startsWith(`${mp}/`)) return dir + value.slice(mp.length);
+      return value;
+    };
+    const apiToken = `pod-token-${process.pid}`;
+    const envOf = (c: Container): Record<string, string> => {
+      const env: Record<string, string> = {};
+      for (const e of c.env ?? []) {
+        if (e.value !== undefined) env[e.name] = e.value;
+        else if (e.valueFrom?.fieldRef) env[e.name] = e.valueFrom.fieldRef.fieldPath === "metadata.namespace" ? ns : "order-processor-0";
+        else if (e.valueFrom?.secretKeyRef) env[e.name] = apiToken;
+      }
+      return env;
+    };
+    const args: string[] = [];
+    for (const a of kw.args ?? []) {
+      const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
+      const name = m?.[1] ?? "";
+      // The helper picks free ports and the app id, and reads the text log; tests stay on 127.0.0.1.
+      if (["app-id", "dapr-http-port", "dapr-grpc-port", "metrics-port", "log-as-json"].includes(name)) continue;
+      if (name === "dapr-listen-addresses") args.push("--dapr-listen-addresses=127.0.0.1");
+      else args.push(m?.[2] !== undefined ? `--${name}=${local(m[2])}` : local(a));
+    }
+    const sidecar = await startSidecar({
+      appId: flag(kw.args ?? [], "app-id") as string,
+      resourcesArgs: [],
+      args,
+      env: { ...envOf(kw), KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(api.port), KEYWARD_SERVICE_ACCOUNT_DIR: sa },
+    });
+    try {
+      const probes: number[] = [];
+      for (const probe of [kw.startupProbe, kw.readinessProbe, kw.livenessProbe]) {
+        const res = await fetch(`${sidecar.httpUrl}${probe?.httpGet?.path ?? "/"}`);
+        probes.push(res.status);
+      }
+      const [cmd, ...cmdArgs] = app.command ?? [];
+      assert.equal(cmd, "node");
+      const appEnv = { ...envOf(app), DAPR_HTTP_PORT: String(sidecar.httpPort), DAPR_GRPC_PORT: String(sidecar.grpcPort), PATH: process.env.PATH ?? "" };
+      const child = spawn(process.execPath, cmdArgs, { env: appEnv, stdio: ["ignore", "pipe", "pipe"] });
+      const appLine = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        const timer = setTimeout(() => reject(new Error(`the app printed nothing: ${out}`)), 30_000);
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("\n")) {
+            clearTimeout(timer);
+            resolve(out.split("\n")[0] as string);
+          }
+        });
+        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      });
+      child.kill();
+      const output = sidecar.output();
+      for (const v of [...values, apiToken, api.token]) assert.ok(!output.includes(v), "the sidecar logs no secret value or token");
+      return { api, appLine, probes, output };
+    } finally {
+      assert.equal(await sidecar.stop(), 0, sidecar.output());
+    }
+  } finally {
+    await api.close();
+  }
+}
+
 describe("deploy/kubernetes manifests", () => {
   const objs = baseObjects();
 
@@ -262,10 +385,6 @@ describe("deploy/kubernetes manifests", () => {
   });
 
   it("the kustomizations render, and the watch variant's Role adds list and watch for its watch component", async () => {
-    const render = async (dir: string): Promise<Obj[]> => {
-      const r = await pexec("kubectl", ["kustomize", dir], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" } });
-      return documents(r.stdout, dir);
-    };
     const top = await render(DEPLOY);
     assert.equal(top.length, objs.length);
     checkRbac(top, "deploy/kubernetes");
@@ -273,6 +392,34 @@ describe("deploy/kubernetes manifests", () => {
     const { components } = mountedResources(watch);
     assert.deepEqual(requiredVerbs(components), ["get", "list", "watch"], "the watch variant mounts a component with watch: true");
     checkRbac(watch, "watch");
+  });
+});
+
+describe("the manifests' pod, simulated against the Kubernetes API test server", () => {
+  it("base: probes pass, the app reads mysecret, and the Role's get on named Secrets is all it takes", async () => {
+    const run = await simulatePod(baseObjects());
+    assert.deepEqual(run.probes, [204, 204, 204]);
+    assert.equal(run.appLine, "read mysecret: keys password, username");
+    assert.deepEqual(run.api.requests.filter((r) => r.status === 403).map((r) => `${r.verb} ${r.path}`), [], "nothing the Role refuses");
+    assert.ok(run.api.count({ verb: "get", name: "mysecret" }) >= 1, "read through with get");
+    assert.equal(run.api.count({ verb: "list" }) + run.api.count({ verb: "watch" }), 0, "no list or watch needed");
+  });
+
+  it("watch: the Role's list and watch let the component serve the app from its copy", async () => {
+    const run = await simulatePod(await render(join(DEPLOY, "watch")));
+    assert.deepEqual(run.probes, [204, 204, 204]);
+    assert.equal(run.appLine, "read mysecret: keys password, username");
+    assert.deepEqual(run.api.requests.filter((r) => r.status === 403).map((r) => `${r.verb} ${r.path}`), []);
+    assert.equal(run.api.count({ verb: "list", namespace: "keyward-demo" }), 1);
+    assert.ok(run.api.count({ verb: "watch", namespace: "keyward-demo" }) >= 1);
+    assert.equal(run.api.count({ verb: "get" }), 0, "the app's read never reached the API server");
+  });
+
+  it("the simulation catches a Role too narrow for the components (watch component, get-only Role)", async () => {
+    const baseRole = one<{ rules: PolicyRule[] }>(baseObjects(), "Role").rules;
+    const run = await simulatePod(await render(join(DEPLOY, "watch")), baseRole);
+    assert.ok(run.api.requests.some((r) => r.verb === "list" && r.status === 403), "list refused");
+    assert.match(run.output, /cannot list secrets/);
   });
 });
 

@@ -125,6 +125,18 @@ describe("kubectl against the test API server", () => {
     }
   });
 
+  it("a Role with resourceNames allows get of those names only, and no list", async () => {
+    server.setRole("apps", [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"], resourceNames: ["mysecret"] }]);
+    try {
+      assert.equal((await kubectl("get", "secret", "mysecret", "-n", "apps", "-o", "name")).stdout.trim(), "secret/mysecret");
+      assert.match((await kubectl("get", "secret", "other", "-n", "apps")).stderr, /\(Forbidden\): secrets "other" is forbidden: .* cannot get resource "secrets"/);
+      assert.match((await kubectl("get", "secrets", "-n", "apps")).stderr, /cannot list resource "secrets" in API group "" in the namespace "apps"/);
+      assert.match((await kubectl("get", "secret", "c0", "-n", "chunks")).stderr, /cannot get resource "secrets" in API group "" in the namespace "chunks"/);
+    } finally {
+      server.clearRoles();
+    }
+  });
+
   it("a wrong token is Unauthorized", async () => {
     const bad = join(home, "bad-config");
     writeFileSync(bad, server.kubeconfig({ token: "not-a-valid-token" }));

@@ -63,7 +63,7 @@ export class KubernetesSecretStore implements SecretStore {
     });
     const client = new SecretsClient(k8s, choice.config, requestTimeoutMs);
     this.client = client;
-    ctx.log.info("kubernetes secret store configured", { component: ctx.name, config: choice.source, server: client.server, watch });
+    ctx.log.info("kubernetes secret store configured", { config: choice.source, server: client.server, watch });
     if (watch) {
       this.cache = new SecretWatchCache(client, ctx.log, this.options.watchCache);
       // Start the namespace most reads will use now; reads that come before its first list wait for it.

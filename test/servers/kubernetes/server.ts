@@ -40,6 +40,14 @@ export interface RecordedRequest {
 }
 
 export const DEFAULT_USER = "system:serviceaccount:default:keyward";
+
+/** An RBAC PolicyRule, as in a Role's `rules`. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
 const TRUTHY = new Set(["1", "t", "true", "True", "TRUE"]);
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -63,6 +71,8 @@ export class KubeApiTestServer {
   private readonly sockets = new Set<Socket>();
   private readonly openWatches = new Set<ServerResponse>();
   private readonly denied = new Set<string>();
+  /** namespace → Role rules; once any Role is set, secrets requests need a rule that allows them. */
+  private readonly roles = new Map<string, PolicyRule[]>();
   private throttled = 0;
   /** TLS connections accepted since start (keep-alive clients open few). */
   connections = 0;
@@ -115,6 +125,31 @@ export class KubeApiTestServer {
 
   allow(verb: string, namespace: string): void {
     this.denied.delete(`${verb}/${namespace}`);
+  }
+
+  /**
+   * Enforces a Role's rules in `namespace` (RBAC is additive: nothing else is allowed on secrets once any
+   * Role is set). As in Kubernetes, resourceNames restrict get/update/delete of named objects; a list or
+   * watch of the whole collection is not covered by a rule with resourceNames.
+   */
+  setRole(namespace: string, rules: PolicyRule[]): void {
+    this.roles.set(namespace, rules);
+  }
+
+  clearRoles(): void {
+    this.roles.clear();
+  }
+
+  private roleAllows(verb: string, namespace: string | undefined, name: string | undefined): boolean {
+    if (this.roles.size === 0) return true;
+    if (namespace === undefined) return false;
+    return (this.roles.get(namespace) ?? []).some(
+      (r) =>
+        (r.apiGroups.includes("") || r.apiGroups.includes("*")) &&
+        (r.resources.includes("secrets") || r.resources.includes("*")) &&
+        (r.verbs.includes(verb) || r.verbs.includes("*")) &&
+        (r.resourceNames === undefined || r.resourceNames.length === 0 || (name !== undefined && r.resourceNames.includes(name))),
+    );
   }
 
   /** The next `n` resource requests are answered 429 TooManyRequests with Retry-After. */
@@ -300,7 +335,7 @@ export class KubeApiTestServer {
     if (namespace !== undefined) record.namespace = namespace;
     if (name !== undefined) record.name = name;
 
-    if (resource === "secrets" && (this.denied.has(`${verb}/${namespace ?? ""}`) || this.denied.has(`${verb}/*`) || anonymous)) {
+    if (resource === "secrets" && (this.denied.has(`${verb}/${namespace ?? ""}`) || this.denied.has(`${verb}/*`) || anonymous || !this.roleAllows(verb, namespace, name))) {
       throw new HttpError(status.forbidden(record.user, verb, "secrets", name ?? "", namespace));
     }
     if (anonymous) throw new HttpError(status.forbidden(record.user, verb, resource, name ?? "", namespace));

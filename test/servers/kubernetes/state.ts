@@ -105,7 +105,8 @@ export class ClusterState {
       },
       type: secret.type || "Opaque",
     };
-    if (secret.data && Object.keys(secret.data).length > 0) stored.data = { ...secret.data };
+    // Go encodes maps with sorted keys, so the API server's JSON lists data keys in order.
+    if (secret.data && Object.keys(secret.data).length > 0) stored.data = Object.fromEntries(Object.entries(secret.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     if (secret.immutable !== undefined) stored.immutable = secret.immutable;
     this.secrets.set(k, stored);
     this.emit({ type: old ? "MODIFIED" : "ADDED", object: stored, rv });
