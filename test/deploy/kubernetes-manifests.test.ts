@@ -76,11 +76,24 @@ function documents(text: string, where: string): Obj[] {
   }).filter((o) => o !== null);
 }
 
-function baseObjects(): Obj[] {
-  const dir = join(DEPLOY, "base");
+function objectsIn(dir: string): Obj[] {
   const out: Obj[] = [];
   for (const f of readdirSync(dir).filter((n) => n.endsWith(".yaml") && n !== "kustomization.yaml")) out.push(...documents(readFileSync(join(dir, f), "utf8"), f));
   return out;
+}
+
+function baseObjects(): Obj[] {
+  return objectsIn(DEPLOY);
+}
+
+/** The watch variant: watch/'s objects replace their namesakes in the base, as `kubectl apply` does. */
+function watchObjects(): Obj[] {
+  const overrides = objectsIn(join(DEPLOY, "watch"));
+  const key = (o: Obj) => `${o.kind}/${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+  const byKey = new Map(overrides.map((o) => [key(o), o]));
+  const base = baseObjects();
+  for (const o of overrides) assert.ok(base.some((b) => key(b) === key(o)), `watch/ replaces an existing ${key(o)}`);
+  return base.map((o) => byKey.get(key(o)) ?? o);
 }
 
 function one<T>(objs: Obj[], kind: string): T {
@@ -306,10 +319,12 @@ describe("deploy/kubernetes manifests", () => {
     for (const k of ["ConfigMap", "Deployment", "Role", "RoleBinding", "ServiceAccount"]) assert.ok(kinds.includes(k), `has a ${k}`);
   });
 
-  it("the kustomization lists every manifest", () => {
-    const k = parse(readFileSync(join(DEPLOY, "base", "kustomization.yaml"), "utf8")) as { resources: string[] };
-    const files = readdirSync(join(DEPLOY, "base")).filter((n) => n.endsWith(".yaml") && n !== "kustomization.yaml").sort();
-    assert.deepEqual([...k.resources].sort(), files);
+  it("each kustomization lists every manifest of its folder", () => {
+    for (const dir of [DEPLOY, join(DEPLOY, "watch")]) {
+      const k = parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as { resources: string[] };
+      const files = readdirSync(dir).filter((n) => n.endsWith(".yaml") && n !== "kustomization.yaml").sort();
+      assert.deepEqual([...k.resources].sort(), files, dir);
+    }
   });
 
   it("the RoleBinding gives the Role to the Deployment's ServiceAccount", () => {
@@ -384,14 +399,17 @@ describe("deploy/kubernetes manifests", () => {
     assert.ok(rule.resourceNames && rule.resourceNames.length > 0, "read-through access is narrowed to named Secrets");
   });
 
-  it("the kustomizations render, and the watch variant's Role adds list and watch for its watch component", async () => {
+  it("the kustomizations render; the watch variant's Role adds list and watch for its watch component", async () => {
     const top = await render(DEPLOY);
     assert.equal(top.length, objs.length);
     checkRbac(top, "deploy/kubernetes");
-    const watch = await render(join(DEPLOY, "watch"));
+    assert.deepEqual((await render(join(DEPLOY, "watch"))).map((o) => o.kind).sort(), ["ConfigMap", "Role"]);
+    const watch = watchObjects();
     const { components } = mountedResources(watch);
     assert.deepEqual(requiredVerbs(components), ["get", "list", "watch"], "the watch variant mounts a component with watch: true");
     checkRbac(watch, "watch");
+    const config = (o: Obj[]) => one<{ data: Record<string, string> }>(o, "ConfigMap").data["config.yaml"];
+    assert.equal(config(watch), config(objs), "both variants carry the same Configuration");
   });
 });
 
@@ -406,7 +424,7 @@ describe("the manifests' pod, simulated against the Kubernetes API test server",
   });
 
   it("watch: the Role's list and watch let the component serve the app from its copy", async () => {
-    const run = await simulatePod(await render(join(DEPLOY, "watch")));
+    const run = await simulatePod(watchObjects());
     assert.deepEqual(run.probes, [204, 204, 204]);
     assert.equal(run.appLine, "read mysecret: keys password, username");
     assert.deepEqual(run.api.requests.filter((r) => r.status === 403).map((r) => `${r.verb} ${r.path}`), []);
@@ -417,7 +435,7 @@ describe("the manifests' pod, simulated against the Kubernetes API test server",
 
   it("the simulation catches a Role too narrow for the components (watch component, get-only Role)", async () => {
     const baseRole = one<{ rules: PolicyRule[] }>(baseObjects(), "Role").rules;
-    const run = await simulatePod(await render(join(DEPLOY, "watch")), baseRole);
+    const run = await simulatePod(watchObjects(), baseRole);
     assert.ok(run.api.requests.some((r) => r.verb === "list" && r.status === 403), "list refused");
     assert.match(run.output, /cannot list secrets/);
   });
