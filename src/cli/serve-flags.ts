@@ -17,6 +17,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: "dapr-graceful-shutdown-seconds", kind: "int", default: "5", value: "N", help: "how long in-flight requests get to finish on shutdown" },
   { name: "max-body-size", kind: "string", default: "4Mi", value: "SIZE", help: "largest request body and gRPC message" },
   { name: "mode", kind: "string", default: "", value: "MODE", help: "standalone or kubernetes (default: kubernetes inside a pod, else standalone)" },
+  { name: "kubeconfig", kind: "string", value: "FILE", help: "kubeconfig for Kubernetes secret stores that set no kubeconfigPath (daprd's deprecated flag; KUBECONFIG works too)" },
   { name: "help", aliases: ["h"], kind: "bool", help: "show this help" },
 ];
 

@@ -1,5 +1,4 @@
 /** @module `keyward serve`: start the runtime, then the servers; stop them gracefully on signal. */
-import { existsSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import { createServer } from "node:http";
 import { isIP, type AddressInfo } from "node:net";
@@ -10,12 +9,13 @@ import type { SidecarState } from "../api/sidecar-state.js";
 import { watchResources, type ResourceWatcher } from "../core/hot-reload.js";
 import { Runtime, StartupError } from "../core/runtime.js";
 import { createLogger, type Logger } from "../log.js";
+// No vendor import behind this one: the pod check must not load the Kubernetes client.
+import { inClusterAvailable } from "../stores/kubernetes/kubeconfig.js";
 import { SidecarMetrics } from "../metrics.js";
 import { bool, flagHelp, list, parseFlags, parseQuantity, port, str, UsageError } from "./flags.js";
 import { SERVE_FLAGS, SERVE_USAGE } from "./serve-flags.js";
 
 const LEVELS = new Set(["debug", "info", "warn", "error", "fatal"]);
-const SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 export interface ServeSettings {
   appId: string;
@@ -66,7 +66,7 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     apiLogging: bool(flags, SERVE_FLAGS, "enable-api-logging"),
     graceSeconds: grace,
     maxBodyBytes: parseQuantity(str(flags, SERVE_FLAGS, "max-body-size"), "max-body-size"),
-    kubernetesMode: mode === "kubernetes" || (mode === "" && existsSync(SA_TOKEN) && env.KUBERNETES_SERVICE_HOST !== undefined),
+    kubernetesMode: mode === "kubernetes" || (mode === "" && inClusterAvailable(env)),
   };
 }
 

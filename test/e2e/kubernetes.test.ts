@@ -182,3 +182,20 @@ spec:
     assert.ok(!pod.output().includes(api.token));
   });
 });
+
+void describe("daprd's --kubeconfig flag", () => {
+  void it("points a component without kubeconfigPath at the cluster", async () => {
+    const s = await startSidecar({
+      components: { "k.yaml": componentYaml("k", "secretstores.kubernetes", { defaultNamespace: "apps" }) },
+      args: ["--kubeconfig", api.writeKubeconfig()],
+      env: { KUBECONFIG: "/nonexistent/kubeconfig", KUBERNETES_SERVICE_HOST: undefined },
+    });
+    try {
+      const res = await fetch(`${s.httpUrl}/v1.0/secrets/k/mysecret?metadata.namespace=team-b`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { username: "team-b" });
+    } finally {
+      assert.equal(await s.stop(), 0);
+    }
+  });
+});
