@@ -1,23 +1,20 @@
-// Keeps README.md's "Secret stores" section equal to docs/stores/*.md (headings moved down two levels).
-// `node scripts/readme-stores.mjs` rewrites the section; `--check` exits 1 when it is out of date.
+// Keeps README.md's generated sections equal to their sources under docs/ (headings moved down two
+// levels): the secret stores, and running on Kubernetes. `node scripts/readme-stores.mjs` rewrites them;
+// `--check` exits 1 when one is out of date.
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const ORDER = ["local", "kubernetes", "hashicorp-vault", "azure-keyvault", "aws", "gcp-secretmanager"];
-const BEGIN = "<!-- stores:begin -->";
-const END = "<!-- stores:end -->";
+const SECTIONS = {
+  stores: ["stores/local", "stores/kubernetes", "stores/hashicorp-vault", "stores/azure-keyvault", "stores/aws", "stores/gcp-secretmanager"],
+  deploy: ["deploy-kubernetes"],
+};
 
-export function storesSection() {
+function section(name, files) {
   const parts = [];
-  for (const name of ORDER) {
-    let text;
-    try {
-      text = readFileSync(join(root, "docs/stores", `${name}.md`), "utf8");
-    } catch {
-      continue;
-    }
+  for (const file of files) {
+    const text = readFileSync(join(root, "docs", `${file}.md`), "utf8");
     let fenced = false;
     const lines = text.trimEnd().split("\n").map((line) => {
       if (line.startsWith("```")) fenced = !fenced;
@@ -25,15 +22,21 @@ export function storesSection() {
     });
     parts.push(lines.join("\n"));
   }
-  return `${BEGIN}\n<!-- generated from docs/stores/*.md by scripts/readme-stores.mjs: edit those files -->\n${parts.join("\n\n")}\n${END}`;
+  const sources = files.map((f) => `docs/${f}.md`).join(", ");
+  return `<!-- ${name}:begin -->\n<!-- generated from ${sources} by scripts/readme-stores.mjs: edit those files -->\n${parts.join("\n\n")}\n<!-- ${name}:end -->`;
 }
 
 const readmePath = join(root, "README.md");
 const readme = readFileSync(readmePath, "utf8");
-const start = readme.indexOf(BEGIN);
-const end = readme.indexOf(END);
-if (start < 0 || end < 0) throw new Error("README.md has no stores markers");
-const next = readme.slice(0, start) + storesSection() + readme.slice(end + END.length);
+let next = readme;
+for (const [name, files] of Object.entries(SECTIONS)) {
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const start = next.indexOf(begin);
+  const stop = next.indexOf(end);
+  if (start < 0 || stop < 0) throw new Error(`README.md has no ${name} markers`);
+  next = next.slice(0, start) + section(name, files) + next.slice(stop + end.length);
+}
 if (process.argv.includes("--check")) {
   if (next !== readme) {
     console.error("README.md's store section is out of date: run node scripts/readme-stores.mjs");
