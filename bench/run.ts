@@ -7,11 +7,11 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { renderChart } from "./lib/chart.js";
-import { benchConfig } from "./lib/config.js";
+import { benchConfig, type BenchConfig } from "./lib/config.js";
 import { BENCH_KEY, BENCH_STORE, BENCH_VALUE, secretsDocument, Workspace } from "./lib/fixtures.js";
 import { rssMB, startKeyward } from "./lib/processes.js";
 import { markdownTable, rows, textTable, type Results } from "./lib/report.js";
-import { grpcSection, httpSection } from "./sections/api.js";
+import { grpcSection, httpSection, type ApiResults } from "./sections/api.js";
 import { awsSection } from "./sections/aws.js";
 import { bulkSection } from "./sections/bulk.js";
 import { memorySection, type MemoryVariant } from "./sections/memory.js";
@@ -38,7 +38,52 @@ function machine() {
   };
 }
 
+interface Meta {
+  date: string;
+  commit: string;
+  dirty: boolean;
+  machine: ReturnType<typeof machine>;
+  config: BenchConfig;
+  loadAverageAtEnd: number[];
+  elapsedS: number;
+}
+
+function writeJson(meta: Meta, results: Results): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(`${RESULTS_DIR}latest.json`, JSON.stringify({ meta, rows: rows(results), results }, null, 2) + "\n");
+}
+
+/** Prints the table and writes latest.md and latest.png; returns how many targets were missed. */
+function publish(meta: Meta, results: Results): number {
+  const table = rows(results);
+  const cfg = meta.config;
+  const m = meta.machine;
+  const machineLine = `${m.nproc} x ${m.cpuModel}, Node ${m.node}; load average ${m.loadAverageAtStart.join(" ")} at start, ${meta.loadAverageAtEnd.join(" ")} at end`;
+  process.stdout.write(`\n${textTable(table)}\n\n`);
+  process.stdout.write(`${machineLine}. Commit ${meta.commit}${meta.dirty ? " (with uncommitted changes)" : ""}, ${meta.date}, ${meta.elapsedS} s${cfg.quick ? " (quick mode: not for publishing)" : ""}.\n`);
+  const md = [
+    `Measured ${meta.date.slice(0, 16).replace("T", " ")} UTC at commit \`${meta.commit}\`${meta.dirty ? " (with uncommitted changes)" : ""} on ${machineLine}.`,
+    `Medians over ${cfg.rounds} alternating rounds (start-up: ${cfg.startupRounds}); ${cfg.quick ? "**quick mode**" : "full run"}, ${meta.elapsedS} s.`,
+    "",
+    markdownTable(table),
+    "",
+    "![Keyward benchmark chart](latest.png)",
+    "",
+  ].join("\n");
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(`${RESULTS_DIR}latest.md`, md);
+  writeFileSync(`${RESULTS_DIR}latest.png`, renderChart(results, `Keyward ${meta.commit} - ${meta.date.slice(0, 10)} - ${m.nproc} CPU - Node ${m.node}`));
+  return table.filter((r) => r.pass === false).length;
+}
+
+/** `--report-only`: re-renders the table, latest.md and latest.png from latest.json without measuring. */
+function reportOnly(): void {
+  const saved = JSON.parse(readFileSync(`${RESULTS_DIR}latest.json`, "utf8")) as { meta: Meta; results: Results };
+  publish(saved.meta, saved.results);
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--report-only")) return reportOnly();
   const cfg = benchConfig(process.env);
   const t0 = performance.now();
   const log = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)}s] ${m}\n`);
@@ -56,7 +101,7 @@ async function main(): Promise<void> {
     const startup = await startupSection(cfg, ws, log);
     const mainResources = ws.resources("main", { [BENCH_STORE]: secretsDocument(20, { [BENCH_KEY]: BENCH_VALUE }) });
     const kw = await startKeyward(mainResources);
-    let http, grpc, memory;
+    let http: ApiResults, grpc: ApiResults, memory: Results["memory"];
     try {
       await new Promise((r) => setTimeout(r, 1000));
       const idleMB = rssMB(kw.pid);
@@ -71,29 +116,10 @@ async function main(): Promise<void> {
     const aws = await awsSection(cfg, ws, log);
     memory.variants = memoryVariants;
     const results: Results = { http, grpc, bulk, startup, memory, aws };
-    const table = rows(results);
-    const elapsedS = Math.round((performance.now() - t0) / 1000);
-    const loadEnd = loadavg().map((v) => Number(v.toFixed(2)));
-    process.stdout.write(`\n${textTable(table)}\n\n`);
-    const machineLine = `${meta.machine.nproc} x ${meta.machine.cpuModel}, Node ${meta.machine.node}; load average ${meta.machine.loadAverageAtStart.join(" ")} at start, ${loadEnd.join(" ")} at end`;
-    process.stdout.write(`${machineLine}. Commit ${meta.commit}${meta.dirty ? " (with uncommitted changes)" : ""}, ${meta.date}, ${elapsedS} s${cfg.quick ? " (quick mode: not for publishing)" : ""}.\n`);
-
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(`${RESULTS_DIR}latest.json`, JSON.stringify({ meta: { ...meta, loadAverageAtEnd: loadEnd, elapsedS }, rows: table, results }, null, 2) + "\n");
-    const md = [
-      `Measured ${meta.date.slice(0, 16).replace("T", " ")} UTC at commit \`${meta.commit}\`${meta.dirty ? " (with uncommitted changes)" : ""} on ${machineLine}.`,
-      `Medians over ${cfg.rounds} alternating rounds (start-up: ${cfg.startupRounds}); ${cfg.quick ? "**quick mode**" : "full run"}, ${elapsedS} s.`,
-      "",
-      markdownTable(table),
-      "",
-      "![Keyward benchmark chart](latest.png)",
-      "",
-    ].join("\n");
-    writeFileSync(`${RESULTS_DIR}latest.md`, md);
-    writeFileSync(`${RESULTS_DIR}latest.png`, renderChart(results, `Keyward ${meta.commit} - ${meta.date.slice(0, 10)} - ${meta.machine.nproc} CPU ${meta.machine.node}`));
-    log(`wrote ${RESULTS_DIR}latest.{json,md,png}`);
-    const missed = table.filter((r) => r.pass === false).length;
-    log(`${table.filter((r) => r.pass === true).length} targets met, ${missed} missed`);
+    const fullMeta: Meta = { ...meta, loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))), elapsedS: Math.round((performance.now() - t0) / 1000) };
+    writeJson(fullMeta, results);
+    const missed = publish(fullMeta, results);
+    log(`wrote ${RESULTS_DIR}latest.{json,md,png}; ${missed} target(s) missed`);
   } finally {
     ws.remove();
   }

@@ -53,7 +53,7 @@ function drawPanel(img: Raster, x: number, y: number, w: number, h: number, p: P
   if (p.target) {
     const ty = bottom - scale(p.target.value);
     img.hline(left, ty, right - left, TARGET, 2, 8);
-    img.text(right - Raster.textWidth(p.target.label) - 4, ty - 11, p.target.label, TARGET);
+    img.text(left + 4, ty - 11, p.target.label, TARGET);
   }
 }
 

@@ -29,6 +29,11 @@ const ms = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
 const signed = (v: number, d = 3) => (Number.isFinite(v) ? `${v >= 0 ? "+" : ""}${v.toFixed(d)} ms` : "n/a");
 const lat = (l: { p50: number; p90: number; p99: number }) => `${ms(l.p50, 3)} / ${ms(l.p90, 3)} / ${ms(l.p99, 3)}`;
 
+/** Median share of one core at or above which a server counts as the bottleneck of a throughput run. */
+export const SATURATED = 0.8;
+
+const pct = (v: number) => (Number.isFinite(v) ? `${Math.round(v * 100)}% busy` : "n/a");
+
 /** Bulk scales linearly when 10x the secrets costs at most 1.5 x 10x the time. */
 export const LINEAR_LIMIT = 15;
 
@@ -40,13 +45,26 @@ export function bulkScale(b: BulkResults): number {
 export function rows(r: Results): Row[] {
   const out: Row[] = [];
   const api = (name: string, unit: string, a: ApiResults, load: string) => {
+    const t = a.throughput;
+    const capacity = t.baseline.serverCpuUs / t.keyward.serverCpuUs;
+    // A ratio of calls/s compares the servers only when both were the bottleneck. When the load generator or
+    // other work on the machine kept them below a core, CPU time per call is the fairer measure of capacity.
+    const saturated = t.keyward.serverCpuShare >= SATURATED && t.baseline.serverCpuShare >= SATURATED;
+    const judged = saturated ? t.ratio : capacity;
     out.push({
       figure: `${name} GetSecret, ${load} (${unit}/s)`,
-      keyward: n0(a.throughput.keyward.perSecond),
-      baseline: n0(a.throughput.baseline.perSecond),
-      compare: `${a.throughput.ratio.toFixed(2)}x`,
-      target: ">= 0.90x",
-      pass: a.throughput.ratio >= 0.9,
+      keyward: n0(t.keyward.perSecond),
+      baseline: n0(t.baseline.perSecond),
+      compare: `${t.ratio.toFixed(2)}x`,
+      target: saturated ? ">= 0.90x" : ">= 0.90x, on CPU/call (unsaturated)",
+      pass: judged >= 0.9,
+    });
+    out.push({
+      figure: `${name} server CPU per call (µs) and busy share, at full load`,
+      keyward: `${ms(t.keyward.serverCpuUs, 1)} (${pct(t.keyward.serverCpuShare)})`,
+      baseline: `${ms(t.baseline.serverCpuUs, 1)} (${pct(t.baseline.serverCpuShare)})`,
+      compare: `${capacity.toFixed(2)}x capacity`,
+      target: "",
     });
     out.push({
       figure: `${name} latency p50 / p90 / p99 at 1,000 ${unit}/s (ms)`,
@@ -55,13 +73,6 @@ export function rows(r: Results): Row[] {
       compare: `p99 ${signed(a.fixedRate.addedP99)}`,
       target: "added p99 < 0.5 ms",
       pass: a.fixedRate.addedP99 < 0.5,
-    });
-    out.push({
-      figure: `${name} server CPU per call at full load (µs)`,
-      keyward: ms(a.throughput.keyward.serverCpuUs, 1),
-      baseline: ms(a.throughput.baseline.serverCpuUs, 1),
-      compare: `${(a.throughput.keyward.serverCpuUs / a.throughput.baseline.serverCpuUs).toFixed(2)}x`,
-      target: "",
     });
   };
   api("HTTP", "req", r.http, "50 connections");

@@ -32,7 +32,21 @@ function flatMapJson(m: Readonly<Record<string, string>>): string {
   return out + "}";
 }
 
+/**
+ * Anything JSON.stringify or Go would escape (quote, backslash, controls, surrogates, `<>&`, U+2028/9).
+ * A string without any is quoted as it is: one regex scan instead of JSON.stringify, which takes ~450 ns
+ * for a 90-character secret value (profiled: encoding was the largest part of a single get's own cost).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be found here
+const ESCAPABLE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
+
 export function goFlatMap(m: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(m);
+  if (keys.length === 1) {
+    const k = keys[0]!;
+    const v = m[k];
+    if (typeof v === "string" && !ESCAPABLE.test(k) && !ESCAPABLE.test(v)) return '{"' + k + '":"' + v + '"}';
+  }
   return goEscape(flatMapJson(m));
 }
 
