@@ -3,7 +3,7 @@
  * and writes bench/results/latest.{json,md,png}. KEYWARD_BENCH_QUICK=1 gives a short run for development.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { renderChart } from "./lib/chart.js";
@@ -38,6 +38,13 @@ function machine() {
   };
 }
 
+/** The code a run exercises (other stores are never loaded), for the "uncommitted changes" flag. */
+const MEASURED_PATHS = [
+  "src/main.ts", "src/log.ts", "src/metrics.ts", "src/api", "src/cli", "src/core", "src/errors", "src/resources",
+  "src/stores/local", "src/stores/aws", "src/stores/registry.ts", "src/stores/types.ts", "src/stores/metadata.ts",
+  "bench/run.ts", "bench/lib", "bench/load", "bench/servers", "bench/sections", "bin",
+];
+
 interface Meta {
   date: string;
   commit: string;
@@ -58,7 +65,7 @@ function publish(meta: Meta, results: Results): number {
   const table = rows(results);
   const cfg = meta.config;
   const m = meta.machine;
-  const machineLine = `${m.nproc} x ${m.cpuModel}, Node ${m.node}; load average ${m.loadAverageAtStart.join(" ")} at start, ${meta.loadAverageAtEnd.join(" ")} at end`;
+  const machineLine = `${m.nproc} CPUs (nproc), ${m.cpuModel}, Node ${m.node}; load average ${m.loadAverageAtStart.join(" ")} at start, ${meta.loadAverageAtEnd.join(" ")} at end`;
   process.stdout.write(`\n${textTable(table)}\n\n`);
   process.stdout.write(`${machineLine}. Commit ${meta.commit}${meta.dirty ? " (with uncommitted changes)" : ""}, ${meta.date}, ${meta.elapsedS} s${cfg.quick ? " (quick mode: not for publishing)" : ""}.\n`);
   const md = [
@@ -72,8 +79,22 @@ function publish(meta: Meta, results: Results): number {
   ].join("\n");
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}latest.md`, md);
+  if (!cfg.quick) updateDocs(md.replace("(latest.png)", "(../bench/results/latest.png)"));
   writeFileSync(`${RESULTS_DIR}latest.png`, renderChart(results, `Keyward ${meta.commit} - ${meta.date.slice(0, 10)} - ${m.nproc} CPU - Node ${m.node}`));
   return table.filter((r) => r.pass === false).length;
+}
+
+/** A full run refreshes the results block of docs/performance.md, so the published table is always the latest. */
+function updateDocs(md: string): void {
+  const file = `${REPO}docs/performance.md`;
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, "utf8");
+  const begin = "<!-- bench:begin -->";
+  const end = "<!-- bench:end -->";
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return;
+  writeFileSync(file, `${text.slice(0, a + begin.length)}\n${md}${text.slice(b)}`);
 }
 
 /** `--report-only`: re-renders the table, latest.md and latest.png from latest.json without measuring. */
@@ -91,7 +112,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit: git(["rev-parse", "--short", "HEAD"]),
     // Uncommitted changes to what is measured make the commit alone an incomplete description.
-    dirty: git(["status", "--porcelain", "--", "src", "bench/*.ts", "bench/lib", "bench/load", "bench/servers", "bench/sections"]) !== "",
+    dirty: git(["status", "--porcelain", "--", ...MEASURED_PATHS]) !== "",
     machine: machine(),
     config: cfg,
   };
