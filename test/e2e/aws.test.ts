@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from "@dapr/dapr";
+import { DaprClient } from "@dapr/dapr";
+import { sdkClient } from "../helpers/sdk.js";
 import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
 import { MOTO_ACCOUNT, MOTO_CREDENTIALS, MOTO_REGION, createIamRole, isolateAwsEnv, policy, startMoto, type Moto } from "../helpers/moto.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
@@ -56,9 +57,8 @@ before(async () => {
     },
     env: { AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: roleArn, AWS_ENDPOINT_URL_STS: moto.endpoint },
   });
-  const logger = { level: LogLevel.Error };
-  http = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger });
-  grpc = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC, logger });
+  http = sdkClient(sidecar, "HTTP");
+  grpc = sdkClient(sidecar, "GRPC");
   raw = daprGrpcClient(sidecar.grpcAddress);
 });
 

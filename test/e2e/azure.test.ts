@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from "@dapr/dapr";
+import { DaprClient } from "@dapr/dapr";
+import { sdkClient } from "../helpers/sdk.js";
 import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 import { makeClientCertificate, startAzureTestEnvironment, type AzureTestEnvironment, type Principal } from "../servers/azure/index.js";
@@ -92,12 +93,11 @@ before(async () => {
     components: { "kv-mi.yaml": componentYaml("kv-mi", "secretstores.azure.keyvault", vault) },
     env: { NODE_EXTRA_CA_CERTS: env.tls.caPath, ...env.identity.env },
   });
-  const logger = { level: LogLevel.Error };
-  http = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger });
-  grpc = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC, logger });
+  http = sdkClient(sidecar, "HTTP");
+  grpc = sdkClient(sidecar, "GRPC");
   raw = daprGrpcClient(sidecar.grpcAddress);
-  miHttp = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(miSidecar.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger });
-  miGrpc = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(miSidecar.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC, logger });
+  miHttp = sdkClient(miSidecar, "HTTP");
+  miGrpc = sdkClient(miSidecar, "GRPC");
 });
 
 after(async () => {

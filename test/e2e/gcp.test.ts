@@ -11,7 +11,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from "@dapr/dapr";
+import { DaprClient } from "@dapr/dapr";
+import { sdkClient } from "../helpers/sdk.js";
 import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 import { keyMetadata, startGcpFixture, type GcpFixture } from "../servers/gcp/fixture.js";
@@ -45,9 +46,8 @@ before(async () => {
       METADATA_SERVER_DETECTION: undefined,
     },
   });
-  const logger = { level: LogLevel.Error };
-  http = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger });
-  grpc = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC, logger });
+  http = sdkClient(sidecar, "HTTP");
+  grpc = sdkClient(sidecar, "GRPC");
   raw = daprGrpcClient(sidecar.grpcAddress);
 });
 

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from "@dapr/dapr";
+import { DaprClient } from "@dapr/dapr";
+import { sdkClient } from "../helpers/sdk.js";
 import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 import { KubeApiTestServer } from "../servers/kubernetes/server.js";
@@ -37,9 +38,8 @@ before(async () => {
       "k8s-watch.yaml": componentYaml("k8s-watch", "secretstores.kubernetes", { kubeconfigPath, defaultNamespace: "apps", watch: "true" }),
     },
   });
-  const logger = { level: LogLevel.Error };
-  http = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger });
-  grpc = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC, logger });
+  http = sdkClient(sidecar, "HTTP");
+  grpc = sdkClient(sidecar, "GRPC");
   raw = daprGrpcClient(sidecar.grpcAddress);
 });
 
@@ -159,7 +159,7 @@ spec:
 `,
       },
     });
-    client = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(pod.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger: { level: LogLevel.Error } });
+    client = sdkClient(pod, "HTTP");
   });
 
   after(async () => {

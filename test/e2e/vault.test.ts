@@ -9,8 +9,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from "@dapr/dapr";
+import { DaprClient } from "@dapr/dapr";
 import * as legacy from "dapr-sdk-legacy";
+import { sdkClient } from "../helpers/sdk.js";
 import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 import { makeTestTls } from "../helpers/tls.js";
@@ -96,9 +97,8 @@ auth:
       "vault-ns.yaml": componentYaml("vault-ns", "secretstores.hashicorp.vault", { ...base, vaultToken: vault.rootToken, namespace: "team-a" }),
     },
   });
-  const logger = { level: LogLevel.Error };
-  http = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger });
-  grpc = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC, logger });
+  http = sdkClient(sidecar, "HTTP");
+  grpc = sdkClient(sidecar, "GRPC");
   raw = daprGrpcClient(sidecar.grpcAddress);
   legacyGrpc = new legacy.DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: legacy.CommunicationProtocolEnum.GRPC, logger: { level: legacy.LogLevel.Error } });
 });
