@@ -22,9 +22,19 @@ export class SidecarMetrics {
     });
   }
 
+  /** Label-bound children, one per store/operation/outcome: prom-client hashes a label object on every
+   * call otherwise, which profiled as the largest cost of a single get (hot path). */
+  private readonly children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+
   recordSecretCall(component: string, operation: "get" | "bulk_get", success: boolean, ms: number): void {
-    const labels = { app_id: this.appId, component, namespace: this.namespace, operation, success: String(success) };
-    this.count.inc(labels);
-    this.latency.observe(labels, ms);
+    const key = `${component}\u0000${operation}\u0000${success}`;
+    let child = this.children.get(key);
+    if (!child) {
+      const labels = { app_id: this.appId, component, namespace: this.namespace, operation, success: String(success) };
+      child = { count: this.count.labels(labels), latency: this.latency.labels(labels) };
+      this.children.set(key, child);
+    }
+    child.count.inc();
+    child.latency.observe(ms);
   }
 }
