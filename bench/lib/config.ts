@@ -38,6 +38,6 @@ export function benchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     startupComponents: [1, 10, 100],
     startupRounds: quick ? 2 : 5,
     awsRounds: quick ? 2 : 5,
-    awsReadsPerRound: quick ? 5 : 10,
+    awsReadsPerRound: quick ? 5 : 20,
   };
 }
