@@ -187,6 +187,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     if (metrics) metricsServer = createMetricsServer(metrics, log);
     if (metricsServer) metricsPort = await listenHttp(metricsServer, settings.metricsPort, settings.metricsAddress);
     announce(log, settings, runtime, httpPort, grpcPort, metricsPort, performance.now() - startedAt);
+    metrics?.exposition().catch((err: unknown) => log.error(`metrics: ${(err as Error).message}`));
   } catch (err) {
     log.fatal(`cannot listen: ${(err as Error).message}`);
     for (const s of httpServers) s.close();
@@ -206,8 +207,8 @@ function createMetricsServer(metrics: SidecarMetrics, log: Logger): HttpServer {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
       return;
     }
-    metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { "Content-Type": metrics.registry.contentType }).end(text),
+    metrics.render().then(
+      ({ contentType, text }) => res.writeHead(200, { "Content-Type": contentType }).end(text),
       (err: unknown) => {
         log.error(`metrics: ${(err as Error).message}`);
         res.writeHead(500).end();
