@@ -6,20 +6,25 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** Section → source files and the README heading level their top heading takes. */
 const SECTIONS = {
-  stores: ["stores/local", "stores/kubernetes", "stores/hashicorp-vault", "stores/azure-keyvault", "stores/aws", "stores/gcp-secretmanager"],
-  deploy: ["deploy-kubernetes"],
+  stores: { top: 3, files: ["stores/local", "stores/kubernetes", "stores/hashicorp-vault", "stores/azure-keyvault", "stores/aws", "stores/gcp-secretmanager"] },
+  deploy: { top: 3, files: ["deploy-kubernetes"] },
+  performance: { top: 2, files: ["performance"] },
 };
 
-function section(name, files) {
+function section(name, { top, files }) {
   const parts = [];
   for (const file of files) {
     const text = readFileSync(join(root, "docs", `${file}.md`), "utf8");
+    const raw = text.trimEnd().split("\n");
     let fenced = false;
-    const lines = text.trimEnd().split("\n").map((line) => {
+    const isHeading = raw.map((line) => {
       if (line.startsWith("```")) fenced = !fenced;
-      return !fenced && /^#{1,4} /.test(line) ? `##${line}` : line;
+      return !fenced && /^#{1,5} /.test(line);
     });
+    const shift = top - Math.min(...raw.filter((_l, i) => isHeading[i]).map((l) => l.indexOf(" ")));
+    const lines = raw.map((line, i) => (isHeading[i] ? "#".repeat(line.indexOf(" ") + shift) + line.slice(line.indexOf(" ")) : line));
     parts.push(lines.join("\n"));
   }
   const sources = files.map((f) => `docs/${f}.md`).join(", ");
@@ -29,13 +34,13 @@ function section(name, files) {
 const readmePath = join(root, "README.md");
 const readme = readFileSync(readmePath, "utf8");
 let next = readme;
-for (const [name, files] of Object.entries(SECTIONS)) {
+for (const [name, spec] of Object.entries(SECTIONS)) {
   const begin = `<!-- ${name}:begin -->`;
   const end = `<!-- ${name}:end -->`;
   const start = next.indexOf(begin);
   const stop = next.indexOf(end);
   if (start < 0 || stop < 0) throw new Error(`README.md has no ${name} markers`);
-  next = next.slice(0, start) + section(name, files) + next.slice(stop + end.length);
+  next = next.slice(0, start) + section(name, spec) + next.slice(stop + end.length);
 }
 if (process.argv.includes("--check")) {
   if (next !== readme) {

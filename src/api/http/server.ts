@@ -78,7 +78,7 @@ async function acceptBody(req: IncomingMessage, res: ServerResponse, max: number
 }
 
 export function createHttpApi(opts: HttpApiOptions): Server {
-  const { state, log } = opts;
+  const { log } = opts;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = opts.apiLogging ? performance.now() : 0;
     handle(req, res, opts).catch((err: unknown) => {
@@ -99,7 +99,6 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
-  void state;
   return server;
 }
 
