@@ -3,6 +3,7 @@ import type { Server as HttpServer } from "node:http";
 import { createServer } from "node:http";
 import { isIP, type AddressInfo } from "node:net";
 import { ServerCredentials, type Server as GrpcServer } from "@grpc/grpc-js";
+import { warmDaprService } from "../api/grpc/dapr-service.js";
 import { createGrpcApi } from "../api/grpc/server.js";
 import { createHttpApi } from "../api/http/server.js";
 import type { SidecarState } from "../api/sidecar-state.js";
@@ -188,6 +189,15 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     if (metricsServer) metricsPort = await listenHttp(metricsServer, settings.metricsPort, settings.metricsAddress);
     announce(log, settings, runtime, httpPort, grpcPort, metricsPort, performance.now() - startedAt);
     metrics?.exposition().catch((err: unknown) => log.error(`metrics: ${(err as Error).message}`));
+    // The gRPC messages' protobuf code loads after ready (start-up cost, see dapr-service.ts), before the first call.
+    setImmediate(() => {
+      try {
+        const differ = warmDaprService();
+        if (differ.length) log.error(`gRPC: dapr.proto's method list read differently at start-up and by protobufjs: ${differ.join(", ")}`);
+      } catch (err) {
+        log.error(`gRPC: cannot load the Dapr protos: ${(err as Error).message}`);
+      }
+    });
   } catch (err) {
     log.fatal(`cannot listen: ${(err as Error).message}`);
     for (const s of httpServers) s.close();
