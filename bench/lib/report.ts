@@ -103,6 +103,16 @@ export function rows(r: Results): Row[] {
       pass: c.count === 10 ? c.readyMs < 300 : undefined,
     });
   }
+  const ten = r.startup.components.find((c) => c.count === 10);
+  if (ten?.firstGrpcMs !== undefined) {
+    out.push({
+      figure: "First answer after spawn, 10 components: HTTP / gRPC GetSecret (ms)",
+      keyward: `${ms(ten.firstHttpMs, 0)} / ${ms(ten.firstGrpcMs, 0)}`,
+      baseline: "",
+      compare: `gRPC at ready + ${ms(ten.firstGrpcMs - ten.readyMs, 0)} ms, client connect included`,
+      target: "",
+    });
+  }
   out.push({ figure: "RSS idle, 1 component (MB)", keyward: ms(r.memory.idleMB, 1), baseline: "", compare: "", target: "" });
   out.push({
     figure: "RSS after HTTP + gRPC load (MB)",
