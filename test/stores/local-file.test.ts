@@ -79,6 +79,14 @@ describe("local.file", () => {
     const a = await s.getSecret({ name: "certtestsecret", metadata: {} });
     a.certtestsecret = "changed";
     assert.deepEqual(await s.getSecret({ name: "certtestsecret", metadata: {} }), { certtestsecret: "abcd" });
+    const bulk = await s.bulkGetSecret();
+    assert.throws(() => {
+      bulk.certtestsecret!.certtestsecret = "changed";
+    }, TypeError);
+    assert.throws(() => {
+      bulk.added = {};
+    }, TypeError);
+    assert.deepEqual((await s.bulkGetSecret()).certtestsecret, { certtestsecret: "abcd" });
   });
 
   it("bad configuration fails init with a clear message and no file content", async () => {
