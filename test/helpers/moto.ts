@@ -28,6 +28,11 @@ export const MOTO_CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "test
 export const MOTO_REGION = "us-east-1";
 export const MOTO_ACCOUNT = "123456789012";
 
+/** Component metadata for an AWS store on this moto with its static test keys. */
+export function motoMetadata(moto: Moto, extra: Record<string, string> = {}): Record<string, string> {
+  return { region: MOTO_REGION, endpoint: moto.endpoint, accessKey: MOTO_CREDENTIALS.accessKeyId, secretKey: MOTO_CREDENTIALS.secretAccessKey, ...extra };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

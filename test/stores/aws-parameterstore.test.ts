@@ -16,6 +16,7 @@ import {
   createIamRole,
   createIamUser,
   isolateAwsEnv,
+  motoMetadata,
   policy,
   startFaultEndpoint,
   startMoto,
@@ -40,10 +41,6 @@ after(async () => {
   admin?.destroy();
   await moto?.stop();
 });
-
-function staticMd(extra: ComponentMetadata = {}): ComponentMetadata {
-  return { region: MOTO_REGION, endpoint: moto.endpoint, accessKey: MOTO_CREDENTIALS.accessKeyId, secretKey: MOTO_CREDENTIALS.secretAccessKey, ...extra };
-}
 
 async function open(md: ComponentMetadata): Promise<ParameterStore> {
   const s = new ParameterStore();
@@ -72,7 +69,7 @@ async function rejectsWith(p: Promise<unknown>, kind: SecretStoreErrorKind, patt
 describeSecretStoreConformance({
   name: "aws.parameterstore (moto)",
   create: () => new ParameterStore(),
-  metadata: () => staticMd(),
+  metadata: () => motoMetadata(moto),
   setup: async () => {
     await put("conftestsecret", "abcd");
     await put("secondsecret", "efgh", "SecureString");
@@ -91,7 +88,7 @@ describe("aws.parameterstore", () => {
     // Without decryption the API answers the ciphertext: the fixture really is encrypted.
     const raw = await admin.send(new GetParameterCommand({ Name: "/secure/db-password" }));
     assert.notEqual(raw.Parameter?.Value, `pw-${CANARY}`);
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     assert.deepEqual(await s.getSecret({ name: "/secure/db-password", metadata: {} }), { "/secure/db-password": `pw-${CANARY}` });
     assert.deepEqual(await s.getSecret({ name: "/secure/hosts", metadata: {} }), { "/secure/hosts": "a.example,b.example" });
     const bulk = await s.bulkGetSecret({ metadata: {} });
@@ -104,14 +101,14 @@ describe("aws.parameterstore", () => {
     await put("/app/prod/api-key", `api-${CANARY}`, "SecureString");
     await put("/app/staging/db", "staging-db");
     await put("/app/production-like", "not under the prefix folder");
-    const s = await open(staticMd({ prefix: "/app/prod/" }));
+    const s = await open(motoMetadata(moto, { prefix: "/app/prod/" }));
     assert.deepEqual(await s.getSecret({ name: "db", metadata: {} }), { db: "prod-db" });
     assert.deepEqual(await s.getSecret({ name: "api-key", metadata: {} }), { "api-key": `api-${CANARY}` });
     assert.deepEqual(await s.bulkGetSecret({ metadata: {} }), { db: { db: "prod-db" }, "api-key": { "api-key": `api-${CANARY}` } });
     await rejectsWith(s.getSecret({ name: "staging/db", metadata: {} }), "not_found", /secret \/app\/prod\/staging\/db not found in AWS SSM Parameter Store \(ParameterNotFound/);
     await s.close();
     // A plain string prefix, as daprd allows, also strips.
-    const plain = await open(staticMd({ Prefix: "/app/prod" }));
+    const plain = await open(motoMetadata(moto, { Prefix: "/app/prod" }));
     assert.deepEqual(await plain.getSecret({ name: "/db", metadata: {} }), { "/db": "prod-db" });
     const bulk = await plain.bulkGetSecret({ metadata: {} });
     assert.deepEqual(Object.keys(bulk).sort(), ["/api-key", "/db", "uction-like"]);
@@ -123,7 +120,7 @@ describe("aws.parameterstore", () => {
     const v2 = await put("/versioned/token", "second");
     assert.equal(v2, v1 + 1);
     await admin.send(new LabelParameterVersionCommand({ Name: "/versioned/token", ParameterVersion: v1, Labels: ["stable"] }));
-    const s = await open(staticMd({ prefix: "/versioned/" }));
+    const s = await open(motoMetadata(moto, { prefix: "/versioned/" }));
     assert.deepEqual(await s.getSecret({ name: "token", metadata: {} }), { token: "second" });
     assert.deepEqual(await s.getSecret({ name: "token", metadata: { version_id: String(v1) } }), { token: `first-${CANARY}` });
     assert.deepEqual(await s.getSecret({ name: "token", metadata: { version_id: String(v2) } }), { token: "second" });
@@ -137,7 +134,7 @@ describe("aws.parameterstore", () => {
     for (let i = 0; i < names.length; i += 15) await Promise.all(names.slice(i, i + 15).map((n) => put(n, `value-of-${n}`)));
     const first = await admin.send(new DescribeParametersCommand({ MaxResults: 50, ParameterFilters: [{ Key: "Name", Option: "BeginsWith", Values: ["/paged/"] }] }));
     assert.ok(first.NextToken && (first.Parameters?.length ?? 0) < 60, "the fixture spans pages");
-    const s = await open(staticMd({ prefix: "/paged/" }));
+    const s = await open(motoMetadata(moto, { prefix: "/paged/" }));
     const bulk = await s.bulkGetSecret({ metadata: {} });
     assert.equal(Object.keys(bulk).length, 60);
     for (const n of names) {
@@ -146,7 +143,7 @@ describe("aws.parameterstore", () => {
     }
     await s.close();
     // Without a prefix every parameter is listed, over many pages too.
-    const all = await open(staticMd());
+    const all = await open(motoMetadata(moto));
     const everything = await all.bulkGetSecret({ metadata: {} });
     for (const n of names) assert.equal(everything[n]?.[n], `value-of-${n}`);
     assert.deepEqual(everything.conftestsecret, { conftestsecret: "abcd" });
@@ -197,18 +194,18 @@ describe("aws.parameterstore", () => {
     } finally {
       await moto.setIamAuth(false);
     }
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     await rejectsWith(s.getSecret({ name: "/errors/none", metadata: {} }), "not_found", /^secret \/errors\/none not found in AWS SSM Parameter Store \(ParameterNotFound/);
     await s.close();
 
-    const down = await open({ ...staticMd(), endpoint: `http://127.0.0.1:${await closedPort()}` });
+    const down = await open({ ...motoMetadata(moto), endpoint: `http://127.0.0.1:${await closedPort()}` });
     await rejectsWith(down.getSecret({ name: "x", metadata: {} }), "unavailable", /unreachable \(ECONNREFUSED/);
     await rejectsWith(down.bulkGetSecret({ metadata: {} }), "unavailable", /list parameters in AWS SSM Parameter Store failed: unreachable/);
     await down.close();
 
     const throttling = await startFaultEndpoint(400, "ThrottlingException", "Rate exceeded");
     try {
-      const t = await open({ ...staticMd(), endpoint: throttling.endpoint });
+      const t = await open({ ...motoMetadata(moto), endpoint: throttling.endpoint });
       await rejectsWith(t.getSecret({ name: "x", metadata: {} }), "throttled", /throttled \(ThrottlingException: Rate exceeded\)/);
       assert.equal(throttling.headers()[0]?.["x-amz-target"], "AmazonSSM.GetParameter");
       await t.close();

@@ -18,6 +18,7 @@ import {
   createIamRole,
   createIamUser,
   isolateAwsEnv,
+  motoMetadata,
   policy,
   startFaultEndpoint,
   startMoto,
@@ -44,10 +45,6 @@ after(async () => {
   admin?.destroy();
   await moto?.stop();
 });
-
-function staticMd(extra: ComponentMetadata = {}): ComponentMetadata {
-  return { region: MOTO_REGION, endpoint: moto.endpoint, accessKey: MOTO_CREDENTIALS.accessKeyId, secretKey: MOTO_CREDENTIALS.secretAccessKey, ...extra };
-}
 
 async function open(md: ComponentMetadata): Promise<SecretsManagerStore> {
   const s = new SecretsManagerStore();
@@ -77,7 +74,7 @@ async function rejectsWith(p: Promise<unknown>, kind: SecretStoreErrorKind, patt
 describeSecretStoreConformance({
   name: "aws.secretmanager (moto)",
   create: () => new SecretsManagerStore(),
-  metadata: () => staticMd(),
+  metadata: () => motoMetadata(moto),
   setup: async () => {
     await create("conftestsecret", "abcd");
     await create("secondsecret", "efgh");
@@ -95,7 +92,7 @@ describe("aws.secretmanager", () => {
     const v2 = (await admin.send(new PutSecretValueCommand({ SecretId: "rotating", SecretString: "two" }))).VersionId as string;
     const v3 = (await admin.send(new PutSecretValueCommand({ SecretId: "rotating", SecretString: "three", VersionStages: ["STAGING"] }))).VersionId as string;
     assert.notEqual(v1, v2);
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     assert.deepEqual(await s.getSecret({ name: "rotating", metadata: {} }), { rotating: "two" });
     assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "AWSCURRENT" } }), { rotating: "two" });
     assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "AWSPREVIOUS" } }), { rotating: `one-${CANARY}` });
@@ -118,7 +115,7 @@ describe("aws.secretmanager", () => {
     await create("plain-text", "not json {");
     await create("json-array", '["a","b"]');
     await create("json-string", '"quoted"');
-    const multi = await open(staticMd({ multipleKeyValuesPerSecret: "true" }));
+    const multi = await open(motoMetadata(moto, { multipleKeyValuesPerSecret: "true" }));
     assert.deepEqual([...multi.features()], ["MULTIPLE_KEY_VALUES_PER_SECRET"]);
     assert.deepEqual(await multi.getSecret({ name: "db-creds", metadata: {} }), {
       username: "app",
@@ -137,7 +134,7 @@ describe("aws.secretmanager", () => {
     assert.deepEqual(bulk.conftestsecret, { conftestsecret: "abcd" });
     await multi.close();
 
-    const single = await open(staticMd());
+    const single = await open(motoMetadata(moto));
     assert.deepEqual([...single.features()], []);
     const whole = await single.getSecret({ name: "db-creds", metadata: {} });
     assert.deepEqual(Object.keys(whole), ["db-creds"]);
@@ -145,16 +142,16 @@ describe("aws.secretmanager", () => {
     await single.close();
 
     // daprd's decoder also knew the field as multipleKeysPerSecret; names are case-insensitive.
-    const alias = await open(staticMd({ MultipleKeysPerSecret: "1" }));
+    const alias = await open(motoMetadata(moto, { MultipleKeysPerSecret: "1" }));
     assert.deepEqual([...alias.features()], ["MULTIPLE_KEY_VALUES_PER_SECRET"]);
     await alias.close();
-    await rejectsWith(open(staticMd({ multipleKeyValuesPerSecret: "perhaps" })), "invalid_config", /multipleKeyValuesPerSecret.*not a boolean/);
+    await rejectsWith(open(motoMetadata(moto, { multipleKeyValuesPerSecret: "perhaps" })), "invalid_config", /multipleKeyValuesPerSecret.*not a boolean/);
   });
 
   it("a secret scheduled for deletion reads as not found, and bulk leaves it out", async () => {
     await create("doomed", `doomed-${CANARY}`);
     await admin.send(new DeleteSecretCommand({ SecretId: "doomed", RecoveryWindowInDays: 7 }));
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     await rejectsWith(s.getSecret({ name: "doomed", metadata: {} }), "not_found", /^secret doomed not found in AWS Secrets Manager \(InvalidRequestException: .*marked (for )?delet/);
     const bulk = await s.bulkGetSecret({ metadata: {} });
     assert.equal(bulk.doomed, undefined);
@@ -164,7 +161,7 @@ describe("aws.secretmanager", () => {
 
   it("a binary secret comes back base64-encoded under its name", async () => {
     await create("binary-blob", new Uint8Array([0, 1, 2, 250, 255]));
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     assert.deepEqual(await s.getSecret({ name: "binary-blob", metadata: {} }), { "binary-blob": "AAEC+v8=" });
     await s.close();
   });
@@ -176,7 +173,7 @@ describe("aws.secretmanager", () => {
     const first = await admin.send(new ListSecretsCommand({ MaxResults: 100 }));
     assert.equal(first.SecretList?.length, 100);
     assert.ok(first.NextToken, "moto pages ListSecrets");
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     const bulk = await s.bulkGetSecret({ metadata: {} });
     for (const n of names) assert.deepEqual(bulk[n], { [n]: `value-of-${n}` }, n);
     assert.ok(Object.keys(bulk).length > 105);
@@ -354,12 +351,12 @@ describe("aws.secretmanager", () => {
       await moto.setIamAuth(false);
     }
 
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     await rejectsWith(s.getSecret({ name: "no-such-secret", metadata: {} }), "not_found", /^secret no-such-secret not found in AWS Secrets Manager \(ResourceNotFoundException/);
     await s.close();
 
     const port = await closedPort();
-    const down = await open({ ...staticMd(), endpoint: `http://127.0.0.1:${port}` });
+    const down = await open({ ...motoMetadata(moto), endpoint: `http://127.0.0.1:${port}` });
     await rejectsWith(down.getSecret({ name: "open-one", metadata: {} }), "unavailable", /failed: unreachable \(ECONNREFUSED/);
     await rejectsWith(down.bulkGetSecret({ metadata: {} }), "unavailable", /list secrets in AWS Secrets Manager failed: unreachable/);
     await down.close();
@@ -367,11 +364,11 @@ describe("aws.secretmanager", () => {
     const throttling = await startFaultEndpoint(400, "ThrottlingException", "Rate exceeded");
     const busy = await startFaultEndpoint(500, "InternalServiceError", "An error occurred on the server side.");
     try {
-      const t = await open({ ...staticMd(), endpoint: throttling.endpoint });
+      const t = await open({ ...motoMetadata(moto), endpoint: throttling.endpoint });
       await rejectsWith(t.getSecret({ name: "open-one", metadata: {} }), "throttled", /failed: throttled \(ThrottlingException: Rate exceeded\)/);
       assert.ok(throttling.requests() > 1, "the SDK retried before giving up");
       await t.close();
-      const b = await open({ ...staticMd(), endpoint: busy.endpoint });
+      const b = await open({ ...motoMetadata(moto), endpoint: busy.endpoint });
       await rejectsWith(b.getSecret({ name: "open-one", metadata: {} }), "unavailable", /InternalServiceError/);
       await b.close();
     } finally {
@@ -381,7 +378,7 @@ describe("aws.secretmanager", () => {
   });
 
   it("a request's abort signal ends the call", async () => {
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     const ctl = new AbortController();
     ctl.abort();
     await rejectsWith(s.getSecret({ name: "conftestsecret", metadata: {} }, ctl.signal), "unavailable", /cancelled or timed out/);
@@ -389,7 +386,7 @@ describe("aws.secretmanager", () => {
   });
 
   it("close is idempotent and a closed store says so", async () => {
-    const s = await open(staticMd());
+    const s = await open(motoMetadata(moto));
     await s.close();
     await s.close();
     await rejectsWith(s.getSecret({ name: "conftestsecret", metadata: {} }), "internal", /not initialised or was closed/);
