@@ -40,9 +40,25 @@ function machine() {
 
 /** The code a run exercises (other stores are never loaded), for the "uncommitted changes" flag. */
 const MEASURED_PATHS = [
-  "src/main.ts", "src/log.ts", "src/metrics.ts", "src/api", "src/cli", "src/core", "src/errors", "src/resources",
-  "src/stores/local", "src/stores/aws", "src/stores/registry.ts", "src/stores/types.ts", "src/stores/metadata.ts",
-  "bench/run.ts", "bench/lib", "bench/load", "bench/servers", "bench/sections", "bin",
+  "src/main.ts",
+  "src/log.ts",
+  "src/metrics.ts",
+  "src/api",
+  "src/cli",
+  "src/core",
+  "src/errors",
+  "src/resources",
+  "src/stores/local",
+  "src/stores/aws",
+  "src/stores/registry.ts",
+  "src/stores/types.ts",
+  "src/stores/metadata.ts",
+  "bench/run.ts",
+  "bench/lib",
+  "bench/load",
+  "bench/servers",
+  "bench/sections",
+  "bin",
 ];
 
 interface Meta {
@@ -67,7 +83,9 @@ function publish(meta: Meta, results: Results): number {
   const m = meta.machine;
   const machineLine = `${m.nproc} CPUs (nproc), ${m.cpuModel}, Node ${m.node}; load average ${m.loadAverageAtStart.join(" ")} at start, ${meta.loadAverageAtEnd.join(" ")} at end`;
   process.stdout.write(`\n${textTable(table)}\n\n`);
-  process.stdout.write(`${machineLine}. Commit ${meta.commit}${meta.dirty ? " (with uncommitted changes)" : ""}, ${meta.date}, ${meta.elapsedS} s${cfg.quick ? " (quick mode: not for publishing)" : ""}.\n`);
+  process.stdout.write(
+    `${machineLine}. Commit ${meta.commit}${meta.dirty ? " (with uncommitted changes)" : ""}, ${meta.date}, ${meta.elapsedS} s${cfg.quick ? " (quick mode: not for publishing)" : ""}.\n`,
+  );
   const md = [
     `Measured ${meta.date.slice(0, 16).replace("T", " ")} UTC at commit \`${meta.commit}\`${meta.dirty ? " (with uncommitted changes)" : ""} on ${machineLine}.`,
     `Medians over ${cfg.rounds} alternating rounds (start-up: ${cfg.startupRounds}); ${cfg.quick ? "**quick mode**" : "full run"}, ${meta.elapsedS} s.`,
@@ -80,7 +98,10 @@ function publish(meta: Meta, results: Results): number {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}latest.md`, md);
   if (!cfg.quick) updateDocs(md.replace("(latest.png)", "(../bench/results/latest.png)"));
-  writeFileSync(`${RESULTS_DIR}latest.png`, renderChart(results, `Keyward ${meta.commit} - ${meta.date.slice(0, 10)} - ${m.nproc} CPU - Node ${m.node}`));
+  writeFileSync(
+    `${RESULTS_DIR}latest.png`,
+    renderChart(results, `Keyward ${meta.commit} - ${meta.date.slice(0, 10)} - ${m.nproc} CPU - Node ${m.node}`),
+  );
   return table.filter((r) => r.pass === false).length;
 }
 
@@ -107,7 +128,8 @@ async function main(): Promise<void> {
   if (process.argv.includes("--report-only")) return reportOnly();
   const cfg = benchConfig(process.env);
   const t0 = performance.now();
-  const log = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)}s] ${m}\n`);
+  const log = (m: string) =>
+    process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)}s] ${m}\n`);
   const meta = {
     date: new Date().toISOString(),
     commit: git(["rev-parse", "--short", "HEAD"]),
@@ -116,7 +138,9 @@ async function main(): Promise<void> {
     machine: machine(),
     config: cfg,
   };
-  log(`Keyward benchmark (${cfg.quick ? "quick" : "full"}) on ${meta.machine.nproc} x ${meta.machine.cpuModel}, Node ${meta.machine.node}, load ${meta.machine.loadAverageAtStart.join(" ")}`);
+  log(
+    `Keyward benchmark (${cfg.quick ? "quick" : "full"}) on ${meta.machine.nproc} x ${meta.machine.cpuModel}, Node ${meta.machine.node}, load ${meta.machine.loadAverageAtStart.join(" ")}`,
+  );
   const ws = new Workspace();
   try {
     const startup = await startupSection(cfg, ws, log);
@@ -137,7 +161,11 @@ async function main(): Promise<void> {
     const aws = await awsSection(cfg, ws, log);
     memory.variants = memoryVariants;
     const results: Results = { http, grpc, bulk, startup, memory, aws };
-    const fullMeta: Meta = { ...meta, loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))), elapsedS: Math.round((performance.now() - t0) / 1000) };
+    const fullMeta: Meta = {
+      ...meta,
+      loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))),
+      elapsedS: Math.round((performance.now() - t0) / 1000),
+    };
     writeJson(fullMeta, results);
     const missed = publish(fullMeta, results);
     log(`wrote ${RESULTS_DIR}latest.{json,md,png}; ${missed} target(s) missed`);

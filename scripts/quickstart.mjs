@@ -11,6 +11,18 @@ console.log(`Keyward quickstart: store "localsecretstore" over examples/quicksta
   node examples/quickstart/order-processor/index.js      (the Dapr JS SDK, over HTTP)
 Press Ctrl+C to stop.
 `);
-const child = spawn(process.execPath, [join(root, "bin/keyward"), "serve", "--app-id", "order-processor", "--resources-path", "../components", ...process.argv.slice(2)], { cwd, stdio: "inherit" });
+const child = spawn(
+  process.execPath,
+  [
+    join(root, "bin/keyward"),
+    "serve",
+    "--app-id",
+    "order-processor",
+    "--resources-path",
+    "../components",
+    ...process.argv.slice(2),
+  ],
+  { cwd, stdio: "inherit" },
+);
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code) => process.exit(code ?? 0));

@@ -8,7 +8,17 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Section → source files and the README heading level their top heading takes. */
 const SECTIONS = {
-  stores: { top: 3, files: ["stores/local", "stores/kubernetes", "stores/hashicorp-vault", "stores/azure-keyvault", "stores/aws", "stores/gcp-secretmanager"] },
+  stores: {
+    top: 3,
+    files: [
+      "stores/local",
+      "stores/kubernetes",
+      "stores/hashicorp-vault",
+      "stores/azure-keyvault",
+      "stores/aws",
+      "stores/gcp-secretmanager",
+    ],
+  },
   deploy: { top: 3, files: ["deploy-kubernetes"] },
   performance: { top: 2, files: ["performance"] },
 };
@@ -24,7 +34,9 @@ function section(name, { top, files }) {
       return !fenced && /^#{1,5} /.test(line);
     });
     const shift = top - Math.min(...raw.filter((_l, i) => isHeading[i]).map((l) => l.indexOf(" ")));
-    const lines = raw.map((line, i) => (isHeading[i] ? "#".repeat(line.indexOf(" ") + shift) + line.slice(line.indexOf(" ")) : line));
+    const lines = raw.map((line, i) =>
+      isHeading[i] ? "#".repeat(line.indexOf(" ") + shift) + line.slice(line.indexOf(" ")) : line,
+    );
     parts.push(lines.join("\n"));
   }
   const sources = files.map((f) => `docs/${f}.md`).join(", ");

@@ -19,5 +19,7 @@ if (chosen.length === 0) {
   console.error(`no test files matched ${filters.join(", ")}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=120000", ...chosen], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=120000", ...chosen], {
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);

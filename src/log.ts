@@ -15,7 +15,14 @@ export interface LogOptions {
   destination?: NodeJS.WritableStream;
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "fatal" };
+const LEVEL_NAMES: Record<number, string> = {
+  10: "trace",
+  20: "debug",
+  30: "info",
+  40: "warning",
+  50: "error",
+  60: "fatal",
+};
 
 /** Turns one pino JSON line into `time="..." level=info msg="..." key=value ...`. */
 function toText(line: string): string {

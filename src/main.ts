@@ -42,7 +42,9 @@ async function main(argv: string[]): Promise<number | undefined> {
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`keyward: ${err.message}\nRun 'keyward ${command === "validate" ? "validate" : "serve"} --help' for usage.\n`);
+      process.stderr.write(
+        `keyward: ${err.message}\nRun 'keyward ${command === "validate" ? "validate" : "serve"} --help' for usage.\n`,
+      );
       return 2;
     }
     throw err;

@@ -55,26 +55,42 @@ export class SidecarMetrics {
       ),
     );
     registry.registerMetric(
-      this.exported(latency, "The latency of the operations performed on the secret component (ms)", "histogram", () => {
-        const out: Sample[] = [];
-        for (const s of this.series.values()) {
-          let cumulative = 0;
-          BUCKETS_MS.forEach((le, i) => {
-            cumulative += s.buckets[i]!;
-            out.push({ labels: { ...s.labels, le }, value: cumulative, metricName: `${latency}_bucket` });
-          });
-          out.push({ labels: { ...s.labels, le: "+Inf" }, value: s.count, metricName: `${latency}_bucket` });
-          out.push({ labels: s.labels, value: s.sum, metricName: `${latency}_sum` });
-          out.push({ labels: s.labels, value: s.count, metricName: `${latency}_count` });
-        }
-        return out;
-      }),
+      this.exported(
+        latency,
+        "The latency of the operations performed on the secret component (ms)",
+        "histogram",
+        () => {
+          const out: Sample[] = [];
+          for (const s of this.series.values()) {
+            let cumulative = 0;
+            BUCKETS_MS.forEach((le, i) => {
+              cumulative += s.buckets[i]!;
+              out.push({ labels: { ...s.labels, le }, value: cumulative, metricName: `${latency}_bucket` });
+            });
+            out.push({ labels: { ...s.labels, le: "+Inf" }, value: s.count, metricName: `${latency}_bucket` });
+            out.push({ labels: s.labels, value: s.sum, metricName: `${latency}_sum` });
+            out.push({ labels: s.labels, value: s.count, metricName: `${latency}_count` });
+          }
+          return out;
+        },
+      ),
     );
   }
 
   /** A metric object in the shape prom-client's Registry reads at scrape time. */
-  private exported(name: string, help: string, type: "counter" | "histogram", values: () => Sample[]): Parameters<Registry["registerMetric"]>[0] {
-    return { name, help, type, aggregator: "sum", get: async () => ({ name, help, type, aggregator: "sum", values: values() }) } as unknown as Parameters<Registry["registerMetric"]>[0];
+  private exported(
+    name: string,
+    help: string,
+    type: "counter" | "histogram",
+    values: () => Sample[],
+  ): Parameters<Registry["registerMetric"]>[0] {
+    return {
+      name,
+      help,
+      type,
+      aggregator: "sum",
+      get: async () => ({ name, help, type, aggregator: "sum", values: values() }),
+    } as unknown as Parameters<Registry["registerMetric"]>[0];
   }
 
   recordSecretCall(component: string, operation: "get" | "bulk_get", success: boolean, ms: number): void {

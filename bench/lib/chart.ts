@@ -71,13 +71,20 @@ export function renderChart(r: Results, caption: string): Buffer {
   img.text(W - 400, 19, "Keyward", INK);
   img.fill(W - 330, 16, 14, 14, BASELINE);
   img.text(W - 310, 19, "bare node:http / grpc-js / AWS SDK", INK);
-  const k = (v: number) => (v >= 10_000 ? `${(v / 1000).toFixed(1)}k` : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const k = (v: number) =>
+    v >= 10_000 ? `${(v / 1000).toFixed(1)}k` : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
   const panels: Panel[] = [
     {
       title: `Throughput per s (HTTP ${r.http.throughput.ratio.toFixed(2)}x, gRPC ${r.grpc.throughput.ratio.toFixed(2)}x)`,
       groups: [
-        { label: "HTTP, 50 conns", bars: pair(r.http.throughput.keyward.perSecond, r.http.throughput.baseline.perSecond) },
-        { label: "gRPC, 64 in flight", bars: pair(r.grpc.throughput.keyward.perSecond, r.grpc.throughput.baseline.perSecond) },
+        {
+          label: "HTTP, 50 conns",
+          bars: pair(r.http.throughput.keyward.perSecond, r.http.throughput.baseline.perSecond),
+        },
+        {
+          label: "gRPC, 64 in flight",
+          bars: pair(r.grpc.throughput.keyward.perSecond, r.grpc.throughput.baseline.perSecond),
+        },
       ],
       format: k,
     },
@@ -91,7 +98,10 @@ export function renderChart(r: Results, caption: string): Buffer {
     },
     {
       title: "Bulk get p50 (ms) by store size",
-      groups: r.bulk.sizes.map((s) => ({ label: `${s.secrets.toLocaleString("en-US")} secrets`, bars: pair(s.pair.keyward.latency.p50, s.pair.baseline.latency.p50) })),
+      groups: r.bulk.sizes.map((s) => ({
+        label: `${s.secrets.toLocaleString("en-US")} secrets`,
+        bars: pair(s.pair.keyward.latency.p50, s.pair.baseline.latency.p50),
+      })),
       target: { value: 50, label: "target 50 ms (10,000)" },
       format: (v) => v.toFixed(v < 10 ? 2 : 1),
     },
@@ -99,7 +109,10 @@ export function renderChart(r: Results, caption: string): Buffer {
       title: "Start-up to ready (ms)",
       groups: [
         { label: "bare node", bars: [{ value: r.startup.baselineMs, color: BASELINE }] },
-        ...r.startup.components.map((c) => ({ label: `${c.count} component${c.count > 1 ? "s" : ""}`, bars: [{ value: c.readyMs, color: KEYWARD }] })),
+        ...r.startup.components.map((c) => ({
+          label: `${c.count} component${c.count > 1 ? "s" : ""}`,
+          bars: [{ value: c.readyMs, color: KEYWARD }],
+        })),
       ],
       target: { value: 300, label: "target 300 ms (10)" },
       format: (v) => v.toFixed(0),

@@ -9,14 +9,17 @@ export const BENCH_KEY = "db-password";
 export const BENCH_VALUE = "postgres://orders:Q7v2-kP9x-Lm4w-Zt8r@db.internal:5432/orders?sslmode=require";
 
 export function componentYaml(name: string, type: string, metadata: Record<string, string>): string {
-  const md = Object.entries(metadata).map(([k, v]) => `  - name: ${k}\n    value: ${JSON.stringify(v)}`).join("\n");
+  const md = Object.entries(metadata)
+    .map(([k, v]) => `  - name: ${k}\n    value: ${JSON.stringify(v)}`)
+    .join("\n");
   return `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: secretstores.${type}\n  version: v1\n  metadata:\n${md}\n`;
 }
 
 /** `count` secrets of ~40-character values: `secret-00001` ... */
 export function secretsDocument(count: number, extra: Record<string, string> = {}): Record<string, string> {
   const doc: Record<string, string> = { ...extra };
-  for (let i = 1; i <= count; i++) doc[`secret-${String(i).padStart(5, "0")}`] = `value-${i}-${"x".repeat(24)}-${(i * 7919) % 10007}`;
+  for (let i = 1; i <= count; i++)
+    doc[`secret-${String(i).padStart(5, "0")}`] = `value-${i}-${"x".repeat(24)}-${(i * 7919) % 10007}`;
   return doc;
 }
 

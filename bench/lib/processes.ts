@@ -12,7 +12,10 @@ const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
  * From dist/ the sidecar starts as users start it, through bin/keyward (and whatever node flags it sets).
  */
 export const PATHS = {
-  keywardMain: MAIN === join(REPO, "dist", "src", "main.js") && existsSync(join(REPO, "bin", "keyward")) ? join(REPO, "bin", "keyward") : MAIN,
+  keywardMain:
+    MAIN === join(REPO, "dist", "src", "main.js") && existsSync(join(REPO, "bin", "keyward"))
+      ? join(REPO, "bin", "keyward")
+      : MAIN,
   bareHttp: fileURLToPath(new URL("../servers/bare-http.js", import.meta.url)),
   bareGrpc: fileURLToPath(new URL("../servers/bare-grpc.js", import.meta.url)),
   httpLoad: fileURLToPath(new URL("../load/http-load.js", import.meta.url)),
@@ -49,17 +52,23 @@ export function spawnReady(script: string, args: string[], opts: SpawnOptions): 
   const t0 = performance.now();
   // bin/keyward runs as an executable so the node flags on its #! line, if any, apply (env execs node: same pid).
   const direct = script.endsWith(join("bin", "keyward")) && !opts.nodeArgs?.length;
-  const child = spawn(direct ? script : process.execPath, direct ? args : [...(opts.nodeArgs ?? []), script === PATHS.keywardMain ? MAIN : script, ...args], {
-    cwd: opts.cwd,
-    env: opts.env ?? process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    direct ? script : process.execPath,
+    direct ? args : [...(opts.nodeArgs ?? []), script === PATHS.keywardMain ? MAIN : script, ...args],
+    {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   live.add(child);
   let out = "";
-  const exited = new Promise<void>((r) => child.once("exit", () => {
-    live.delete(child);
-    r();
-  }));
+  const exited = new Promise<void>((r) =>
+    child.once("exit", () => {
+      live.delete(child);
+      r();
+    }),
+  );
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
@@ -98,11 +107,31 @@ export interface Keyward extends Running {
   initMs: number;
 }
 
-export async function startKeyward(resourcesDir: string, opts: { nodeArgs?: string[]; extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Keyward> {
-  const args = ["serve", "--app-id", "bench", "--resources-path", resourcesDir, "--dapr-http-port", "0", "--dapr-grpc-port", "0", "--metrics-port", "0", ...(opts.extraArgs ?? [])];
+export async function startKeyward(
+  resourcesDir: string,
+  opts: { nodeArgs?: string[]; extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Keyward> {
+  const args = [
+    "serve",
+    "--app-id",
+    "bench",
+    "--resources-path",
+    resourcesDir,
+    "--dapr-http-port",
+    "0",
+    "--dapr-grpc-port",
+    "0",
+    "--metrics-port",
+    "0",
+    ...(opts.extraArgs ?? []),
+  ];
   const env = { ...process.env, ...opts.env };
   delete env.DAPR_API_TOKEN;
-  const r = await spawnReady(PATHS.keywardMain, args, { ready: /Init Elapsed (\d+)ms.*http_port=(\d+) grpc_port=(\d+)/, nodeArgs: opts.nodeArgs, env });
+  const r = await spawnReady(PATHS.keywardMain, args, {
+    ready: /Init Elapsed (\d+)ms.*http_port=(\d+) grpc_port=(\d+)/,
+    nodeArgs: opts.nodeArgs,
+    env,
+  });
   return { ...r, initMs: Number(r.match[1]), httpPort: Number(r.match[2]), grpcPort: Number(r.match[3]) };
 }
 

@@ -92,7 +92,14 @@ export function rows(r: Results): Row[] {
     });
   }
   const scale = bulkScale(r.bulk);
-  out.push({ figure: "Bulk scaling, 1,000 -> 10,000 secrets (p50)", keyward: `${scale.toFixed(1)}x`, baseline: "", compare: "10x = linear", target: `<= ${LINEAR_LIMIT}x`, pass: scale <= LINEAR_LIMIT });
+  out.push({
+    figure: "Bulk scaling, 1,000 -> 10,000 secrets (p50)",
+    keyward: `${scale.toFixed(1)}x`,
+    baseline: "",
+    compare: "10x = linear",
+    target: `<= ${LINEAR_LIMIT}x`,
+    pass: scale <= LINEAR_LIMIT,
+  });
   for (const c of r.startup.components) {
     out.push({
       figure: `Start-up to ready, ${c.count} component${c.count > 1 ? "s" : ""} (ms; Keyward's own init)`,
@@ -113,7 +120,13 @@ export function rows(r: Results): Row[] {
       target: "",
     });
   }
-  out.push({ figure: "RSS idle, 1 component (MB)", keyward: ms(r.memory.idleMB, 1), baseline: "", compare: "", target: "" });
+  out.push({
+    figure: "RSS idle, 1 component (MB)",
+    keyward: ms(r.memory.idleMB, 1),
+    baseline: "",
+    compare: "",
+    target: "",
+  });
   out.push({
     figure: "RSS after HTTP + gRPC load (MB)",
     keyward: ms(r.memory.afterLoadMB, 1),
@@ -132,12 +145,36 @@ export function rows(r: Results): Row[] {
       target: "",
     });
   }
-  out.push({ figure: "RSS with 10,000 + 1,010 secrets loaded, after bulk load (MB)", keyward: ms(r.bulk.keywardRssMB, 1), baseline: "", compare: "", target: "" });
+  out.push({
+    figure: "RSS with 10,000 + 1,010 secrets loaded, after bulk load (MB)",
+    keyward: ms(r.bulk.keywardRssMB, 1),
+    baseline: "",
+    compare: "",
+    target: "",
+  });
   if (r.aws.available) {
-    out.push({ figure: "AWS Secrets Manager (moto), cold read p50 (ms)", keyward: ms(r.aws.keywardMs), baseline: `${ms(r.aws.sdkMs)} SDK`, compare: `${signed(r.aws.overheadMs, 2)}`, target: "" });
-    out.push({ figure: "AWS Secrets Manager (moto), first call after start (ms)", keyward: ms(r.aws.firstKeywardMs), baseline: `${ms(r.aws.firstSdkMs)} SDK`, compare: `${signed(r.aws.firstKeywardMs - r.aws.firstSdkMs, 2)}`, target: "" });
+    out.push({
+      figure: "AWS Secrets Manager (moto), cold read p50 (ms)",
+      keyward: ms(r.aws.keywardMs),
+      baseline: `${ms(r.aws.sdkMs)} SDK`,
+      compare: `${signed(r.aws.overheadMs, 2)}`,
+      target: "",
+    });
+    out.push({
+      figure: "AWS Secrets Manager (moto), first call after start (ms)",
+      keyward: ms(r.aws.firstKeywardMs),
+      baseline: `${ms(r.aws.firstSdkMs)} SDK`,
+      compare: `${signed(r.aws.firstKeywardMs - r.aws.firstSdkMs, 2)}`,
+      target: "",
+    });
   } else {
-    out.push({ figure: "AWS Secrets Manager (moto)", keyward: "not run", baseline: "", compare: r.aws.reason, target: "" });
+    out.push({
+      figure: "AWS Secrets Manager (moto)",
+      keyward: "not run",
+      baseline: "",
+      compare: r.aws.reason,
+      target: "",
+    });
   }
   return out;
 }
@@ -154,8 +191,16 @@ export function textTable(rs: Row[]): string {
     ["", result],
   ];
   const widths = cols.map(([h, f]) => Math.max(h.length, ...rs.map((r) => f(r).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(cols.map(([h]) => h)), line(widths.map((w) => "-".repeat(w))), ...rs.map((r) => line(cols.map(([, f]) => f(r))))].join("\n");
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  return [
+    line(cols.map(([h]) => h)),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rs.map((r) => line(cols.map(([, f]) => f(r)))),
+  ].join("\n");
 }
 
 export function markdownTable(rs: Row[]): string {
@@ -163,6 +208,9 @@ export function markdownTable(rs: Row[]): string {
   return [
     "| Figure | Keyward | Baseline | Keyward vs baseline | Target | |",
     "| --- | --: | --: | --: | --- | --- |",
-    ...rs.map((r) => `| ${[r.figure, r.keyward, r.baseline, r.compare, r.target, result(r) === "MISS" ? "**miss**" : result(r)].map(esc).join(" | ")} |`),
+    ...rs.map(
+      (r) =>
+        `| ${[r.figure, r.keyward, r.baseline, r.compare, r.target, result(r) === "MISS" ? "**miss**" : result(r)].map(esc).join(" | ")} |`,
+    ),
   ].join("\n");
 }

@@ -25,7 +25,13 @@ export interface LatencySummary {
 
 export function summarize(samplesMs: Float64Array): LatencySummary {
   const s = samplesMs.slice().sort();
-  return { count: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s.length ? s[s.length - 1]! : NaN };
+  return {
+    count: s.length,
+    p50: percentile(s, 50),
+    p90: percentile(s, 90),
+    p99: percentile(s, 99),
+    max: s.length ? s[s.length - 1]! : NaN,
+  };
 }
 
 /** Median of each field over rounds. */

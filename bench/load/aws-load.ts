@@ -33,9 +33,14 @@ export const secretValue = (name: string) => `value-of-${name}-Zq81-kd93`;
 
 async function main(spec: AwsSpec): Promise<unknown> {
   const sdk = await import("@aws-sdk/client-secrets-manager");
-  const client = new sdk.SecretsManagerClient({ region: spec.region, endpoint: spec.endpoint, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  const client = new sdk.SecretsManagerClient({
+    region: spec.region,
+    endpoint: spec.endpoint,
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
   if (spec.action === "seed") {
-    for (const name of spec.names) await client.send(new sdk.CreateSecretCommand({ Name: name, SecretString: secretValue(name) }));
+    for (const name of spec.names)
+      await client.send(new sdk.CreateSecretCommand({ Name: name, SecretString: secretValue(name) }));
     client.destroy();
     return { seeded: spec.names.length };
   }
@@ -50,16 +55,20 @@ async function main(spec: AwsSpec): Promise<unknown> {
   const viaKeyward = (name: string) =>
     new Promise<number>((resolve, reject) => {
       const t = performance.now();
-      const req = request({ host: "127.0.0.1", port: spec.keywardPort, path: `/v1.0/secrets/${spec.store}/${name}`, agent }, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => {
-          const ms = performance.now() - t;
-          if (res.statusCode !== 200 || !body.includes(secretValue(name))) reject(new Error(`Keyward answered ${res.statusCode} for ${name}: ${body.slice(0, 200)}`));
-          else resolve(ms);
-        });
-      });
+      const req = request(
+        { host: "127.0.0.1", port: spec.keywardPort, path: `/v1.0/secrets/${spec.store}/${name}`, agent },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (body += c));
+          res.on("end", () => {
+            const ms = performance.now() - t;
+            if (res.statusCode !== 200 || !body.includes(secretValue(name)))
+              reject(new Error(`Keyward answered ${res.statusCode} for ${name}: ${body.slice(0, 200)}`));
+            else resolve(ms);
+          });
+        },
+      );
       req.on("error", reject);
       req.end();
     });

@@ -39,8 +39,18 @@ const identity = (b: Buffer) => b;
 
 export async function runGrpcLoad(spec: GrpcLoadSpec): Promise<LoadResult> {
   // A local subchannel pool per client: otherwise grpc-js shares one connection among all of them.
-  const clients = Array.from({ length: Math.max(1, spec.channels ?? 1) }, () => new Client(`127.0.0.1:${spec.port}`, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }));
-  await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 5000, (err) => (err ? reject(err) : resolve())))));
+  const clients = Array.from(
+    { length: Math.max(1, spec.channels ?? 1) },
+    () => new Client(`127.0.0.1:${spec.port}`, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
+  );
+  await Promise.all(
+    clients.map(
+      (c) =>
+        new Promise<void>((resolve, reject) =>
+          c.waitForReady(Date.now() + 5000, (err) => (err ? reject(err) : resolve())),
+        ),
+    ),
+  );
   let next = 0;
   const request = encodeGetSecretRequest(spec.store, spec.key);
   const samples = new Samples();
@@ -81,10 +91,13 @@ export async function runGrpcLoad(spec: GrpcLoadSpec): Promise<LoadResult> {
 
   let cpuAt = measureFrom;
   let cpu0 = process.cpuUsage();
-  const cpuTimer = setTimeout(() => {
-    cpuAt = performance.now();
-    cpu0 = process.cpuUsage();
-  }, Math.max(0, measureFrom - performance.now()));
+  const cpuTimer = setTimeout(
+    () => {
+      cpuAt = performance.now();
+      cpu0 = process.cpuUsage();
+    },
+    Math.max(0, measureFrom - performance.now()),
+  );
   if (spec.mode === "closed") {
     for (let i = 0; i < spec.inFlight; i++) call(true);
     await new Promise((r) => setTimeout(r, endAt - performance.now()));

@@ -51,7 +51,11 @@ class Conn {
   private status = 0;
   readonly sock: Socket;
 
-  constructor(port: number, private readonly onResponse: OnResponse, onError: (err: Error) => void) {
+  constructor(
+    port: number,
+    private readonly onResponse: OnResponse,
+    onError: (err: Error) => void,
+  ) {
     this.sock = connect({ port, host: "127.0.0.1", noDelay: true });
     this.sock.on("data", (c: Buffer) => this.onData(c));
     this.sock.on("error", onError);
@@ -96,7 +100,10 @@ class Conn {
 }
 
 export async function runHttpLoad(spec: HttpLoadSpec): Promise<LoadResult> {
-  const req = Buffer.from(`GET ${spec.path} HTTP/1.1\r\nHost: 127.0.0.1:${spec.port}\r\nUser-Agent: keyward-bench\r\nAccept: */*\r\n\r\n`, "latin1");
+  const req = Buffer.from(
+    `GET ${spec.path} HTTP/1.1\r\nHost: 127.0.0.1:${spec.port}\r\nUser-Agent: keyward-bench\r\nAccept: */*\r\n\r\n`,
+    "latin1",
+  );
   const samples = new Samples();
   const idle: Conn[] = [];
   let completed = 0;
@@ -129,17 +136,28 @@ export async function runHttpLoad(spec: HttpLoadSpec): Promise<LoadResult> {
       conn.send(req);
     } else idle.push(conn);
   };
-  const conns = Array.from({ length: spec.connections }, () => new Conn(spec.port, onResponse, (e) => (socketError ??= e)));
-  await Promise.all(conns.map((c) => new Promise<void>((resolve, reject) => {
-    c.sock.once("connect", resolve);
-    c.sock.once("error", reject);
-  })));
+  const conns = Array.from(
+    { length: spec.connections },
+    () => new Conn(spec.port, onResponse, (e) => (socketError ??= e)),
+  );
+  await Promise.all(
+    conns.map(
+      (c) =>
+        new Promise<void>((resolve, reject) => {
+          c.sock.once("connect", resolve);
+          c.sock.once("error", reject);
+        }),
+    ),
+  );
 
   const cpu0 = { at: 0, usage: process.cpuUsage() };
-  const cpuTimer = setTimeout(() => {
-    cpu0.at = performance.now();
-    cpu0.usage = process.cpuUsage();
-  }, Math.max(0, measureFrom - performance.now()));
+  const cpuTimer = setTimeout(
+    () => {
+      cpu0.at = performance.now();
+      cpu0.usage = process.cpuUsage();
+    },
+    Math.max(0, measureFrom - performance.now()),
+  );
   let delayedSends = 0;
   if (spec.mode === "closed") {
     for (const c of conns) {

@@ -18,7 +18,13 @@ export function fetchOnce(port: number, path: string): Promise<{ status: number;
     const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers["content-type"] ?? ""), body: Buffer.concat(chunks) }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers["content-type"] ?? ""),
+          body: Buffer.concat(chunks),
+        }),
+      );
     });
     req.on("error", reject);
     req.end();
@@ -29,17 +35,45 @@ export const SINGLE_GET_PATH = `/v1.0/secrets/${BENCH_STORE}/${BENCH_KEY}`;
 
 export async function httpSection(cfg: BenchConfig, kw: Keyward, log: (m: string) => void): Promise<ApiResults> {
   const ref = await fetchOnce(kw.httpPort, SINGLE_GET_PATH);
-  if (ref.status !== 200 || !ref.body.toString().includes(BENCH_VALUE)) throw new Error(`Keyward did not serve the bench secret: ${ref.status}`);
-  const bare = await startBare(PATHS.bareHttp, { status: ref.status, contentType: ref.contentType, body: ref.body.toString("base64") });
+  if (ref.status !== 200 || !ref.body.toString().includes(BENCH_VALUE))
+    throw new Error(`Keyward did not serve the bench secret: ${ref.status}`);
+  const bare = await startBare(PATHS.bareHttp, {
+    status: ref.status,
+    contentType: ref.contentType,
+    body: ref.body.toString("base64"),
+  });
   try {
     const side = (pid: number, port: number, spec: Omit<HttpLoadSpec, "port" | "path">) => ({
       pid,
       run: () => runJson<LoadResult>(PATHS.httpLoad, { ...spec, port, path: SINGLE_GET_PATH }),
     });
-    const closed = { mode: "closed" as const, connections: cfg.httpConnections, warmupMs: cfg.warmupMs, durationMs: cfg.throughputMs };
-    const throughput = await alternate("http throughput", cfg.rounds, side(kw.pid, kw.httpPort, closed), side(bare.pid, bare.port, closed), log);
-    const rate = { mode: "rate" as const, connections: 16, rate: cfg.rate, warmupMs: cfg.warmupMs / 2, durationMs: cfg.rateMs };
-    const fixedRate = await alternate("http latency", cfg.rounds, side(kw.pid, kw.httpPort, rate), side(bare.pid, bare.port, rate), log);
+    const closed = {
+      mode: "closed" as const,
+      connections: cfg.httpConnections,
+      warmupMs: cfg.warmupMs,
+      durationMs: cfg.throughputMs,
+    };
+    const throughput = await alternate(
+      "http throughput",
+      cfg.rounds,
+      side(kw.pid, kw.httpPort, closed),
+      side(bare.pid, bare.port, closed),
+      log,
+    );
+    const rate = {
+      mode: "rate" as const,
+      connections: 16,
+      rate: cfg.rate,
+      warmupMs: cfg.warmupMs / 2,
+      durationMs: cfg.rateMs,
+    };
+    const fixedRate = await alternate(
+      "http latency",
+      cfg.rounds,
+      side(kw.pid, kw.httpPort, rate),
+      side(bare.pid, bare.port, rate),
+      log,
+    );
     return { throughput, fixedRate, baselineRssMB: rssMB(bare.pid) };
   } finally {
     await bare.stop();
@@ -53,10 +87,34 @@ export async function grpcSection(cfg: BenchConfig, kw: Keyward, log: (m: string
       pid,
       run: () => runJson<LoadResult>(PATHS.grpcLoad, { ...spec, port, store: BENCH_STORE, key: BENCH_KEY }),
     });
-    const closed = { mode: "closed" as const, inFlight: cfg.grpcInFlight, channels: cfg.grpcChannels, warmupMs: cfg.warmupMs, durationMs: cfg.throughputMs };
-    const throughput = await alternate("grpc throughput", cfg.rounds, side(kw.pid, kw.grpcPort, closed), side(bare.pid, bare.port, closed), log);
-    const rate = { mode: "rate" as const, inFlight: 0, rate: cfg.rate, warmupMs: cfg.warmupMs / 2, durationMs: cfg.rateMs };
-    const fixedRate = await alternate("grpc latency", cfg.rounds, side(kw.pid, kw.grpcPort, rate), side(bare.pid, bare.port, rate), log);
+    const closed = {
+      mode: "closed" as const,
+      inFlight: cfg.grpcInFlight,
+      channels: cfg.grpcChannels,
+      warmupMs: cfg.warmupMs,
+      durationMs: cfg.throughputMs,
+    };
+    const throughput = await alternate(
+      "grpc throughput",
+      cfg.rounds,
+      side(kw.pid, kw.grpcPort, closed),
+      side(bare.pid, bare.port, closed),
+      log,
+    );
+    const rate = {
+      mode: "rate" as const,
+      inFlight: 0,
+      rate: cfg.rate,
+      warmupMs: cfg.warmupMs / 2,
+      durationMs: cfg.rateMs,
+    };
+    const fixedRate = await alternate(
+      "grpc latency",
+      cfg.rounds,
+      side(kw.pid, kw.grpcPort, rate),
+      side(bare.pid, bare.port, rate),
+      log,
+    );
     return { throughput, fixedRate, baselineRssMB: rssMB(bare.pid) };
   } finally {
     await bare.stop();

@@ -63,26 +63,48 @@ async function startMoto(): Promise<{ endpoint: string; stop: () => Promise<void
 }
 
 export async function awsSection(cfg: BenchConfig, ws: Workspace, log: (m: string) => void): Promise<AwsOutcome> {
-  if (spawnSync("sh", ["-c", "command -v moto_server"]).status !== 0) return { available: false, reason: "moto_server is not on PATH" };
+  if (spawnSync("sh", ["-c", "command -v moto_server"]).status !== 0)
+    return { available: false, reason: "moto_server is not on PATH" };
   const moto = await startMoto();
   try {
     const n = cfg.awsReadsPerRound + 1;
     const names = (side: string, r: number) => Array.from({ length: n }, (_, i) => `bench-${side}-${r}-${i}`);
     const all: string[] = [];
     for (let r = 0; r < cfg.awsRounds; r++) all.push(...names("kw", r), ...names("sdk", r));
-    await runJson(PATHS.awsLoad, { action: "seed", endpoint: moto.endpoint, region: REGION, names: all } satisfies AwsSpec);
+    await runJson(PATHS.awsLoad, {
+      action: "seed",
+      endpoint: moto.endpoint,
+      region: REGION,
+      names: all,
+    } satisfies AwsSpec);
     const res = ws.rawResources("aws", {
-      "aws.yaml": componentYaml("aws", "aws.secretmanager", { region: REGION, endpoint: moto.endpoint, accessKey: "testing", secretKey: "testing" }),
+      "aws.yaml": componentYaml("aws", "aws.secretmanager", {
+        region: REGION,
+        endpoint: moto.endpoint,
+        accessKey: "testing",
+        secretKey: "testing",
+      }),
     });
     const rounds: AwsRound[] = [];
     for (let r = 0; r < cfg.awsRounds; r++) {
       // A fresh sidecar each round, so its first call is as cold as the fresh SDK client's.
       const kw = await startKeyward(res);
       try {
-        const spec: AwsSpec = { action: "measure", endpoint: moto.endpoint, region: REGION, names: names("sdk", r), keywardNames: names("kw", r), keywardPort: kw.httpPort, store: "aws", sdkFirst: r % 2 === 0 };
+        const spec: AwsSpec = {
+          action: "measure",
+          endpoint: moto.endpoint,
+          region: REGION,
+          names: names("sdk", r),
+          keywardNames: names("kw", r),
+          keywardPort: kw.httpPort,
+          store: "aws",
+          sdkFirst: r % 2 === 0,
+        };
         const round = await runJson<AwsRound>(PATHS.awsLoad, spec);
         rounds.push(round);
-        log(`aws round ${r + 1}/${cfg.awsRounds}: keyward ${median(round.keywardMs).toFixed(2)} ms, sdk ${median(round.sdkMs).toFixed(2)} ms (first: ${round.firstKeywardMs.toFixed(1)} / ${round.firstSdkMs.toFixed(1)} ms)`);
+        log(
+          `aws round ${r + 1}/${cfg.awsRounds}: keyward ${median(round.keywardMs).toFixed(2)} ms, sdk ${median(round.sdkMs).toFixed(2)} ms (first: ${round.firstKeywardMs.toFixed(1)} / ${round.firstSdkMs.toFixed(1)} ms)`,
+        );
       } finally {
         await kw.stop();
       }

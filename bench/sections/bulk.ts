@@ -28,9 +28,24 @@ export async function bulkSection(cfg: BenchConfig, ws: Workspace, log: (m: stri
       const bodyFile = ws.file(`bulk-${n}-response.json`, ref.body);
       const bare = await startBare(PATHS.bareHttp, { status: ref.status, contentType: ref.contentType, bodyFile });
       try {
-        const spec = { mode: "closed", connections: 1, warmupMs: Math.min(cfg.warmupMs, 500), durationMs: cfg.bulkMs, path };
-        const side = (pid: number, port: number) => ({ pid, run: () => runJson<LoadResult>(PATHS.httpLoad, { ...spec, port }) });
-        const pair = await alternate(`bulk ${n}`, cfg.rounds, side(kw.pid, kw.httpPort), side(bare.pid, bare.port), log);
+        const spec = {
+          mode: "closed",
+          connections: 1,
+          warmupMs: Math.min(cfg.warmupMs, 500),
+          durationMs: cfg.bulkMs,
+          path,
+        };
+        const side = (pid: number, port: number) => ({
+          pid,
+          run: () => runJson<LoadResult>(PATHS.httpLoad, { ...spec, port }),
+        });
+        const pair = await alternate(
+          `bulk ${n}`,
+          cfg.rounds,
+          side(kw.pid, kw.httpPort),
+          side(bare.pid, bare.port),
+          log,
+        );
         sizes.push({ secrets: n, bytes: ref.body.length, pair });
       } finally {
         await bare.stop();

@@ -47,7 +47,9 @@ export interface Side {
 /** Checks that both sides answered with the same bytes: a comparison of different work would be meaningless. */
 function sameBytes(a: LoadResult, b: LoadResult, what: string): void {
   if (a.firstBody !== b.firstBody || a.firstStatus !== b.firstStatus) {
-    throw new Error(`${what}: Keyward and the baseline answered differently (status ${a.firstStatus} vs ${b.firstStatus}); refusing to compare`);
+    throw new Error(
+      `${what}: Keyward and the baseline answered differently (status ${a.firstStatus} vs ${b.firstStatus}); refusing to compare`,
+    );
   }
 }
 
@@ -59,15 +61,37 @@ async function measure(side: Side): Promise<{ load: LoadResult; round: SideRound
   const wall = performance.now() - t0;
   return {
     load,
-    round: { perSecond: load.perSecond, latency: load.latency, serverCpuUs: load.total ? (cpu * 1000) / load.total : NaN, serverCpuShare: cpu / wall, clientCpuShare: load.clientCpuShare, errors: load.errors },
+    round: {
+      perSecond: load.perSecond,
+      latency: load.latency,
+      serverCpuUs: load.total ? (cpu * 1000) / load.total : NaN,
+      serverCpuShare: cpu / wall,
+      clientCpuShare: load.clientCpuShare,
+      errors: load.errors,
+    },
   };
 }
 
 /** Even rounds run Keyward first, odd rounds the baseline first, so drift on a shared machine hits both. */
-export async function alternate(what: string, rounds: number, keyward: Side, baseline: Side, progress: (msg: string) => void): Promise<PairSummary> {
+export async function alternate(
+  what: string,
+  rounds: number,
+  keyward: Side,
+  baseline: Side,
+  progress: (msg: string) => void,
+): Promise<PairSummary> {
   const out: PairedRounds = { keyward: [], baseline: [] };
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? ([["keyward", keyward], ["baseline", baseline]] as const) : ([["baseline", baseline], ["keyward", keyward]] as const);
+    const order =
+      r % 2 === 0
+        ? ([
+            ["keyward", keyward],
+            ["baseline", baseline],
+          ] as const)
+        : ([
+            ["baseline", baseline],
+            ["keyward", keyward],
+          ] as const);
     const got: Partial<Record<"keyward" | "baseline", LoadResult>> = {};
     for (const [name, side] of order) {
       const { load, round } = await measure(side);
@@ -77,7 +101,8 @@ export async function alternate(what: string, rounds: number, keyward: Side, bas
     sameBytes(got.keyward!, got.baseline!, what);
     const k = out.keyward[r]!;
     const b = out.baseline[r]!;
-    const show = (x: SideRound) => `${x.perSecond.toFixed(0)}/s p50 ${x.latency.p50.toFixed(3)} p99 ${x.latency.p99.toFixed(3)} ms, ${x.serverCpuUs.toFixed(0)} µs CPU/req, server ${(x.serverCpuShare * 100).toFixed(0)}% client ${(x.clientCpuShare * 100).toFixed(0)}%`;
+    const show = (x: SideRound) =>
+      `${x.perSecond.toFixed(0)}/s p50 ${x.latency.p50.toFixed(3)} p99 ${x.latency.p99.toFixed(3)} ms, ${x.serverCpuUs.toFixed(0)} µs CPU/req, server ${(x.serverCpuShare * 100).toFixed(0)}% client ${(x.clientCpuShare * 100).toFixed(0)}%`;
     progress(`${what} ${r + 1}/${rounds}: keyward ${show(k)} | baseline ${show(b)}`);
   }
   return summarizePairs(out);
@@ -91,7 +116,8 @@ export function summarizePairs(rounds: PairedRounds): PairSummary {
     serverCpuShare: median(rs.map((r) => r.serverCpuShare)),
     clientCpuShare: median(rs.map((r) => r.clientCpuShare)),
   });
-  const paired = (f: (k: SideRound, b: SideRound) => number) => median(rounds.keyward.map((k, i) => f(k, rounds.baseline[i]!)));
+  const paired = (f: (k: SideRound, b: SideRound) => number) =>
+    median(rounds.keyward.map((k, i) => f(k, rounds.baseline[i]!)));
   return {
     keyward: side(rounds.keyward),
     baseline: side(rounds.baseline),

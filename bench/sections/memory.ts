@@ -20,18 +20,46 @@ export interface MemoryVariant {
   grpcPerSecond: number;
 }
 
-export async function memorySection(cfg: BenchConfig, resources: string, log: (m: string) => void): Promise<MemoryVariant[]> {
+export async function memorySection(
+  cfg: BenchConfig,
+  resources: string,
+  log: (m: string) => void,
+): Promise<MemoryVariant[]> {
   const out: MemoryVariant[] = [];
   for (const nodeArgs of [[], [`--max-semi-space-size=${SEMI_SPACE_MB}`]]) {
     const kw = await startKeyward(resources, { nodeArgs: nodeArgs.length ? nodeArgs : undefined });
     try {
       await new Promise((r) => setTimeout(r, 500));
       const idleMB = rssMB(kw.pid);
-      const http = await runJson<LoadResult>(PATHS.httpLoad, { port: kw.httpPort, path: SINGLE_GET_PATH, mode: "closed", connections: cfg.httpConnections, warmupMs: cfg.warmupMs, durationMs: cfg.throughputMs } satisfies HttpLoadSpec);
-      const grpc = await runJson<LoadResult>(PATHS.grpcLoad, { port: kw.grpcPort, store: BENCH_STORE, key: BENCH_KEY, mode: "closed", inFlight: cfg.grpcInFlight, channels: cfg.grpcChannels, warmupMs: cfg.warmupMs, durationMs: cfg.throughputMs } satisfies GrpcLoadSpec);
-      const v = { nodeArgs, idleMB, afterLoadMB: rssMB(kw.pid), httpPerSecond: http.perSecond, grpcPerSecond: grpc.perSecond };
+      const http = await runJson<LoadResult>(PATHS.httpLoad, {
+        port: kw.httpPort,
+        path: SINGLE_GET_PATH,
+        mode: "closed",
+        connections: cfg.httpConnections,
+        warmupMs: cfg.warmupMs,
+        durationMs: cfg.throughputMs,
+      } satisfies HttpLoadSpec);
+      const grpc = await runJson<LoadResult>(PATHS.grpcLoad, {
+        port: kw.grpcPort,
+        store: BENCH_STORE,
+        key: BENCH_KEY,
+        mode: "closed",
+        inFlight: cfg.grpcInFlight,
+        channels: cfg.grpcChannels,
+        warmupMs: cfg.warmupMs,
+        durationMs: cfg.throughputMs,
+      } satisfies GrpcLoadSpec);
+      const v = {
+        nodeArgs,
+        idleMB,
+        afterLoadMB: rssMB(kw.pid),
+        httpPerSecond: http.perSecond,
+        grpcPerSecond: grpc.perSecond,
+      };
       out.push(v);
-      log(`memory [${nodeArgs.join(" ") || "default"}]: idle ${v.idleMB.toFixed(1)} MB, after load ${v.afterLoadMB.toFixed(1)} MB (${v.httpPerSecond.toFixed(0)} req/s, ${v.grpcPerSecond.toFixed(0)} calls/s)`);
+      log(
+        `memory [${nodeArgs.join(" ") || "default"}]: idle ${v.idleMB.toFixed(1)} MB, after load ${v.afterLoadMB.toFixed(1)} MB (${v.httpPerSecond.toFixed(0)} req/s, ${v.grpcPerSecond.toFixed(0)} calls/s)`,
+      );
     } finally {
       await kw.stop();
     }

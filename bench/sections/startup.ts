@@ -14,11 +14,23 @@ import { fetchOnce } from "./api.js";
 
 export interface StartupResults {
   baselineMs: number;
-  components: { count: number; readyMs: number; initMs: number; firstHttpMs: number; firstGrpcMs: number; rssMB: number; rounds: number[] }[];
+  components: {
+    count: number;
+    readyMs: number;
+    initMs: number;
+    firstHttpMs: number;
+    firstGrpcMs: number;
+    rssMB: number;
+    rounds: number[];
+  }[];
   baselineRounds: number[];
 }
 
-export async function startupSection(cfg: BenchConfig, ws: Workspace, log: (m: string) => void): Promise<StartupResults> {
+export async function startupSection(
+  cfg: BenchConfig,
+  ws: Workspace,
+  log: (m: string) => void,
+): Promise<StartupResults> {
   const dirs = cfg.startupComponents.map((count) => {
     const stores: Record<string, Record<string, string>> = {};
     for (let i = 1; i <= count; i++) stores[`store-${String(i).padStart(3, "0")}`] = secretsDocument(10);
@@ -45,25 +57,44 @@ export async function startupSection(cfg: BenchConfig, ws: Workspace, log: (m: s
       m.rss.push(rssMB(kw.pid));
       await kw.stop();
     }
-    log(`start-up round ${r + 1}/${cfg.startupRounds}: bare node ${baselineRounds[r]!.toFixed(0)} ms, ${cfg.startupComponents.map((c) => `${c} components ${per.get(c)!.ready[r]!.toFixed(0)} ms`).join(", ")}`);
+    log(
+      `start-up round ${r + 1}/${cfg.startupRounds}: bare node ${baselineRounds[r]!.toFixed(0)} ms, ${cfg.startupComponents.map((c) => `${c} components ${per.get(c)!.ready[r]!.toFixed(0)} ms`).join(", ")}`,
+    );
   }
   return {
     baselineMs: median(baselineRounds),
     baselineRounds,
     components: cfg.startupComponents.map((count) => {
       const m = per.get(count)!;
-      return { count, readyMs: median(m.ready), initMs: median(m.init), firstHttpMs: median(m.http), firstGrpcMs: median(m.grpc), rssMB: median(m.rss), rounds: m.ready };
+      return {
+        count,
+        readyMs: median(m.ready),
+        initMs: median(m.init),
+        firstHttpMs: median(m.http),
+        firstGrpcMs: median(m.grpc),
+        rssMB: median(m.rss),
+        rounds: m.ready,
+      };
     }),
   };
 }
 
 /** Asks for one secret over HTTP and over gRPC at once; times are from the call, `sinceReady` is the total. */
-async function firstAnswers(httpPort: number, grpcPort: number): Promise<{ httpMs: number; grpcMs: number; sinceReady: number }> {
+async function firstAnswers(
+  httpPort: number,
+  grpcPort: number,
+): Promise<{ httpMs: number; grpcMs: number; sinceReady: number }> {
   const t0 = performance.now();
-  const client = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+  const client = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+  });
   const grpc = new Promise<number>((resolve, reject) =>
-    client.makeUnaryRequest("/dapr.proto.runtime.v1.Dapr/GetSecret", (b: Buffer) => b, (b: Buffer) => b, encodeGetSecretRequest(FIRST_STORE, FIRST_KEY), (err) =>
-      err ? reject(err) : resolve(performance.now() - t0),
+    client.makeUnaryRequest(
+      "/dapr.proto.runtime.v1.Dapr/GetSecret",
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      encodeGetSecretRequest(FIRST_STORE, FIRST_KEY),
+      (err) => (err ? reject(err) : resolve(performance.now() - t0)),
     ),
   );
   const http = fetchOnce(httpPort, `/v1.0/secrets/${FIRST_STORE}/${FIRST_KEY}`).then((r) => {

@@ -5,13 +5,28 @@
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { loadPackageDefinition, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  loadPackageDefinition,
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 
 const data = (JSON.parse(process.argv[2] ?? '{"data":{}}') as { data: Record<string, string> }).data;
 const protoRoot = join(dirname(createRequire(import.meta.url).resolve("@dapr/dapr/package.json")), "proto");
-const def = loadSync("dapr/proto/runtime/v1/dapr.proto", { includeDirs: [protoRoot], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-const pkg = loadPackageDefinition(def) as unknown as { dapr: { proto: { runtime: { v1: { Dapr: { service: ServiceDefinition } } } } } };
+const def = loadSync("dapr/proto/runtime/v1/dapr.proto", {
+  includeDirs: [protoRoot],
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+});
+const pkg = loadPackageDefinition(def) as unknown as {
+  dapr: { proto: { runtime: { v1: { Dapr: { service: ServiceDefinition } } } } };
+};
 const impl: UntypedServiceImplementation = {
   GetSecret: (_call: unknown, cb: (err: null, value: unknown) => void) => cb(null, { data }),
 };

@@ -35,15 +35,26 @@ export interface ComponentInfo {
 }
 
 export function componentInfo(runtime: Runtime): ComponentInfo[] {
-  return [...runtime.stores.values()].map((s) => ({ name: s.name, type: s.type, version: s.version, capabilities: [...s.features] }));
+  return [...runtime.stores.values()].map((s) => ({
+    name: s.name,
+    type: s.type,
+    version: s.version,
+    capabilities: [...s.features],
+  }));
 }
 
 /**
  * daprd's API allow/deny lists (contract 10.6) for an endpoint group such as "secrets". Rules apply per
  * protocol (a rule without one is an HTTP rule): an allow-list of HTTP rules leaves gRPC open.
  */
-export function apiAllowed(allowed: readonly ApiRule[] | undefined, denied: readonly ApiRule[] | undefined, group: string, protocol: "http" | "grpc"): boolean {
-  const forProtocol = (rules: readonly ApiRule[] | undefined) => (rules ?? []).filter((r) => (r.protocol || "http") === protocol);
+export function apiAllowed(
+  allowed: readonly ApiRule[] | undefined,
+  denied: readonly ApiRule[] | undefined,
+  group: string,
+  protocol: "http" | "grpc",
+): boolean {
+  const forProtocol = (rules: readonly ApiRule[] | undefined) =>
+    (rules ?? []).filter((r) => (r.protocol || "http") === protocol);
   const matches = (r: ApiRule) => r.name === group && (r.version === "v1" || r.version === "v1.0");
   const allow = forProtocol(allowed);
   if (allow.length > 0 && !allow.some(matches)) return false;

@@ -18,7 +18,10 @@ export class UsageError extends Error {}
 
 export type ParsedFlags = Map<string, string | string[] | boolean>;
 
-export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]): { flags: ParsedFlags; rest: string[] } {
+export function parseFlags(
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+): { flags: ParsedFlags; rest: string[] } {
   const byName = new Map<string, FlagSpec>();
   for (const s of specs) for (const n of [s.name, ...(s.aliases ?? [])]) byName.set(n, s);
   const flags: ParsedFlags = new Map();
@@ -50,7 +53,8 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
       if (i + 1 >= argv.length) throw new UsageError(`flag --${spec.name} needs a value`);
       value = argv[++i]!;
     }
-    if (spec.kind === "int" && !/^-?\d+$/.test(value)) throw new UsageError(`invalid value ${JSON.stringify(value)} for --${spec.name}: not an integer`);
+    if (spec.kind === "int" && !/^-?\d+$/.test(value))
+      throw new UsageError(`invalid value ${JSON.stringify(value)} for --${spec.name}: not an integer`);
     if (spec.kind === "list") {
       const prev = flags.get(spec.name);
       flags.set(spec.name, [...(Array.isArray(prev) ? prev : []), value]);
@@ -88,7 +92,8 @@ export function bool(flags: ParsedFlags, specs: readonly FlagSpec[], name: strin
 
 export function port(flags: ParsedFlags, specs: readonly FlagSpec[], name: string): number {
   const n = Number(str(flags, specs, name));
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`invalid value for --${name}: ${n} is not a port (0-65535)`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`invalid value for --${name}: ${n} is not a port (0-65535)`);
   return n;
 }
 

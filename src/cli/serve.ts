@@ -43,12 +43,19 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
   const appId = str(flags, SERVE_FLAGS, "app-id") || env.APP_ID || "";
   if (appId === "") throw new UsageError("--app-id is required (the app's id; component scopes use it)");
   const level = str(flags, SERVE_FLAGS, "log-level").toLowerCase();
-  if (!LEVELS.has(level)) throw new UsageError(`invalid value ${JSON.stringify(level)} for --log-level: use debug, info, warn, error or fatal`);
+  if (!LEVELS.has(level))
+    throw new UsageError(
+      `invalid value ${JSON.stringify(level)} for --log-level: use debug, info, warn, error or fatal`,
+    );
   const mode = str(flags, SERVE_FLAGS, "mode").toLowerCase();
-  if (mode !== "" && mode !== "standalone" && mode !== "kubernetes") throw new UsageError(`invalid value ${JSON.stringify(mode)} for --mode: use standalone or kubernetes`);
+  if (mode !== "" && mode !== "standalone" && mode !== "kubernetes")
+    throw new UsageError(`invalid value ${JSON.stringify(mode)} for --mode: use standalone or kubernetes`);
   const grace = Number(str(flags, SERVE_FLAGS, "dapr-graceful-shutdown-seconds"));
   if (grace < 0) throw new UsageError("--dapr-graceful-shutdown-seconds cannot be negative");
-  const listen = str(flags, SERVE_FLAGS, "dapr-listen-addresses").split(",").map((a) => listenAddress(a, "dapr-listen-addresses")).filter(Boolean);
+  const listen = str(flags, SERVE_FLAGS, "dapr-listen-addresses")
+    .split(",")
+    .map((a) => listenAddress(a, "dapr-listen-addresses"))
+    .filter(Boolean);
   if (listen.length === 0) throw new UsageError("--dapr-listen-addresses needs at least one address");
   const metricsAddress = listenAddress(str(flags, SERVE_FLAGS, "metrics-listen-address"), "metrics-listen-address");
   if (metricsAddress === "") throw new UsageError("--metrics-listen-address needs an address");
@@ -95,7 +102,9 @@ function listenHttp(server: HttpServer, port: number, host: string): Promise<num
 
 function bindGrpc(server: GrpcServer, host: string, port: number): Promise<number> {
   const addr = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  return new Promise((resolve, reject) => server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return new Promise((resolve, reject) =>
+    server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
 }
 
 export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Promise<void> {
@@ -155,10 +164,13 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     // not cut off mid-request and shutdown does not wait for their keep-alive timeout.
     const idleSweep = setInterval(() => httpServers.forEach((s) => s.closeIdleConnections()), 50);
     await Promise.all([
-      ...httpServers.map((s) => new Promise<void>((r) => {
-        s.close(() => r());
-        s.closeIdleConnections();
-      })),
+      ...httpServers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.close(() => r());
+            s.closeIdleConnections();
+          }),
+      ),
       new Promise<void>((r) => (grpc ? grpc.tryShutdown(() => r()) : r())),
       new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())),
     ]);
@@ -179,7 +191,12 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     let grpcPort = settings.grpcPort;
     grpc = createGrpcApi({ state, maxMessageBytes: settings.maxBodyBytes, apiLogging: settings.apiLogging, log });
     for (const host of settings.listen) {
-      const server = createHttpApi({ state, maxBodyBytes: settings.maxBodyBytes, apiLogging: settings.apiLogging, log });
+      const server = createHttpApi({
+        state,
+        maxBodyBytes: settings.maxBodyBytes,
+        apiLogging: settings.apiLogging,
+        log,
+      });
       httpServers.push(server);
       httpPort = await listenHttp(server, httpPort, host);
       grpcPort = await bindGrpc(grpc, host, grpcPort);
@@ -193,7 +210,10 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     setImmediate(() => {
       try {
         const differ = warmDaprService();
-        if (differ.length) log.error(`gRPC: dapr.proto's method list read differently at start-up and by protobufjs: ${differ.join(", ")}`);
+        if (differ.length)
+          log.error(
+            `gRPC: dapr.proto's method list read differently at start-up and by protobufjs: ${differ.join(", ")}`,
+          );
       } catch (err) {
         log.error(`gRPC: cannot load the Dapr protos: ${(err as Error).message}`);
       }
@@ -227,14 +247,30 @@ function createMetricsServer(metrics: SidecarMetrics, log: Logger): HttpServer {
   });
 }
 
-function announce(log: Logger, s: ServeSettings, runtime: Runtime, httpPort: number, grpcPort: number, metricsPort: number | undefined, ms: number): void {
+function announce(
+  log: Logger,
+  s: ServeSettings,
+  runtime: Runtime,
+  httpPort: number,
+  grpcPort: number,
+  metricsPort: number | undefined,
+  ms: number,
+): void {
   const host = s.listen[0] === "0.0.0.0" || s.listen[0] === "::" ? "127.0.0.1" : s.listen[0]!;
   const hostPart = host.includes(":") ? `[${host}]` : host;
   log.info(
-    { http_port: httpPort, grpc_port: grpcPort, metrics_port: metricsPort ?? "off", stores: runtime.stores.size, elapsed_ms: Math.round(ms) },
+    {
+      http_port: httpPort,
+      grpc_port: grpcPort,
+      metrics_port: metricsPort ?? "off",
+      stores: runtime.stores.size,
+      elapsed_ms: Math.round(ms),
+    },
     `dapr initialized. Status: Running. Init Elapsed ${Math.round(ms)}ms`,
   );
   for (const name of runtime.stores.keys()) {
-    log.info(`query a secret: curl http://${hostPart}:${httpPort}/v1.0/secrets/${encodeURIComponent(name)}/<secret-name>`);
+    log.info(
+      `query a secret: curl http://${hostPart}:${httpPort}/v1.0/secrets/${encodeURIComponent(name)}/<secret-name>`,
+    );
   }
 }

@@ -34,20 +34,33 @@ export async function validate(argv: readonly string[], env: NodeJS.ProcessEnv):
     problems.push(...res.problems);
     for (const w of res.warnings) if (!res.problems.includes(w)) process.stdout.write(`warning: ${w}\n`);
     const k8s = str(flags, FLAGS, "mode") === "kubernetes";
-    const { problems: refs } = orderByReferences(res.secretStores, k8s ? "kubernetes" : "", new Set(k8s ? ["kubernetes"] : []));
+    const { problems: refs } = orderByReferences(
+      res.secretStores,
+      k8s ? "kubernetes" : "",
+      new Set(k8s ? ["kubernetes"] : []),
+    );
     for (const [name, why] of refs) {
       const c = res.secretStores.find((s) => s.name === name);
       problems.push(`${c ? `${c.file}:${c.line}: ` : ""}component ${name}: ${why}`);
     }
     try {
-      buildPolicies(res.others, appId, res.secretStores.map((c) => c.name));
+      buildPolicies(
+        res.others,
+        appId,
+        res.secretStores.map((c) => c.name),
+      );
     } catch (err) {
       problems.push(`resiliency: ${(err as Error).message}`);
     }
     for (const c of res.secretStores) {
-      if (!(await findStoreDefinition(c.type, c.version).catch(() => undefined))) problems.push(`${c.file}:${c.line}: component ${c.name}: couldn't find secret store ${c.type}/${c.version || "v1"}`);
+      if (!(await findStoreDefinition(c.type, c.version).catch(() => undefined)))
+        problems.push(
+          `${c.file}:${c.line}: component ${c.name}: couldn't find secret store ${c.type}/${c.version || "v1"}`,
+        );
     }
-    process.stdout.write(`${res.secretStores.length} secret store component(s): ${res.secretStores.map((c) => c.name).join(", ") || "none"}\n`);
+    process.stdout.write(
+      `${res.secretStores.length} secret store component(s): ${res.secretStores.map((c) => c.name).join(", ") || "none"}\n`,
+    );
   } catch (err) {
     problems.push((err as Error).message);
   }

@@ -12,7 +12,12 @@ export interface ResourceWatcher {
   idle(): Promise<void>;
 }
 
-export function watchResources(dirs: readonly string[], reload: () => Promise<void>, log: Logger, debounceMs = 200): ResourceWatcher {
+export function watchResources(
+  dirs: readonly string[],
+  reload: () => Promise<void>,
+  log: Logger,
+  debounceMs = 200,
+): ResourceWatcher {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let closed = false;

@@ -22,7 +22,11 @@ export interface OrderResult {
 }
 
 /** Dependencies first, otherwise load order. `external` names stores that exist outside the list. */
-export function orderByReferences(components: readonly ComponentManifest[], defaultStore: string, external: ReadonlySet<string>): OrderResult {
+export function orderByReferences(
+  components: readonly ComponentManifest[],
+  defaultStore: string,
+  external: ReadonlySet<string>,
+): OrderResult {
   const byName = new Map(components.map((c) => [c.name, c]));
   const problems = new Map<string, string>();
   const ordered: ComponentManifest[] = [];
@@ -40,11 +44,15 @@ export function orderByReferences(components: readonly ComponentManifest[], defa
     if (dep !== undefined) {
       const item = c.metadata.find((m) => m.secretKeyRef)!;
       if (dep === "") {
-        problems.set(c.name, `metadata ${item.name} (line ${item.line}) uses secretKeyRef, but the component sets no auth.secretStore`);
+        problems.set(
+          c.name,
+          `metadata ${item.name} (line ${item.line}) uses secretKeyRef, but the component sets no auth.secretStore`,
+        );
       } else if (byName.has(dep)) {
         visit(byName.get(dep)!, [...path, c.name]);
         const depProblem = problems.get(dep);
-        if (depProblem !== undefined && !problems.has(c.name)) problems.set(c.name, `its secret store ${dep} cannot start: ${depProblem}`);
+        if (depProblem !== undefined && !problems.has(c.name))
+          problems.set(c.name, `its secret store ${dep} cannot start: ${depProblem}`);
       } else if (!external.has(dep)) {
         problems.set(c.name, `auth.secretStore ${dep} is not a secret store defined for this app`);
       }
@@ -97,7 +105,9 @@ export async function resolveMetadata(c: ComponentManifest, ctx: ResolveContext)
         try {
           data = await store.getSecret({ name: ref.name, metadata: { namespace: c.namespace } });
         } catch (err) {
-          throw new ReferenceError(`metadata ${item.name}: secretKeyRef ${ref.name} from store ${storeName}: ${(err as Error).message}`);
+          throw new ReferenceError(
+            `metadata ${item.name}: secretKeyRef ${ref.name} from store ${storeName}: ${(err as Error).message}`,
+          );
         }
         cache.set(ref.name, data);
       }
@@ -116,14 +126,16 @@ export async function resolveMetadata(c: ComponentManifest, ctx: ResolveContext)
 
 function applyTemplates(value: string, c: ComponentManifest, ctx: ResolveContext): string {
   if (!value.includes("{")) return value;
-  return value
-    .replace(/\{uuid\}/g, () => randomUUID())
-    // Functions, not strings: a "$&" in an app id must not act as a replacement pattern.
-    .replace(/\{appID\}/g, () => ctx.appId)
-    .replace(/\{namespace\}/g, () => `${ctx.namespace}.${ctx.appId}`)
-    .replace(/\{podName\}/g, () => {
-      const pod = ctx.env.POD_NAME;
-      if (!pod) throw new ReferenceError(`component ${c.name}: {podName} is used but POD_NAME is not set`);
-      return pod;
-    });
+  return (
+    value
+      .replace(/\{uuid\}/g, () => randomUUID())
+      // Functions, not strings: a "$&" in an app id must not act as a replacement pattern.
+      .replace(/\{appID\}/g, () => ctx.appId)
+      .replace(/\{namespace\}/g, () => `${ctx.namespace}.${ctx.appId}`)
+      .replace(/\{podName\}/g, () => {
+        const pod = ctx.env.POD_NAME;
+        if (!pod) throw new ReferenceError(`component ${c.name}: {podName} is used but POD_NAME is not set`);
+        return pod;
+      })
+  );
 }

@@ -83,14 +83,21 @@ export class CircuitBreaker {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
   });
 
 /** Runs one store call under a policy. The attempt gets a signal that aborts at its timeout. */
-export async function runWithPolicy<T>(policy: StorePolicy | undefined, attempt: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+export async function runWithPolicy<T>(
+  policy: StorePolicy | undefined,
+  attempt: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
   if (!policy) return attempt(undefined);
   const timed = () => {
     if (policy.timeoutMs === undefined) return attempt(undefined);
@@ -143,13 +150,20 @@ function entries(v: unknown): [string, unknown][] {
 function parseTrip(expr: unknown, where: string): number {
   if (expr === undefined || expr === null || expr === "") return 6; // gobreaker default: more than 5
   const m = /^\s*consecutiveFailures\s*(>=|>|==)\s*(\d+)\s*$/.exec(String(expr));
-  if (!m) throw new ResiliencyError(`${where}: trip ${JSON.stringify(expr)} is not supported; use "consecutiveFailures >= N"`);
+  if (!m)
+    throw new ResiliencyError(
+      `${where}: trip ${JSON.stringify(expr)} is not supported; use "consecutiveFailures >= N"`,
+    );
   const n = Number(m[2]);
   return m[1] === ">" ? n + 1 : n;
 }
 
 /** Builds per-store policies from the Resiliency resources that apply to this app. */
-export function buildPolicies(resources: readonly RawResource[], appId: string, storeNames: readonly string[]): Map<string, StorePolicy> {
+export function buildPolicies(
+  resources: readonly RawResource[],
+  appId: string,
+  storeNames: readonly string[],
+): Map<string, StorePolicy> {
   const p: Parsed = { timeouts: new Map(), retries: new Map(), breakers: new Map(), targets: new Map() };
   for (const r of resources) {
     if (r.kind !== "Resiliency") continue;
@@ -158,10 +172,12 @@ export function buildPolicies(resources: readonly RawResource[], appId: string, 
     if (Array.isArray(scopes) && scopes.length > 0 && !scopes.map(String).includes(appId)) continue;
     const where = `${r.file}:${r.doc.line}`;
     const policies = field(field(v, "spec"), "policies");
-    for (const [name, t] of entries(field(policies, "timeouts"))) p.timeouts.set(name, duration(t, 0, `${where} timeout ${name}`));
+    for (const [name, t] of entries(field(policies, "timeouts")))
+      p.timeouts.set(name, duration(t, 0, `${where} timeout ${name}`));
     for (const [name, raw] of entries(field(policies, "retries"))) {
       const kind = String(field(raw, "policy") ?? "constant").toLowerCase();
-      if (kind !== "constant" && kind !== "exponential") throw new ResiliencyError(`${where} retry ${name}: policy must be constant or exponential`);
+      if (kind !== "constant" && kind !== "exponential")
+        throw new ResiliencyError(`${where} retry ${name}: policy must be constant or exponential`);
       const max = field(raw, "maxRetries");
       p.retries.set(name, {
         policy: kind,
@@ -193,10 +209,16 @@ export function buildPolicies(resources: readonly RawResource[], appId: string, 
     const pick = <T>(map: Map<string, T>, named: string | undefined, kind: string): T | undefined => {
       if (named !== undefined) {
         const found = map.get(named);
-        if (found === undefined) throw new ResiliencyError(`resiliency target ${store} names ${kind} policy ${named}, which is not defined`);
+        if (found === undefined)
+          throw new ResiliencyError(`resiliency target ${store} names ${kind} policy ${named}, which is not defined`);
         return found;
       }
-      for (const n of [`DefaultSecretstoreComponentOutbound${kind}Policy`, `DefaultComponentOutbound${kind}Policy`, `DefaultComponent${kind}Policy`, `Default${kind}Policy`]) {
+      for (const n of [
+        `DefaultSecretstoreComponentOutbound${kind}Policy`,
+        `DefaultComponentOutbound${kind}Policy`,
+        `DefaultComponent${kind}Policy`,
+        `Default${kind}Policy`,
+      ]) {
         const found = map.get(n);
         if (found !== undefined) return found;
       }
@@ -206,7 +228,11 @@ export function buildPolicies(resources: readonly RawResource[], appId: string, 
     const retry = pick(p.retries, target?.retry, "Retry");
     const breaker = pick(p.breakers, target?.circuitBreaker, "CircuitBreaker");
     if (timeoutMs !== undefined || retry || breaker) {
-      result.set(store, { timeoutMs: timeoutMs || undefined, retry, breaker: breaker ? new CircuitBreaker(breaker) : undefined });
+      result.set(store, {
+        timeoutMs: timeoutMs || undefined,
+        retry,
+        breaker: breaker ? new CircuitBreaker(breaker) : undefined,
+      });
     }
   }
   return result;

@@ -60,7 +60,8 @@ export class Runtime {
     for (const w of resources.warnings) opts.log.warn(w);
 
     const components = [...resources.secretStores];
-    if (opts.kubernetesMode && !components.some((c) => c.name === KUBERNETES_BUILTIN)) components.unshift(kubernetesBuiltin());
+    if (opts.kubernetesMode && !components.some((c) => c.name === KUBERNETES_BUILTIN))
+      components.unshift(kubernetesBuiltin());
     try {
       await this.initStores(components, false);
       this.others = resources.others;
@@ -93,7 +94,10 @@ export class Runtime {
       const fail = (reason: string) => {
         const msg = `process component ${c.name} error: [INIT_COMPONENT_FAILURE]: initialization error occurred for ${c.name} (${c.type}/${c.version || "v1"}): ${reason}`;
         if (reloading) {
-          opts.log.error({ component: c.name }, `${msg} (${c.file}:${c.line}); the component stays unloaded until its file is fixed`);
+          opts.log.error(
+            { component: c.name },
+            `${msg} (${c.file}:${c.line}); the component stays unloaded until its file is fixed`,
+          );
           return;
         }
         if (!c.ignoreErrors) throw new StartupError(`${msg} (${c.file}:${c.line})`);
@@ -109,8 +113,7 @@ export class Runtime {
         if (loaded) {
           this.stores.set(c.name, loaded);
           this.manifests.set(c.name, c);
-        }
-        else fail(`couldn't find secret store ${c.type}/${c.version || "v1"}`);
+        } else fail(`couldn't find secret store ${c.type}/${c.version || "v1"}`);
       } catch (err) {
         if (err instanceof StartupError) throw err;
         fail((err as Error).message);
@@ -134,7 +137,10 @@ export class Runtime {
     const signal = AbortSignal.timeout(c.initTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_r, reject) => {
-      timer = setTimeout(() => reject(new Error(`init timed out after ${c.initTimeoutMs} ms (spec.initTimeout)`)), c.initTimeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`init timed out after ${c.initTimeoutMs} ms (spec.initTimeout)`)),
+        c.initTimeoutMs,
+      );
     });
     try {
       await Promise.race([store.init(metadata, { name: c.name, signal, log: storeLogger(log) }), timeout]);
@@ -172,7 +178,9 @@ export class Runtime {
       const loaded = this.stores.get(name);
       this.stores.delete(name);
       this.manifests.delete(name);
-      await loaded?.store.close().catch((err: unknown) => opts.log.warn({ component: name }, `close failed: ${(err as Error).message}`));
+      await loaded?.store
+        .close()
+        .catch((err: unknown) => opts.log.warn({ component: name }, `close failed: ${(err as Error).message}`));
       opts.log.info({ component: name }, wanted ? "component changed: restarting it" : "component removed");
     }
     for (const [name, c] of next) if (!this.manifests.has(name)) start.push(c);
@@ -190,7 +198,13 @@ export class Runtime {
     const all = [...this.stores.values()];
     this.stores.clear();
     await Promise.all(
-      all.map((s) => s.store.close().catch((err: unknown) => this.opts.log.warn({ component: s.name }, `close failed: ${(err as Error).message}`))),
+      all.map((s) =>
+        s.store
+          .close()
+          .catch((err: unknown) =>
+            this.opts.log.warn({ component: s.name }, `close failed: ${(err as Error).message}`),
+          ),
+      ),
     );
   }
 }

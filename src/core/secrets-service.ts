@@ -43,13 +43,16 @@ export class SecretsService {
   /** Resolves to the store's map, or null when the store returned no data. */
   async getSecret(storeName: string, key: string, metadata: Metadata): Promise<SecretData | null> {
     const entry = this.lookup(storeName);
-    if (!isSecretAllowed(this.deps.scopes, storeName, key)) throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
+    if (!isSecretAllowed(this.deps.scopes, storeName, key))
+      throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
     const started = performance.now();
     try {
       const policy = this.deps.policies.get(storeName);
       // Without a resiliency policy the store is called directly: runWithPolicy would only add a closure and
       // a promise to every single get, the hot path (profiled with `npm run bench`).
-      const data = await (policy ? runWithPolicy(policy, (signal) => entry.store.getSecret({ name: key, metadata }, signal)) : entry.store.getSecret({ name: key, metadata }, undefined));
+      const data = await (policy
+        ? runWithPolicy(policy, (signal) => entry.store.getSecret({ name: key, metadata }, signal))
+        : entry.store.getSecret({ name: key, metadata }, undefined));
       this.deps.metrics?.recordSecretCall(storeName, "get", true, performance.now() - started);
       return data;
     } catch (err) {
@@ -65,7 +68,9 @@ export class SecretsService {
     const started = performance.now();
     let data: BulkSecretData | null;
     try {
-      data = await runWithPolicy(this.deps.policies.get(storeName), (signal) => entry.store.bulkGetSecret({ metadata }, signal));
+      data = await runWithPolicy(this.deps.policies.get(storeName), (signal) =>
+        entry.store.bulkGetSecret({ metadata }, signal),
+      );
       this.deps.metrics?.recordSecretCall(storeName, "bulk_get", true, performance.now() - started);
     } catch (err) {
       this.deps.metrics?.recordSecretCall(storeName, "bulk_get", false, performance.now() - started);

@@ -16,17 +16,62 @@ function define(code: string, httpStatus: number, grpcCode: GrpcStatus, template
 }
 
 export const Errors = {
-  SECRET_STORES_NOT_CONFIGURED: define("ERR_SECRET_STORES_NOT_CONFIGURED", 500, GrpcStatus.FAILED_PRECONDITION, "secret store is not configured"),
-  SECRET_STORE_NOT_FOUND: define("ERR_SECRET_STORE_NOT_FOUND", 401, GrpcStatus.INVALID_ARGUMENT, "failed finding secret store with key %s"),
-  PERMISSION_DENIED: define("ERR_PERMISSION_DENIED", 403, GrpcStatus.PERMISSION_DENIED, "access denied by policy to get %q from %q"),
-  SECRET_GET: define("ERR_SECRET_GET", 500, GrpcStatus.INTERNAL, "failed getting secret with key %s from secret store %s: %s"),
-  BULK_SECRET_GET: define("ERR_SECRET_GET", 500, GrpcStatus.INTERNAL, "failed getting secrets from secret store %s: %s"),
-  MALFORMED_REQUEST: define("ERR_MALFORMED_REQUEST", 400, GrpcStatus.INVALID_ARGUMENT, "failed deserializing HTTP body: %s"),
+  SECRET_STORES_NOT_CONFIGURED: define(
+    "ERR_SECRET_STORES_NOT_CONFIGURED",
+    500,
+    GrpcStatus.FAILED_PRECONDITION,
+    "secret store is not configured",
+  ),
+  SECRET_STORE_NOT_FOUND: define(
+    "ERR_SECRET_STORE_NOT_FOUND",
+    401,
+    GrpcStatus.INVALID_ARGUMENT,
+    "failed finding secret store with key %s",
+  ),
+  PERMISSION_DENIED: define(
+    "ERR_PERMISSION_DENIED",
+    403,
+    GrpcStatus.PERMISSION_DENIED,
+    "access denied by policy to get %q from %q",
+  ),
+  SECRET_GET: define(
+    "ERR_SECRET_GET",
+    500,
+    GrpcStatus.INTERNAL,
+    "failed getting secret with key %s from secret store %s: %s",
+  ),
+  BULK_SECRET_GET: define(
+    "ERR_SECRET_GET",
+    500,
+    GrpcStatus.INTERNAL,
+    "failed getting secrets from secret store %s: %s",
+  ),
+  MALFORMED_REQUEST: define(
+    "ERR_MALFORMED_REQUEST",
+    400,
+    GrpcStatus.INVALID_ARGUMENT,
+    "failed deserializing HTTP body: %s",
+  ),
   BODY_READ: define("ERR_BODY_READ", 400, GrpcStatus.INVALID_ARGUMENT, "failed to read request body: %s"),
-  DIRECT_INVOKE: define("ERR_DIRECT_INVOKE", 404, GrpcStatus.NOT_FOUND, "failed getting app id either from the URL path or the header dapr-app-id"),
+  DIRECT_INVOKE: define(
+    "ERR_DIRECT_INVOKE",
+    404,
+    GrpcStatus.NOT_FOUND,
+    "failed getting app id either from the URL path or the header dapr-app-id",
+  ),
   HEALTH_NOT_READY: define("ERR_HEALTH_NOT_READY", 500, GrpcStatus.UNAVAILABLE, "dapr is not ready: %s"),
-  HEALTH_APPID_NOT_MATCH: define("ERR_HEALTH_APPID_NOT_MATCH", 500, GrpcStatus.INVALID_ARGUMENT, "dapr app-id does not match"),
-  OUTBOUND_HEALTH_NOT_READY: define("ERR_OUTBOUND_HEALTH_NOT_READY", 500, GrpcStatus.UNAVAILABLE, "dapr outbound is not ready"),
+  HEALTH_APPID_NOT_MATCH: define(
+    "ERR_HEALTH_APPID_NOT_MATCH",
+    500,
+    GrpcStatus.INVALID_ARGUMENT,
+    "dapr app-id does not match",
+  ),
+  OUTBOUND_HEALTH_NOT_READY: define(
+    "ERR_OUTBOUND_HEALTH_NOT_READY",
+    500,
+    GrpcStatus.UNAVAILABLE,
+    "dapr outbound is not ready",
+  ),
   METADATA_SET: define("ERR_METADATA_SET", 400, GrpcStatus.INVALID_ARGUMENT, "failed setting metadata: %s"),
 } as const satisfies Record<string, ApiErrorDefinition>;
 

@@ -83,7 +83,8 @@ function text(v: unknown): string {
 /** Kubernetes object names: a path segment, so no "/" or "%", and not "." or "..". */
 function nameProblem(name: string): string | undefined {
   if (name === "") return "metadata.name is required";
-  if (name === "." || name === ".." || /[/%]/.test(name)) return `metadata.name ${JSON.stringify(name)} is not a valid name`;
+  if (name === "." || name === ".." || /[/%]/.test(name))
+    return `metadata.name ${JSON.stringify(name)} is not a valid name`;
   return undefined;
 }
 
@@ -99,7 +100,8 @@ export function readComponent(doc: YamlDocument, file: string): ComponentManifes
   const name = text(field(meta, "name"));
   const problem = nameProblem(name);
   if (problem) throw new ManifestError(file, doc.lineOf(["metadata"]), problem);
-  const fail = (path: (string | number)[], msg: string) => new ManifestError(file, doc.lineOf(path), `component ${JSON.stringify(name)}: ${msg}`);
+  const fail = (path: (string | number)[], msg: string) =>
+    new ManifestError(file, doc.lineOf(path), `component ${JSON.stringify(name)}: ${msg}`);
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) throw fail([], "spec must be a mapping");
   const type = text(field(spec, "type"));
   if (type === "") throw fail(["spec"], "spec.type is required");
@@ -108,7 +110,8 @@ export function readComponent(doc: YamlDocument, file: string): ComponentManifes
   if (!Array.isArray(rawItems)) throw fail(["spec", "metadata"], "spec.metadata must be a list of name/value items");
   const metadata = rawItems.map((item: unknown, i): MetadataItem => {
     const path = ["spec", "metadata", i];
-    if (typeof item !== "object" || item === null || Array.isArray(item)) throw fail(path, `spec.metadata[${i}] must be a mapping with a name`);
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      throw fail(path, `spec.metadata[${i}] must be a mapping with a name`);
     const itemName = text(field(item, "name"));
     if (itemName === "") throw fail(path, `spec.metadata[${i}] has no name`);
     const out: MetadataItem = { name: itemName, value: dynamicValueText(field(item, "value")), line: doc.lineOf(path) };

@@ -24,14 +24,22 @@ export interface RuntimeConfiguration {
   features: ReadonlyMap<string, boolean>;
 }
 
-export const EMPTY_CONFIGURATION: RuntimeConfiguration = { scopes: new Map(), apiAllowed: undefined, apiDenied: undefined, features: new Map() };
+export const EMPTY_CONFIGURATION: RuntimeConfiguration = {
+  scopes: new Map(),
+  apiAllowed: undefined,
+  apiDenied: undefined,
+  features: new Map(),
+};
 
 export class ConfigurationError extends Error {}
 
 type Spec = { secrets?: unknown; api?: unknown; features?: unknown };
 
 /** Loads the files in order; a later file's sections replace an earlier file's, as daprd unmarshals them. */
-export async function loadConfiguration(files: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RuntimeConfiguration> {
+export async function loadConfiguration(
+  files: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RuntimeConfiguration> {
   let secrets: Map<string, SecretScope> | undefined;
   let api: { allowed?: ApiRule[]; denied?: ApiRule[] } | undefined;
   const features = new Map<string, boolean>();
@@ -40,7 +48,9 @@ export async function loadConfiguration(files: readonly string[], env: NodeJS.Pr
     try {
       text = await readFile(file, "utf8");
     } catch (err) {
-      throw new ConfigurationError(`cannot read configuration ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new ConfigurationError(
+        `cannot read configuration ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
     }
     const first = splitDocuments(expandEnv(text, env)).find((c) => c.text.trim() !== "");
     if (!first) continue;
@@ -48,13 +58,15 @@ export async function loadConfiguration(files: readonly string[], env: NodeJS.Pr
     if (doc.error) throw new ConfigurationError(`${file}:${doc.error.line}: YAML error: ${doc.error.message}`);
     const spec = (doc.value as { spec?: Spec } | null)?.spec;
     if (spec === undefined || spec === null) continue;
-    if (typeof spec !== "object") throw new ConfigurationError(`${file}:${doc.lineOf(["spec"])}: spec must be a mapping`);
+    if (typeof spec !== "object")
+      throw new ConfigurationError(`${file}:${doc.lineOf(["spec"])}: spec must be a mapping`);
     const at = (path: (string | number)[]) => `${file}:${doc.lineOf(path)}`;
     if (spec.secrets !== undefined) secrets = parseSecrets(spec.secrets, at);
     if (spec.api !== undefined) api = parseApi(spec.api, at);
     if (Array.isArray(spec.features)) {
       for (const f of spec.features as { name?: unknown; enabled?: unknown }[]) {
-        if (f && typeof f.name === "string") features.set(f.name, f.enabled === true || String(f.enabled).toLowerCase() === "true");
+        if (f && typeof f.name === "string")
+          features.set(f.name, f.enabled === true || String(f.enabled).toLowerCase() === "true");
       }
     }
   }
@@ -63,7 +75,10 @@ export async function loadConfiguration(files: readonly string[], env: NodeJS.Pr
 
 function stringList(v: unknown, where: string, what: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((s) => s !== null && typeof s !== "string" && typeof s !== "number" && typeof s !== "boolean")) {
+  if (
+    !Array.isArray(v) ||
+    v.some((s) => s !== null && typeof s !== "string" && typeof s !== "number" && typeof s !== "boolean")
+  ) {
     throw new ConfigurationError(`${where}: ${what} must be a list of strings`);
   }
   // yaml.v3 leaves a null item as Go's zero value, "".
@@ -75,13 +90,16 @@ function parseSecrets(secrets: unknown, at: (p: (string | number)[]) => string):
   if (secrets === null) return out;
   const scopes = (secrets as { scopes?: unknown }).scopes;
   if (scopes === undefined || scopes === null) return out;
-  if (!Array.isArray(scopes)) throw new ConfigurationError(`${at(["spec", "secrets", "scopes"])}: spec.secrets.scopes must be a list`);
+  if (!Array.isArray(scopes))
+    throw new ConfigurationError(`${at(["spec", "secrets", "scopes"])}: spec.secrets.scopes must be a list`);
   scopes.forEach((raw: unknown, i) => {
     const where = at(["spec", "secrets", "scopes", i]);
-    if (typeof raw !== "object" || raw === null) throw new ConfigurationError(`${where}: each secret scope must be a mapping`);
+    if (typeof raw !== "object" || raw === null)
+      throw new ConfigurationError(`${where}: each secret scope must be a mapping`);
     const s = raw as Record<string, unknown>;
     const storeName = s.storeName === undefined || s.storeName === null ? "" : String(s.storeName);
-    if (out.has(storeName)) throw new ConfigurationError(`${where}: ${storeName} storeName is repeated in secrets configuration`);
+    if (out.has(storeName))
+      throw new ConfigurationError(`${where}: ${storeName} storeName is repeated in secrets configuration`);
     const access = s.defaultAccess === undefined || s.defaultAccess === null ? "" : String(s.defaultAccess);
     const lower = access.toLowerCase();
     if (lower !== "" && lower !== "allow" && lower !== "deny") {
@@ -102,10 +120,15 @@ function parseApi(api: unknown, at: (p: (string | number)[]) => string): { allow
   const read = (key: "allowed" | "denied"): ApiRule[] | undefined => {
     const list = (api as Record<string, unknown>)[key];
     if (list === undefined || list === null) return undefined;
-    if (!Array.isArray(list)) throw new ConfigurationError(`${at(["spec", "api", key])}: spec.api.${key} must be a list`);
+    if (!Array.isArray(list))
+      throw new ConfigurationError(`${at(["spec", "api", key])}: spec.api.${key} must be a list`);
     return list.map((r: unknown) => {
       const rule = (r ?? {}) as Record<string, unknown>;
-      return { name: String(rule.name ?? ""), version: String(rule.version ?? ""), protocol: String(rule.protocol ?? "").toLowerCase() };
+      return {
+        name: String(rule.name ?? ""),
+        version: String(rule.version ?? ""),
+        protocol: String(rule.protocol ?? "").toLowerCase(),
+      };
     });
   };
   return { allowed: read("allowed"), denied: read("denied") };

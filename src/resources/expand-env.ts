@@ -1,7 +1,8 @@
 /** @module Go's `os.ExpandEnv`, exactly: daprd runs Configuration files through it before parsing. */
 
 const isSpecial = (c: string) => "*#$@!?-".includes(c) || (c >= "0" && c <= "9");
-const isAlphaNum = (c: string) => c === "_" || (c >= "0" && c <= "9") || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
+const isAlphaNum = (c: string) =>
+  c === "_" || (c >= "0" && c <= "9") || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
 
 /** Returns [name, width]; an empty name with width > 0 is bad syntax whose characters are eaten. */
 function shellName(s: string): [string, number] {

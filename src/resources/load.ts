@@ -48,7 +48,8 @@ export async function loadResources(dirs: readonly string[], opts: LoadOptions):
         }
         if (!isComponentDocument(doc.value)) {
           const kind = field(doc.value, "kind");
-          if (typeof kind === "string" && field(doc.value, "apiVersion") === "dapr.io/v1alpha1") out.others.push({ kind, doc, file });
+          if (typeof kind === "string" && field(doc.value, "apiVersion") === "dapr.io/v1alpha1")
+            out.others.push({ kind, doc, file });
           continue;
         }
         let component: ComponentManifest;
@@ -66,7 +67,12 @@ export async function loadResources(dirs: readonly string[], opts: LoadOptions):
   return out;
 }
 
-function accept(c: ComponentManifest, accepted: Map<string, ComponentManifest>, opts: LoadOptions, out: LoadedResources): void {
+function accept(
+  c: ComponentManifest,
+  accepted: Map<string, ComponentManifest>,
+  opts: LoadOptions,
+  out: LoadedResources,
+): void {
   if (opts.namespace !== "" && c.namespace !== "" && c.namespace !== opts.namespace) return;
   const earlier = accepted.get(c.name);
   if (earlier) {
@@ -77,7 +83,10 @@ function accept(c: ComponentManifest, accepted: Map<string, ComponentManifest>, 
   if (c.scopes.length > 0 && !c.scopes.includes(opts.appId)) return;
   accepted.set(c.name, c);
   if (c.type.toLowerCase().startsWith("secretstores.")) out.secretStores.push(c);
-  else out.warnings.push(`${c.file}:${c.line}: component ${c.name} (${c.type}) is not a secret store; Keyward serves only secret stores, so it is skipped`);
+  else
+    out.warnings.push(
+      `${c.file}:${c.line}: component ${c.name} (${c.type}) is not a secret store; Keyward serves only secret stores, so it is skipped`,
+    );
 }
 
 async function listManifestFiles(dir: string, warnings: string[]): Promise<string[]> {
@@ -86,7 +95,14 @@ async function listManifestFiles(dir: string, warnings: string[]): Promise<strin
     names = await readdir(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : code === "EACCES" ? "permission denied" : (code ?? String(err));
+    const why =
+      code === "ENOENT"
+        ? "no such folder"
+        : code === "ENOTDIR"
+          ? "not a folder"
+          : code === "EACCES"
+            ? "permission denied"
+            : (code ?? String(err));
     throw new ResourceLoadError(`cannot read resources path ${dir}: ${why}`);
   }
   const files: string[] = [];

@@ -49,7 +49,8 @@ function countLines(text: string, from: number, to: number): number {
  */
 const GO_YAML_V2 = {
   intAsBigInt: true,
-  customTags: (tags: Tags) => tags.filter((t) => typeof t !== "string" && t.tag !== "tag:yaml.org,2002:timestamp" && t.format !== "TIME"),
+  customTags: (tags: Tags) =>
+    tags.filter((t) => typeof t !== "string" && t.tag !== "tag:yaml.org,2002:timestamp" && t.format !== "TIME"),
 };
 
 /**
@@ -91,7 +92,12 @@ export function parseYamlDocument(chunk: { text: string; line: number }, version
   };
   const first = doc.errors[0];
   if (first) {
-    return { line: chunk.line, value: undefined, error: { line: toLine(first.pos[0]), message: safeMessage(first.message) }, lineOf };
+    return {
+      line: chunk.line,
+      value: undefined,
+      error: { line: toLine(first.pos[0]), message: safeMessage(first.message) },
+      lineOf,
+    };
   }
   let value: unknown;
   let aliasLine = chunk.line;
@@ -104,10 +110,20 @@ export function parseYamlDocument(chunk: { text: string; line: number }, version
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    return { line: aliasLine, value: undefined, error: { line: aliasLine, message: safeMessage((err as Error).message) }, lineOf };
+    return {
+      line: aliasLine,
+      value: undefined,
+      error: { line: aliasLine, message: safeMessage((err as Error).message) },
+      lineOf,
+    };
   }
   if (isCircular(value)) {
-    return { line: chunk.line, value: undefined, error: { line: aliasLine, message: "an alias refers to the node that contains it" }, lineOf };
+    return {
+      line: chunk.line,
+      value: undefined,
+      error: { line: aliasLine, message: "an alias refers to the node that contains it" },
+      lineOf,
+    };
   }
   return { line: chunk.line, value, lineOf };
 }

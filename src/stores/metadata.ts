@@ -35,7 +35,7 @@ export function requiredOption(metadata: ComponentMetadata, message: string, ...
   return v;
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
  * Parses a Go duration ("1h2m3.5s", "500ms") or a bare integer (taken as seconds, as dapr/kit does for

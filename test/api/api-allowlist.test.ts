@@ -7,13 +7,17 @@ import { get } from "../helpers/raw-http.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 import { writeJson } from "./fixtures.js";
 
-const config = (api: string) => `apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n  api:\n${api}`;
+const config = (api: string) =>
+  `apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n  api:\n${api}`;
 const components = { "s.yaml": componentYaml("s", "secretstores.local.file", { secretsFile: writeJson({ k: "v" }) }) };
 
 describe("an HTTP allow-list without secrets", () => {
   let s: Sidecar;
   before(async () => {
-    s = await startSidecar({ components, config: config("    allowed:\n    - name: metadata\n      version: v1.0\n      protocol: http\n") });
+    s = await startSidecar({
+      components,
+      config: config("    allowed:\n    - name: metadata\n      version: v1.0\n      protocol: http\n"),
+    });
   });
   after(async () => {
     await s.stop();
@@ -38,7 +42,10 @@ describe("an HTTP allow-list without secrets", () => {
 describe("a gRPC deny-list with secrets", () => {
   let s: Sidecar;
   before(async () => {
-    s = await startSidecar({ components, config: config("    denied:\n    - name: secrets\n      version: v1\n      protocol: grpc\n") });
+    s = await startSidecar({
+      components,
+      config: config("    denied:\n    - name: secrets\n      version: v1\n      protocol: grpc\n"),
+    });
   });
   after(async () => {
     await s.stop();

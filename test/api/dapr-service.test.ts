@@ -12,18 +12,56 @@ import { daprService, serviceRpcs, warmDaprService } from "../../src/api/grpc/da
 
 function protoLoaderService(): ServiceDefinition {
   const root = join(dirname(createRequire(import.meta.url).resolve("@dapr/dapr/package.json")), "proto");
-  const def = loadSync("dapr/proto/runtime/v1/dapr.proto", { includeDirs: [root], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  return (loadPackageDefinition(def) as unknown as { dapr: { proto: { runtime: { v1: { Dapr: { service: ServiceDefinition } } } } } }).dapr.proto.runtime.v1.Dapr.service;
+  const def = loadSync("dapr/proto/runtime/v1/dapr.proto", {
+    includeDirs: [root],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  return (
+    loadPackageDefinition(def) as unknown as {
+      dapr: { proto: { runtime: { v1: { Dapr: { service: ServiceDefinition } } } } };
+    }
+  ).dapr.proto.runtime.v1.Dapr.service;
 }
 
 const SAMPLES: Record<string, [unknown, unknown]> = {
-  GetSecret: [{ store_name: "vault", key: "db", metadata: { version_id: "2" } }, { data: { db: "s3cr<e>t&", "a\u2028": "é😀" } }],
-  GetBulkSecret: [{ store_name: "vault", metadata: {} }, { data: { a: { secrets: { a: "1", b: "2" } }, empty: { secrets: {} } } }],
-  GetMetadata: [{}, { id: "app", registered_components: [{ name: "s", type: "secretstores.local.file", version: "v1", capabilities: ["MULTIPLE_KEY_VALUES_PER_SECRET"] }], extended_metadata: { k: "v" }, runtime_version: "1.16.0", enabled_features: [], actor_runtime: { runtime_status: "DISABLED", host_ready: false } }],
+  GetSecret: [
+    { store_name: "vault", key: "db", metadata: { version_id: "2" } },
+    { data: { db: "s3cr<e>t&", "a\u2028": "é😀" } },
+  ],
+  GetBulkSecret: [
+    { store_name: "vault", metadata: {} },
+    { data: { a: { secrets: { a: "1", b: "2" } }, empty: { secrets: {} } } },
+  ],
+  GetMetadata: [
+    {},
+    {
+      id: "app",
+      registered_components: [
+        { name: "s", type: "secretstores.local.file", version: "v1", capabilities: ["MULTIPLE_KEY_VALUES_PER_SECRET"] },
+      ],
+      extended_metadata: { k: "v" },
+      runtime_version: "1.16.0",
+      enabled_features: [],
+      actor_runtime: { runtime_status: "DISABLED", host_ready: false },
+    },
+  ],
   SetMetadata: [{ key: "k", value: "v" }, {}],
   Shutdown: [{}, {}],
-  InvokeService: [{ id: "other", message: { method: "m", data: { type_url: "t", value: Buffer.from([1, 2, 3]) }, content_type: "text/plain" } }, { content_type: "text/plain" }],
-  GetState: [{ store_name: "s", key: "k", consistency: "CONSISTENCY_STRONG", metadata: {} }, { data: Buffer.from("x"), etag: "1" }],
+  InvokeService: [
+    {
+      id: "other",
+      message: { method: "m", data: { type_url: "t", value: Buffer.from([1, 2, 3]) }, content_type: "text/plain" },
+    },
+    { content_type: "text/plain" },
+  ],
+  GetState: [
+    { store_name: "s", key: "k", consistency: "CONSISTENCY_STRONG", metadata: {} },
+    { data: Buffer.from("x"), etag: "1" },
+  ],
 };
 
 describe("Dapr gRPC service definition", () => {
@@ -34,7 +72,11 @@ describe("Dapr gRPC service definition", () => {
     assert.deepEqual(Object.keys(ours), Object.keys(theirs));
     for (const [name, m] of Object.entries(theirs)) {
       const o = ours[name]!;
-      assert.deepEqual([o.path, o.requestStream, o.responseStream, o.originalName], [m.path, m.requestStream, m.responseStream, m.originalName], name);
+      assert.deepEqual(
+        [o.path, o.requestStream, o.responseStream, o.originalName],
+        [m.path, m.requestStream, m.responseStream, m.originalName],
+        name,
+      );
     }
   });
 
@@ -48,10 +90,13 @@ describe("Dapr gRPC service definition", () => {
       assert.deepEqual(o.responseSerialize(response), res, `${name} response bytes`);
       assert.deepEqual(o.requestDeserialize(req), t.requestDeserialize(req), `${name} request object`);
       assert.deepEqual(o.responseDeserialize(res), t.responseDeserialize(res), `${name} response object`);
-      assert.throws(() => o.requestDeserialize(Buffer.from([0xff, 0xff])), (err: Error) => {
-        assert.throws(() => t.requestDeserialize(Buffer.from([0xff, 0xff])), { message: err.message });
-        return true;
-      });
+      assert.throws(
+        () => o.requestDeserialize(Buffer.from([0xff, 0xff])),
+        (err: Error) => {
+          assert.throws(() => t.requestDeserialize(Buffer.from([0xff, 0xff])), { message: err.message });
+          return true;
+        },
+      );
     }
   });
 

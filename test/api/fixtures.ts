@@ -45,9 +45,15 @@ export async function startApiSidecar(extra: SidecarOptions = {}): Promise<Sidec
     ...extra,
     components: {
       "file.yaml": componentYaml("filestore", "secretstores.local.file", { secretsFile: file }),
-      "multi.yaml": componentYaml("multistore", "secretstores.local.file", { secretsFile: writeJson(MULTI_SECRETS), multiValued: "true" }),
+      "multi.yaml": componentYaml("multistore", "secretstores.local.file", {
+        secretsFile: writeJson(MULTI_SECRETS),
+        multiValued: "true",
+      }),
       "env.yaml": componentYaml("envstore", "secretstores.local.env", { prefix: "KWAPI_" }),
-      "scoped.yaml": componentYaml("scoped", "secretstores.local.file", { secretsFile: file }) + "---\n" + componentYaml("denylisted", "secretstores.local.file", { secretsFile: file }),
+      "scoped.yaml":
+        componentYaml("scoped", "secretstores.local.file", { secretsFile: file }) +
+        "---\n" +
+        componentYaml("denylisted", "secretstores.local.file", { secretsFile: file }),
       ...extra.components,
     },
     config: SCOPES_CONFIG,

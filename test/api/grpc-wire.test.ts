@@ -22,9 +22,19 @@ describe("gRPC API", () => {
     const { res, err } = await unary(c, "GetMetadata", {});
     assert.equal(err, undefined);
     assert.equal(res!.id, "test-app");
-    const comps = res!.registered_components as { name: string; type: string; version: string; capabilities: string[] }[];
+    const comps = res!.registered_components as {
+      name: string;
+      type: string;
+      version: string;
+      capabilities: string[];
+    }[];
     const multi = comps.find((x) => x.name === "multistore");
-    assert.deepEqual(multi, { name: "multistore", type: "secretstores.local.file", version: "v1", capabilities: ["MULTIPLE_KEY_VALUES_PER_SECRET"] });
+    assert.deepEqual(multi, {
+      name: "multistore",
+      type: "secretstores.local.file",
+      version: "v1",
+      capabilities: ["MULTIPLE_KEY_VALUES_PER_SECRET"],
+    });
     assert.ok(res!.runtime_version);
   });
 

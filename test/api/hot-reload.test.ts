@@ -25,14 +25,19 @@ describe("hot reload", () => {
   let s: Sidecar;
   const resources = () => join(s.dir, "resources");
   before(async () => {
-    s = await startSidecar({ components: { "a.yaml": componentYaml("a", "secretstores.local.file", { secretsFile: writeJson({ k: "one" }) }) } });
+    s = await startSidecar({
+      components: { "a.yaml": componentYaml("a", "secretstores.local.file", { secretsFile: writeJson({ k: "one" }) }) },
+    });
   });
   after(async () => {
     assert.equal(await s.stop(), 0);
   });
 
   it("a new component file adds its store", async () => {
-    writeFileSync(join(resources(), "b.yaml"), componentYaml("b", "secretstores.local.file", { secretsFile: writeJson({ k: "bee" }) }));
+    writeFileSync(
+      join(resources(), "b.yaml"),
+      componentYaml("b", "secretstores.local.file", { secretsFile: writeJson({ k: "bee" }) }),
+    );
     const r = await until("store b", async () => {
       const x = await status(s, "/v1.0/secrets/b/k");
       return x.status === 200 ? x : undefined;
@@ -41,7 +46,10 @@ describe("hot reload", () => {
   });
 
   it("a changed component is restarted with its new metadata", async () => {
-    writeFileSync(join(resources(), "a.yaml"), componentYaml("a", "secretstores.local.file", { secretsFile: writeJson({ k: "two" }) }));
+    writeFileSync(
+      join(resources(), "a.yaml"),
+      componentYaml("a", "secretstores.local.file", { secretsFile: writeJson({ k: "two" }) }),
+    );
     const r = await until("store a changed", async () => {
       const x = await status(s, "/v1.0/secrets/a/k");
       return x.body === '{"k":"two"}\n' ? x : undefined;
@@ -51,10 +59,17 @@ describe("hot reload", () => {
 
   it("a broken edit leaves the store out and says why; fixing it brings it back", async () => {
     writeFileSync(join(resources(), "b.yaml"), componentYaml("b", "secretstores.local.file", {}));
-    await until("store b removed", async () => ((await status(s, "/v1.0/secrets/b/k")).status === 401 ? true : undefined));
+    await until("store b removed", async () =>
+      (await status(s, "/v1.0/secrets/b/k")).status === 401 ? true : undefined,
+    );
     assert.match(s.output(), /missing local secrets file in metadata/);
-    writeFileSync(join(resources(), "b.yaml"), componentYaml("b", "secretstores.local.file", { secretsFile: writeJson({ k: "back" }) }));
-    await until("store b back", async () => ((await status(s, "/v1.0/secrets/b/k")).body === '{"k":"back"}\n' ? true : undefined));
+    writeFileSync(
+      join(resources(), "b.yaml"),
+      componentYaml("b", "secretstores.local.file", { secretsFile: writeJson({ k: "back" }) }),
+    );
+    await until("store b back", async () =>
+      (await status(s, "/v1.0/secrets/b/k")).body === '{"k":"back"}\n' ? true : undefined,
+    );
   });
 
   it("a deleted file removes its store", async () => {
@@ -72,9 +87,13 @@ describe("hot reload switched off", () => {
   it("Configuration feature HotReload: false keeps the components of start-up", async () => {
     const s = await startSidecar({
       components: { "a.yaml": componentYaml("a", "secretstores.local.file", { secretsFile: writeJson({ k: "one" }) }) },
-      config: "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n  features:\n  - name: HotReload\n    enabled: false\n",
+      config:
+        "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n  features:\n  - name: HotReload\n    enabled: false\n",
     });
-    writeFileSync(join(s.dir, "resources", "b.yaml"), componentYaml("b", "secretstores.local.file", { secretsFile: writeJson({ k: "bee" }) }));
+    writeFileSync(
+      join(s.dir, "resources", "b.yaml"),
+      componentYaml("b", "secretstores.local.file", { secretsFile: writeJson({ k: "bee" }) }),
+    );
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal((await status(s, "/v1.0/secrets/b/k")).status, 401);
     assert.doesNotMatch(s.output(), /reloading components/);

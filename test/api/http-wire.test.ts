@@ -5,7 +5,8 @@ import type { Sidecar } from "../helpers/sidecar.js";
 import { get, rawRequest } from "../helpers/raw-http.js";
 import { startApiSidecar } from "./fixtures.js";
 
-const DIRECT_INVOKE = '{"errorCode":"ERR_DIRECT_INVOKE","message":"failed getting app id either from the URL path or the header dapr-app-id"}';
+const DIRECT_INVOKE =
+  '{"errorCode":"ERR_DIRECT_INVOKE","message":"failed getting app id either from the URL path or the header dapr-app-id"}';
 
 let s: Sidecar;
 before(async () => {
@@ -34,7 +35,10 @@ describe("HTTP wire format", () => {
     const r = await get(s.httpPort, "/v1.0/secrets/nostore/x");
     assert.equal(r.status, 401);
     assert.equal(r.headers["content-type"], "application/json");
-    assert.equal(r.body, '{"errorCode":"ERR_SECRET_STORE_NOT_FOUND","message":"failed finding secret store with key nostore"}');
+    assert.equal(
+      r.body,
+      '{"errorCode":"ERR_SECRET_STORE_NOT_FOUND","message":"failed finding secret store with key nostore"}',
+    );
   });
 
   it("the literal 'bulk' segment wins over a secret named bulk", async () => {
@@ -60,7 +64,12 @@ describe("HTTP wire format", () => {
   });
 
   it("paths are cleaned: double slashes, dot segments and a trailing slash", async () => {
-    for (const p of ["//v1.0//secrets/filestore/secret", "/v1.0/secrets/x/../filestore/secret", "/v1.0/secrets/filestore/secret/", "/v1.0/./secrets/filestore/secret"]) {
+    for (const p of [
+      "//v1.0//secrets/filestore/secret",
+      "/v1.0/secrets/x/../filestore/secret",
+      "/v1.0/secrets/filestore/secret/",
+      "/v1.0/./secrets/filestore/secret",
+    ]) {
       const r = await get(s.httpPort, p);
       assert.equal(r.status, 200, p);
       assert.equal(r.body, '{"secret":"v1"}\n', p);
@@ -89,14 +98,20 @@ describe("HTTP wire format", () => {
   });
 
   it("metadata.* query parameters are accepted alongside others", async () => {
-    const r = await get(s.httpPort, "/v1.0/secrets/filestore/secret?metadata.version_id=15&metadata.namespace=default&other=1&bad=%zz;x");
+    const r = await get(
+      s.httpPort,
+      "/v1.0/secrets/filestore/secret?metadata.version_id=15&metadata.namespace=default&other=1&bad=%zz;x",
+    );
     assert.equal(r.status, 200);
   });
 });
 
 describe("HTTP request bodies", () => {
   const withBody = (body: string, path = "/v1.0/secrets/filestore/secret") =>
-    rawRequest(s.httpPort, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    rawRequest(
+      s.httpPort,
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
 
   it("a JSON body is accepted; the URL wins over it", async () => {
     const r = await withBody('{"storeName":"other","key":"nope","metadata":{"a":"b"},"unknown":1}');
@@ -125,7 +140,10 @@ describe("HTTP request bodies", () => {
   it("a body over --max-body-size is ERR_BODY_READ and the sidecar carries on", async () => {
     const r = await withBody(`{"key":"${"x".repeat(4096)}"}`);
     assert.equal(r.status, 400);
-    assert.deepEqual(JSON.parse(r.body), { errorCode: "ERR_BODY_READ", message: "failed to read request body: http: request body too large" });
+    assert.deepEqual(JSON.parse(r.body), {
+      errorCode: "ERR_BODY_READ",
+      message: "failed to read request body: http: request body too large",
+    });
     assert.equal((await get(s.httpPort, "/v1.0/secrets/filestore/secret")).status, 200);
   });
 
@@ -152,13 +170,21 @@ describe("health and metadata endpoints", () => {
   it("healthz with another app id is ERR_HEALTH_APPID_NOT_MATCH", async () => {
     const r = await get(s.httpPort, "/v1.0/healthz?appid=someone-else");
     assert.equal(r.status, 500);
-    assert.deepEqual(JSON.parse(r.body), { errorCode: "ERR_HEALTH_APPID_NOT_MATCH", message: "dapr app-id does not match" });
+    assert.deepEqual(JSON.parse(r.body), {
+      errorCode: "ERR_HEALTH_APPID_NOT_MATCH",
+      message: "dapr app-id does not match",
+    });
   });
 
   it("metadata lists the app id and the components with their capabilities", async () => {
     const r = await get(s.httpPort, "/v1.0/metadata");
     assert.equal(r.status, 200);
-    const m = JSON.parse(r.body) as { id: string; runtimeVersion: string; components: { name: string; type: string; version: string; capabilities?: string[] }[]; extended: Record<string, string> };
+    const m = JSON.parse(r.body) as {
+      id: string;
+      runtimeVersion: string;
+      components: { name: string; type: string; version: string; capabilities?: string[] }[];
+      extended: Record<string, string>;
+    };
     assert.equal(m.id, "test-app");
     assert.ok(m.runtimeVersion);
     assert.ok(m.extended.daprRuntimeVersion);
@@ -169,7 +195,10 @@ describe("health and metadata endpoints", () => {
   });
 
   it("PUT /v1.0/metadata/{key} stores an extended attribute", async () => {
-    const r = await rawRequest(s.httpPort, "PUT /v1.0/metadata/team HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 8\r\n\r\npayments");
+    const r = await rawRequest(
+      s.httpPort,
+      "PUT /v1.0/metadata/team HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 8\r\n\r\npayments",
+    );
     assert.equal(r.status, 204);
     const m = JSON.parse((await get(s.httpPort, "/v1.0/metadata")).body) as { extended: Record<string, string> };
     assert.equal(m.extended.team, "payments");
@@ -180,7 +209,10 @@ describe("health and metadata endpoints", () => {
     await get(s.httpPort, "/v1.0/secrets/filestore/nope");
     const res = await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`);
     const text = await res.text();
-    assert.match(text, /dapr_component_secret_count\{app_id="test-app",component="filestore",namespace="",operation="get",success="true"\} \d+/);
+    assert.match(
+      text,
+      /dapr_component_secret_count\{app_id="test-app",component="filestore",namespace="",operation="get",success="true"\} \d+/,
+    );
     assert.match(text, /dapr_component_secret_count\{[^}]*component="filestore"[^}]*success="false"\} \d+/);
     assert.match(text, /dapr_component_secret_latencies_bucket/);
     assert.ok(!text.includes("nope") && !text.includes('"v1"'));

@@ -25,7 +25,14 @@ const CANARY = {
 };
 
 function assertClean(output: string): void {
-  for (const [name, value] of Object.entries(CANARY)) assert.ok(!output.includes(value), `${name} canary leaked:\n${output.split("\n").filter((l) => l.includes(value)).join("\n")}`);
+  for (const [name, value] of Object.entries(CANARY))
+    assert.ok(
+      !output.includes(value),
+      `${name} canary leaked:\n${output
+        .split("\n")
+        .filter((l) => l.includes(value))
+        .join("\n")}`,
+    );
 }
 
 const dir = mkdtempSync(join(tmpdir(), "keyward-leak-"));
@@ -41,8 +48,7 @@ describe("no secret value in the sidecar's output", () => {
       components: {
         "files.yaml": componentYaml("files", "secretstores.local.file", { secretsFile, someCredential: CANARY.inline }),
         "env.yaml": componentYaml("env", "secretstores.local.env", { prefix: "KWLEAK_" }),
-        "ref.yaml":
-          `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: uses-ref\nspec:\n  type: secretstores.local.env\n  metadata:\n  - name: prefix\n    secretKeyRef:\n      name: ref\nauth:\n  secretStore: files\n`,
+        "ref.yaml": `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: uses-ref\nspec:\n  type: secretstores.local.env\n  metadata:\n  - name: prefix\n    secretKeyRef:\n      name: ref\nauth:\n  secretStore: files\n`,
       },
     });
     const h = `dapr-api-token: ${CANARY.token}\r\n`;
@@ -63,7 +69,11 @@ describe("no secret value in the sidecar's output", () => {
       await get(s.httpPort, p);
       await get(s.httpPort, p, `dapr-api-token: ${CANARY.token}x\r\n`);
     }
-    await rawRequest(s.httpPort, `GET /v1.0/secrets/files/group:pw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${h}Content-Length: 20\r\n\r\n{"key":${JSON.stringify(CANARY.json.slice(0, 5))}`, 1000).catch(() => undefined);
+    await rawRequest(
+      s.httpPort,
+      `GET /v1.0/secrets/files/group:pw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${h}Content-Length: 20\r\n\r\n{"key":${JSON.stringify(CANARY.json.slice(0, 5))}`,
+      1000,
+    ).catch(() => undefined);
     const c = daprGrpcClient(s.grpcAddress);
     const md = new Metadata();
     md.set("dapr-api-token", CANARY.token);
@@ -82,7 +92,11 @@ describe("no secret value in the sidecar's output", () => {
   it("start-up failures: a broken secrets file, a failed reference, a YAML error", async () => {
     const badJson = join(dir, "bad.json");
     writeFileSync(badJson, `{"a": "${CANARY.json}", oops}`);
-    const r1 = await runKeyward({ components: { "a.yaml": componentYaml("bad", "secretstores.local.file", { secretsFile: badJson, password: CANARY.inline }) } });
+    const r1 = await runKeyward({
+      components: {
+        "a.yaml": componentYaml("bad", "secretstores.local.file", { secretsFile: badJson, password: CANARY.inline }),
+      },
+    });
     assert.equal(r1.code, 1);
     assert.match(r1.output, /not valid JSON/);
     assertClean(r1.output);
@@ -98,7 +112,9 @@ describe("no secret value in the sidecar's output", () => {
     assertClean(r2.output);
 
     const r3 = await startSidecar({
-      components: { "broken.yaml": `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\nspec:\n  type: secretstores.local.env\n  metadata:\n  - name: password\n    value: "${CANARY.yaml}\n  - : [\n` },
+      components: {
+        "broken.yaml": `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\nspec:\n  type: secretstores.local.env\n  metadata:\n  - name: password\n    value: "${CANARY.yaml}\n  - : [\n`,
+      },
     });
     await r3.stop();
     assert.match(r3.output(), /broken\.yaml:\d+: YAML error/);

@@ -13,7 +13,8 @@ class FakeStore implements SecretStore {
   async getSecret(req: { name: string }) {
     this.calls++;
     if (this.behaviour.delayMs) await new Promise((r) => setTimeout(r, this.behaviour.delayMs).unref());
-    if (this.behaviour.failFirst && this.calls <= this.behaviour.failFirst) throw new SecretStoreError("unavailable", "temporary failure");
+    if (this.behaviour.failFirst && this.calls <= this.behaviour.failFirst)
+      throw new SecretStoreError("unavailable", "temporary failure");
     if (req.name === "good-key") return { "good-key": "life is good" };
     if (req.name === "error-key") throw new SecretStoreError("internal", "error occurs with error-key");
     return null;
@@ -39,8 +40,19 @@ const flaky = new FakeStore({ failFirst: 1 });
 const slow = new FakeStore({ delayMs: 30_000 });
 before(async () => {
   srv = await startInProcess({
-    stores: { store1: new FakeStore(), store2: new FakeStore(), store3: new FakeStore(), store4: new FakeStore(), flaky, slow },
-    scopes: [scope("store1", "allow", [], ["not-allowed"]), scope("store2", "deny", ["good-key"]), scope("store3", "allow", ["good-key"])],
+    stores: {
+      store1: new FakeStore(),
+      store2: new FakeStore(),
+      store3: new FakeStore(),
+      store4: new FakeStore(),
+      flaky,
+      slow,
+    },
+    scopes: [
+      scope("store1", "allow", [], ["not-allowed"]),
+      scope("store2", "deny", ["good-key"]),
+      scope("store3", "allow", ["good-key"]),
+    ],
     resiliencyYaml: `apiVersion: dapr.io/v1alpha1
 kind: Resiliency
 metadata:
@@ -70,43 +82,64 @@ after(async () => {
   await srv.close();
 });
 
-describeTransports("runtime test table", () => srv, (client) => {
-  it("unknown store → 401 / InvalidArgument", async () => {
-    expectError(await client().get("notexistStore", "bad-key"), { errorCode: "ERR_SECRET_STORE_NOT_FOUND", http: 401, grpc: 3 });
-  });
+describeTransports(
+  "runtime test table",
+  () => srv,
+  (client) => {
+    it("unknown store → 401 / InvalidArgument", async () => {
+      expectError(await client().get("notexistStore", "bad-key"), {
+        errorCode: "ERR_SECRET_STORE_NOT_FOUND",
+        http: 401,
+        grpc: 3,
+      });
+    });
 
-  it("a nil map → 204 with no body over HTTP, an empty message over gRPC", async () => {
-    const o = await client().get("store1", "bad-key");
-    assert.ok(o.ok);
-    if (client().transport === "http") assert.deepEqual(o, { ok: true, data: null, status: 204 });
-    else assert.deepEqual(o.data, {});
-  });
+    it("a nil map → 204 with no body over HTTP, an empty message over gRPC", async () => {
+      const o = await client().get("store1", "bad-key");
+      assert.ok(o.ok);
+      if (client().transport === "http") assert.deepEqual(o, { ok: true, data: null, status: 204 });
+      else assert.deepEqual(o.data, {});
+    });
 
-  it("denied keys → 403 / PermissionDenied", async () => {
-    for (const [store, key] of [["store1", "not-allowed"], ["store2", "random"], ["store3", "random"]] as const) {
-      expectError(await client().get(store, key), { errorCode: "ERR_PERMISSION_DENIED", http: 403, grpc: 7 });
-    }
-  });
+    it("denied keys → 403 / PermissionDenied", async () => {
+      for (const [store, key] of [
+        ["store1", "not-allowed"],
+        ["store2", "random"],
+        ["store3", "random"],
+      ] as const) {
+        expectError(await client().get(store, key), { errorCode: "ERR_PERMISSION_DENIED", http: 403, grpc: 7 });
+      }
+    });
 
-  it("allowed keys → 200", async () => {
-    for (const store of ["store1", "store2", "store3", "store4"]) {
-      const o = await client().get(store, "good-key");
-      assert.ok(o.ok, store);
-      assert.deepEqual(o.data, { "good-key": "life is good" });
-    }
-  });
+    it("allowed keys → 200", async () => {
+      for (const store of ["store1", "store2", "store3", "store4"]) {
+        const o = await client().get(store, "good-key");
+        assert.ok(o.ok, store);
+        assert.deepEqual(o.data, { "good-key": "life is good" });
+      }
+    });
 
-  it("a store error → 500 ERR_SECRET_GET / Internal", async () => {
-    expectError(await client().get("store4", "error-key"), { errorCode: "ERR_SECRET_GET", http: 500, grpc: 13, message: "failed getting secret with key error-key from secret store store4: error occurs with error-key" });
-    expectError(await client().get("store2", "error-key"), { errorCode: "ERR_PERMISSION_DENIED", http: 403, grpc: 7 });
-  });
+    it("a store error → 500 ERR_SECRET_GET / Internal", async () => {
+      expectError(await client().get("store4", "error-key"), {
+        errorCode: "ERR_SECRET_GET",
+        http: 500,
+        grpc: 13,
+        message: "failed getting secret with key error-key from secret store store4: error occurs with error-key",
+      });
+      expectError(await client().get("store2", "error-key"), {
+        errorCode: "ERR_PERMISSION_DENIED",
+        http: 403,
+        grpc: 7,
+      });
+    });
 
-  it("bulk → the fake store's map", async () => {
-    const o = await client().bulk("store1");
-    assert.ok(o.ok);
-    assert.deepEqual(o.data, { "good-key": { "good-key": "life is good" } });
-  });
-});
+    it("bulk → the fake store's map", async () => {
+      const o = await client().bulk("store1");
+      assert.ok(o.ok);
+      assert.deepEqual(o.data, { "good-key": { "good-key": "life is good" } });
+    });
+  },
+);
 
 describe("resiliency (contract 7.1)", () => {
   it("a retry policy turns one failure into success after two calls", async () => {

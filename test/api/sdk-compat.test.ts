@@ -36,7 +36,11 @@ for (const withToken of [false, true]) {
     let s: Sidecar;
     before(async () => {
       s = await startApiSidecar({
-        env: { TEST_SECRET_1: "secret_val_1", TEST_SECRET_2: "secret_val_2", ...(withToken ? { DAPR_API_TOKEN: TOKEN } : {}) },
+        env: {
+          TEST_SECRET_1: "secret_val_1",
+          TEST_SECRET_2: "secret_val_2",
+          ...(withToken ? { DAPR_API_TOKEN: TOKEN } : {}),
+        },
         components: { "envvars.yaml": componentYaml("secret-envvars", "secretstores.local.env") },
       });
     });
@@ -50,7 +54,10 @@ for (const withToken of [false, true]) {
           const c = client(sdk, proto, s, withToken ? TOKEN : undefined);
           try {
             // The SDK's own e2e expectations (contract 8.3).
-            assert.equal(JSON.stringify(await c.secret.get("secret-envvars", "TEST_SECRET_1")), '{"TEST_SECRET_1":"secret_val_1"}');
+            assert.equal(
+              JSON.stringify(await c.secret.get("secret-envvars", "TEST_SECRET_1")),
+              '{"TEST_SECRET_1":"secret_val_1"}',
+            );
             assert.deepEqual(await c.secret.get("filestore", "secret"), { secret: "v1" });
             const bulk = (await c.secret.getBulk("secret-envvars")) as Record<string, unknown> | undefined;
             if (!(sdkName.includes("3.6") && proto === "GRPC")) {
@@ -59,8 +66,14 @@ for (const withToken of [false, true]) {
               const files = (await c.secret.getBulk("multistore")) as Record<string, unknown>;
               assert.deepEqual(files.parent, { child1: "12345", "child2:child3": "67890" });
             }
-            await assert.rejects(c.secret.get("filestore", "nope"), /failed getting secret with key nope from secret store filestore: secret nope not found/);
-            await assert.rejects(c.secret.get("scoped", "other"), /access denied by policy to get \W+other\W+ from \W+scoped/);
+            await assert.rejects(
+              c.secret.get("filestore", "nope"),
+              /failed getting secret with key nope from secret store filestore: secret nope not found/,
+            );
+            await assert.rejects(
+              c.secret.get("scoped", "other"),
+              /access denied by policy to get \W+other\W+ from \W+scoped/,
+            );
             await assert.rejects(c.secret.get("nostore", "x"), /failed finding secret store with key nostore/);
           } finally {
             await c.stop().catch(() => undefined);
@@ -68,7 +81,6 @@ for (const withToken of [false, true]) {
         });
       }
     }
-
   });
 }
 
@@ -77,19 +89,31 @@ describe("the Dapr quickstart, run as its README runs it", () => {
   const app = join(REPO_ROOT, "examples/quickstart/order-processor");
   before(async () => {
     // From order-processor/, so the component's relative secrets.json resolves as in the quickstart.
-    s = await startSidecar({ cwd: app, appId: "order-processor", resourcesArgs: ["--resources-path", "../components"] });
+    s = await startSidecar({
+      cwd: app,
+      appId: "order-processor",
+      resourcesArgs: ["--resources-path", "../components"],
+    });
   });
   after(async () => {
     await s.stop();
   });
 
   it("the JavaScript SDK app prints the secret", async () => {
-    const { stdout } = await run(process.execPath, ["index.js"], { cwd: app, env: { ...process.env, DAPR_HTTP_PORT: String(s.httpPort) }, timeout: 30_000 });
+    const { stdout } = await run(process.execPath, ["index.js"], {
+      cwd: app,
+      env: { ...process.env, DAPR_HTTP_PORT: String(s.httpPort) },
+      timeout: 30_000,
+    });
     assert.match(stdout, /^Fetched Secret: \{"secret":"YourPasskeyHere"\}$/m);
   });
 
   it("the plain HTTP app prints the secret", async () => {
-    const { stdout } = await run(process.execPath, ["http.js"], { cwd: app, env: { ...process.env, DAPR_HTTP_PORT: String(s.httpPort) }, timeout: 30_000 });
+    const { stdout } = await run(process.execPath, ["http.js"], {
+      cwd: app,
+      env: { ...process.env, DAPR_HTTP_PORT: String(s.httpPort) },
+      timeout: 30_000,
+    });
     assert.match(stdout, /Fetched Secret: +\{ secret: 'YourPasskeyHere' \}/);
   });
 

@@ -11,7 +11,9 @@ function openRequest(port: number) {
   let data = "";
   sock.on("data", (d) => (data += d.toString()));
   const closed = new Promise<void>((r) => sock.on("close", () => r()));
-  sock.write("GET /v1.0/secrets/filestore/secret HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{");
+  sock.write(
+    "GET /v1.0/secrets/filestore/secret HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
+  );
   return { finish: () => sock.write("}"), response: () => data, closed, sock };
 }
 

@@ -29,7 +29,10 @@ describe("API token over HTTP", () => {
   });
 
   it("a wrong token is refused, the right one accepted (header name in any case)", async () => {
-    assert.equal((await get(s.httpPort, "/v1.0/secrets/filestore/secret", `dapr-api-token: ${TOKEN}x\r\n`)).status, 401);
+    assert.equal(
+      (await get(s.httpPort, "/v1.0/secrets/filestore/secret", `dapr-api-token: ${TOKEN}x\r\n`)).status,
+      401,
+    );
     assert.equal((await get(s.httpPort, "/v1.0/secrets/filestore/secret", `DAPR-API-TOKEN: ${TOKEN}\r\n`)).status, 200);
     assert.equal((await get(s.httpPort, "/v1.0/secrets/filestore/secret", "dapr-api-token: \r\n")).status, 401);
   });

@@ -44,7 +44,15 @@ describe("keyward help", () => {
     ]) {
       assert.match(output, new RegExp(`^\\s+(--[\\w-]+, )*${flag}\\b.*\\S`, "m"), flag);
     }
-    for (const def of ["default 3500", "default 50001", "default 9090", "default 127.0.0.1", "default info", "default 5"]) assert.ok(output.includes(def), def);
+    for (const def of [
+      "default 3500",
+      "default 50001",
+      "default 9090",
+      "default 127.0.0.1",
+      "default info",
+      "default 5",
+    ])
+      assert.ok(output.includes(def), def);
     for (const env of ["DAPR_API_TOKEN", "NAMESPACE"]) assert.match(output, new RegExp(`^\\s+${env}\\s+\\S`, "m"), env);
   });
 
@@ -89,11 +97,16 @@ describe("keyward serve accepts daprd's command lines", () => {
       args: ["-app-id", "go-style", "--enable-metrics=false", "-log-level=debug", "--dapr-graceful-shutdown-seconds=2"],
     });
     try {
-      const meta = (await (await fetch(`${sc.httpUrl}/v1.0/metadata`)).json()) as { id: string; components: { name: string }[] };
+      const meta = (await (await fetch(`${sc.httpUrl}/v1.0/metadata`)).json()) as {
+        id: string;
+        components: { name: string }[];
+      };
       assert.equal(meta.id, "go-style");
       assert.deepEqual(meta.components.map((c) => c.name).sort(), ["from-components-path", "from-resources-path"]);
       assert.equal(sc.metricsPort, undefined);
-      assert.deepEqual(await (await fetch(`${sc.httpUrl}/v1.0/secrets/from-resources-path/greeting`)).json(), { greeting: "hi" });
+      assert.deepEqual(await (await fetch(`${sc.httpUrl}/v1.0/secrets/from-resources-path/greeting`)).json(), {
+        greeting: "hi",
+      });
     } finally {
       assert.equal(await sc.stop(), 0);
     }
@@ -110,24 +123,51 @@ describe("keyward validate", () => {
       "c-ref.yaml": refStore("orphan", "nowhere"),
       "d-state.yaml": componentYaml("statestore", "state.redis", { redisHost: "localhost:6379" }),
       "e-self.yaml": refStore("self", "self"),
-      "f-resiliency.yaml": "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\nspec:\n  policies:\n    timeouts:\n      quick: soonish\n",
+      "f-resiliency.yaml":
+        "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\nspec:\n  policies:\n    timeouts:\n      quick: soonish\n",
     });
     const { code, output } = await keyward(["validate", "--app-id", "app", "--resources-path", dir]);
     assert.equal(code, 1, output);
     const problems = output.split("\n").filter((l) => l.startsWith("problem: "));
     assert.equal(problems.length, 5, output);
-    assert.ok(problems.some((l) => l.includes(`${join(dir, "a-broken.yaml")}:1`) && l.includes("YAML error")), output);
-    assert.ok(problems.some((l) => l.includes(`${join(dir, "b-unknown.yaml")}:1: component mystery: couldn't find secret store secretstores.made.up/v1`)), output);
-    assert.ok(problems.some((l) => l.includes(`${join(dir, "c-ref.yaml")}:1: component orphan: auth.secretStore nowhere`)), output);
-    assert.ok(problems.some((l) => l.includes(`${join(dir, "e-self.yaml")}:1: component self: secret store reference cycle: self -> self`)), output);
+    assert.ok(
+      problems.some((l) => l.includes(`${join(dir, "a-broken.yaml")}:1`) && l.includes("YAML error")),
+      output,
+    );
+    assert.ok(
+      problems.some((l) =>
+        l.includes(
+          `${join(dir, "b-unknown.yaml")}:1: component mystery: couldn't find secret store secretstores.made.up/v1`,
+        ),
+      ),
+      output,
+    );
+    assert.ok(
+      problems.some((l) => l.includes(`${join(dir, "c-ref.yaml")}:1: component orphan: auth.secretStore nowhere`)),
+      output,
+    );
+    assert.ok(
+      problems.some((l) =>
+        l.includes(`${join(dir, "e-self.yaml")}:1: component self: secret store reference cycle: self -> self`),
+      ),
+      output,
+    );
     assert.match(output, /^warning: .*d-state\.yaml:1: component statestore \(state\.redis\)/m);
-    assert.ok(problems.some((l) => l.includes(`resiliency: ${join(dir, "f-resiliency.yaml")}:1 timeout quick: "soonish" is not a duration`)), output);
+    assert.ok(
+      problems.some((l) =>
+        l.includes(`resiliency: ${join(dir, "f-resiliency.yaml")}:1 timeout quick: "soonish" is not a duration`),
+      ),
+      output,
+    );
     assert.match(output, /^5 problem\(s\)$/m);
     assert.doesNotMatch(output, new RegExp(seed));
   });
 
   it("a clean folder with other component kinds passes (exit 0)", async () => {
-    const dir = folder({ "a.yaml": fileStore("ok"), "b.yaml": componentYaml("pubsub", "pubsub.redis", { redisHost: "x" }) });
+    const dir = folder({
+      "a.yaml": fileStore("ok"),
+      "b.yaml": componentYaml("pubsub", "pubsub.redis", { redisHost: "x" }),
+    });
     const { code, output } = await keyward(["validate", "--app-id", "app", "--components-path", dir]);
     assert.equal(code, 0, output);
     assert.match(output, /1 secret store component\(s\): ok/);
@@ -139,10 +179,16 @@ describe("keyward validate", () => {
     const cfgDir = join(dir, "cfg");
     mkdirSync(cfgDir);
     const cfg = join(cfgDir, "config.yaml");
-    writeFileSync(cfg, "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n  secrets:\n    scopes:\n      - storeName: a\n        defaultAccess: never\n");
+    writeFileSync(
+      cfg,
+      "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n  secrets:\n    scopes:\n      - storeName: a\n        defaultAccess: never\n",
+    );
     const { code, output } = await keyward(["validate", "--app-id", "app", "--resources-path", dir, "--config", cfg]);
     assert.equal(code, 1, output);
-    assert.match(output, new RegExp(`problem: configuration: ${cfg}:8: defaultAccess never can be either allow or deny`));
+    assert.match(
+      output,
+      new RegExp(`problem: configuration: ${cfg}:8: defaultAccess never can be either allow or deny`),
+    );
     assert.match(output, /problem: duplicate definition of Component name dup: .*one\.yaml:1 and .*two\.yaml:1/);
   });
 

@@ -11,7 +11,11 @@ const settings = (argv: string[], env: NodeJS.ProcessEnv = {}): ServeSettings =>
 };
 
 const usage = (argv: string[], re: RegExp, env: NodeJS.ProcessEnv = {}) =>
-  assert.throws(() => serveSettings(argv, env), (err: unknown) => err instanceof UsageError && re.test(err.message), argv.join(" "));
+  assert.throws(
+    () => serveSettings(argv, env),
+    (err: unknown) => err instanceof UsageError && re.test(err.message),
+    argv.join(" "),
+  );
 
 describe("serve flags: daprd's names and defaults", () => {
   it("defaults", () => {
@@ -32,20 +36,44 @@ describe("serve flags: daprd's names and defaults", () => {
   });
 
   it("Go flag syntax: -name value, --name=value, -name=value, booleans with =false", () => {
-    const s = settings(["-app-id", "x", "--dapr-http-port=3600", "-dapr-grpc-port=50002", "--enable-metrics=false", "-log-as-json", "--log-level", "DEBUG"]);
+    const s = settings([
+      "-app-id",
+      "x",
+      "--dapr-http-port=3600",
+      "-dapr-grpc-port=50002",
+      "--enable-metrics=false",
+      "-log-as-json",
+      "--log-level",
+      "DEBUG",
+    ]);
     assert.equal(s.appId, "x");
     assert.equal(s.httpPort, 3600);
     assert.equal(s.grpcPort, 50002);
     assert.equal(s.metrics, false);
     assert.equal(s.logJson, true);
     assert.equal(s.logLevel, "debug");
-    for (const [v, want] of [["true", true], ["1", true], ["t", true], ["0", false], ["F", false], ["FALSE", false]] as const) {
+    for (const [v, want] of [
+      ["true", true],
+      ["1", true],
+      ["t", true],
+      ["0", false],
+      ["F", false],
+      ["FALSE", false],
+    ] as const) {
       assert.equal(settings(["--app-id", "a", `--enable-metrics=${v}`]).metrics, want, v);
     }
   });
 
   it("--resources-path is repeatable and --components-path is its alias, in order given", () => {
-    const s = settings(["--app-id", "a", "--components-path", "one", "--resources-path", "two", "-components-path=three"]);
+    const s = settings([
+      "--app-id",
+      "a",
+      "--components-path",
+      "one",
+      "--resources-path",
+      "two",
+      "-components-path=three",
+    ]);
     assert.deepEqual(s.resourcesPaths, ["one", "two", "three"]);
     assert.deepEqual(settings(["--app-id", "a", "--config", "c1", "--config=c2"]).configFiles, ["c1", "c2"]);
   });
@@ -55,13 +83,10 @@ describe("serve flags: daprd's names and defaults", () => {
   });
 
   it("--dapr-listen-addresses takes a comma-separated list of IPs (IPv6 with or without brackets) or host names", () => {
-    assert.deepEqual(settings(["--app-id", "a", "--dapr-listen-addresses", "127.0.0.1, ::1,[fe80::1],localhost,0.0.0.0"]).listen, [
-      "127.0.0.1",
-      "::1",
-      "fe80::1",
-      "localhost",
-      "0.0.0.0",
-    ]);
+    assert.deepEqual(
+      settings(["--app-id", "a", "--dapr-listen-addresses", "127.0.0.1, ::1,[fe80::1],localhost,0.0.0.0"]).listen,
+      ["127.0.0.1", "::1", "fe80::1", "localhost", "0.0.0.0"],
+    );
     assert.equal(settings(["--app-id", "a", "--metrics-listen-address", "[::]"]).metricsAddress, "::");
   });
 

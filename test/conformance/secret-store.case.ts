@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { pingStore } from "../../src/stores/ping.js";
-import { PING_NOT_IMPLEMENTED, SecretStoreError, type ComponentMetadata, type SecretStore, type SecretStoreFeature } from "../../src/stores/types.js";
+import {
+  PING_NOT_IMPLEMENTED,
+  SecretStoreError,
+  type ComponentMetadata,
+  type SecretStore,
+  type SecretStoreFeature,
+} from "../../src/stores/types.js";
 import { recordingLogger, storeContext } from "../helpers/store-context.js";
 
 export const CONFORMANCE_SECRETS = { conftestsecret: "abcd", secondsecret: "efgh" } as const;
@@ -52,7 +58,9 @@ export function describeSecretStoreConformance(opts: ConformanceOptions): void {
     });
 
     it("get ignores request metadata it does not know", async () => {
-      assert.deepEqual(await store.getSecret({ name: "conftestsecret", metadata: { "x-unknown": "1" } }), { conftestsecret: "abcd" });
+      assert.deepEqual(await store.getSecret({ name: "conftestsecret", metadata: { "x-unknown": "1" } }), {
+        conftestsecret: "abcd",
+      });
     });
 
     it("a missing secret is a not_found error that names it, or an empty value where the store says so", async () => {
@@ -81,7 +89,9 @@ export function describeSecretStoreConformance(opts: ConformanceOptions): void {
     });
 
     it("concurrent gets all answer the same", async () => {
-      const all = await Promise.all(Array.from({ length: 25 }, () => store.getSecret({ name: "secondsecret", metadata: {} })));
+      const all = await Promise.all(
+        Array.from({ length: 25 }, () => store.getSecret({ name: "secondsecret", metadata: {} })),
+      );
       for (const r of all) assert.deepEqual(r, { secondsecret: "efgh" });
     });
 

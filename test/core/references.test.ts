@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { envRefAllowed, orderByReferences, ReferenceError, resolveMetadata, type ResolveContext } from "../../src/core/references.js";
+import {
+  envRefAllowed,
+  orderByReferences,
+  ReferenceError,
+  resolveMetadata,
+  type ResolveContext,
+} from "../../src/core/references.js";
 import { readComponent, type ComponentManifest } from "../../src/resources/component.js";
 import { parseYamlDocument } from "../../src/resources/yaml-documents.js";
 import { SecretStoreError, type GetSecretRequest, type SecretData, type SecretStore } from "../../src/stores/types.js";
@@ -46,7 +52,11 @@ class FakeStore implements SecretStore {
   async close(): Promise<void> {}
 }
 
-function ctx(stores: Record<string, SecretStore> = {}, env: NodeJS.ProcessEnv = {}, extra: Partial<ResolveContext> = {}) {
+function ctx(
+  stores: Record<string, SecretStore> = {},
+  env: NodeJS.ProcessEnv = {},
+  extra: Partial<ResolveContext> = {},
+) {
   const warnings: string[] = [];
   const c: ResolveContext = {
     appId: "order-processor",
@@ -67,7 +77,10 @@ describe("orderByReferences", () => {
     const base = component("base");
     const other = component("other");
     const { ordered, problems } = orderByReferences([top, other, mid, base], "", new Set());
-    assert.deepEqual(ordered.map((c) => c.name), ["base", "mid", "top", "other"]);
+    assert.deepEqual(
+      ordered.map((c) => c.name),
+      ["base", "mid", "top", "other"],
+    );
     assert.equal(problems.size, 0);
   });
 
@@ -84,19 +97,30 @@ describe("orderByReferences", () => {
     const user = component("user", { auth: "a", items: ref("p", "x") });
     const free = component("free");
     const { problems } = orderByReferences([user, a, b, c, free], "", new Set());
-    for (const n of ["a", "b", "c"]) assert.match(problems.get(n)!, /secret store reference cycle: (a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c)/, n);
+    for (const n of ["a", "b", "c"])
+      assert.match(
+        problems.get(n)!,
+        /secret store reference cycle: (a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c)/,
+        n,
+      );
     assert.match(problems.get("user")!, /its secret store a cannot start: secret store reference cycle/);
     assert.equal(problems.has("free"), false);
   });
 
   it("a reference to a store that does not exist is a problem", () => {
     const c = component("c", { auth: "nope", items: ref("p", "x") });
-    assert.match(orderByReferences([c], "", new Set()).problems.get("c")!, /auth\.secretStore nope is not a secret store defined for this app/);
+    assert.match(
+      orderByReferences([c], "", new Set()).problems.get("c")!,
+      /auth\.secretStore nope is not a secret store defined for this app/,
+    );
   });
 
   it("secretKeyRef without auth.secretStore is a problem in standalone mode; Kubernetes mode uses the built-in store", () => {
     const c = component("c", { items: ref("password", "x") });
-    assert.match(orderByReferences([c], "", new Set()).problems.get("c")!, /metadata password \(line \d+\) uses secretKeyRef, but the component sets no auth\.secretStore/);
+    assert.match(
+      orderByReferences([c], "", new Set()).problems.get("c")!,
+      /metadata password \(line \d+\) uses secretKeyRef, but the component sets no auth\.secretStore/,
+    );
     assert.equal(orderByReferences([c], "kubernetes", new Set(["kubernetes"])).problems.size, 0);
   });
 
@@ -112,7 +136,12 @@ describe("resolveMetadata: secretKeyRef", () => {
     const c = component("c", {
       auth: "vault",
       namespace: "team-a",
-      items: [ref("user", "db", "user"), ref("password", "db", "password"), ref("token", "token"), "  - name: plain\n    value: x"].join("\n"),
+      items: [
+        ref("user", "db", "user"),
+        ref("password", "db", "password"),
+        ref("token", "token"),
+        "  - name: plain\n    value: x",
+      ].join("\n"),
     });
     const md = await resolveMetadata(c, ctx({ vault }).c);
     assert.deepEqual(md, { user: "admin", password: "pw-1", token: "tk-1", plain: "x" });
@@ -124,7 +153,10 @@ describe("resolveMetadata: secretKeyRef", () => {
 
   it("a missing key, a store error or an unloaded store are errors naming the item, never a value", async () => {
     const seed = "ref-seed-0c9d41";
-    const vault = new FakeStore({ db: { user: seed }, broken: new SecretStoreError("permission_denied", "permission denied") });
+    const vault = new FakeStore({
+      db: { user: seed },
+      broken: new SecretStoreError("permission_denied", "permission denied"),
+    });
     const check = async (items: string, re: RegExp, stores: Record<string, SecretStore> = { vault }) => {
       await assert.rejects(resolveMetadata(component("c", { auth: "vault", items }), ctx(stores).c), (err: unknown) => {
         assert.ok(err instanceof ReferenceError);
@@ -134,19 +166,26 @@ describe("resolveMetadata: secretKeyRef", () => {
       });
     };
     await check(ref("password", "db", "password"), /metadata password: secret db in store vault has no key password/);
-    await check(ref("password", "missing"), /metadata password: secretKeyRef missing from store vault: secret missing not found/);
+    await check(
+      ref("password", "missing"),
+      /metadata password: secretKeyRef missing from store vault: secret missing not found/,
+    );
     await check(ref("password", "broken"), /permission denied/);
     await check(ref("password", "db", "user"), /secret store vault is not loaded/, {});
   });
 
   it("an empty secret value counts as missing", async () => {
     const vault = new FakeStore({ empty: { empty: "" } });
-    await assert.rejects(resolveMetadata(component("c", { auth: "vault", items: ref("p", "empty") }), ctx({ vault }).c), /secret empty in store vault has an empty value for key empty/);
+    await assert.rejects(
+      resolveMetadata(component("c", { auth: "vault", items: ref("p", "empty") }), ctx({ vault }).c),
+      /secret empty in store vault has an empty value for key empty/,
+    );
   });
 });
 
 describe("resolveMetadata: envRef", () => {
-  const item = (env: string, value?: string) => `  - name: v\n    envRef: ${env}${value === undefined ? "" : `\n    value: ${value}`}`;
+  const item = (env: string, value?: string) =>
+    `  - name: v\n    envRef: ${env}${value === undefined ? "" : `\n    value: ${value}`}`;
   const resolve = async (items: string, env: NodeJS.ProcessEnv) => {
     const { c, warnings } = ctx({}, env);
     return { md: await resolveMetadata(component("c", { items }), c), warnings };
@@ -228,6 +267,8 @@ describe("resolveMetadata: templates", () => {
   it("unknown braces are left alone; templates also apply to resolved secrets, as daprd", async () => {
     assert.equal(await value("{other} {APPID}"), "{other} {APPID}");
     const vault = new FakeStore({ s: { s: "x-{appID}" } });
-    assert.deepEqual(await resolveMetadata(component("c", { auth: "vault", items: ref("v", "s") }), ctx({ vault }).c), { v: "x-order-processor" });
+    assert.deepEqual(await resolveMetadata(component("c", { auth: "vault", items: ref("v", "s") }), ctx({ vault }).c), {
+      v: "x-order-processor",
+    });
   });
 });

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildPolicies, CircuitBreaker, CircuitOpen, DeadlineExceeded, ResiliencyError, runWithPolicy, type StorePolicy } from "../../src/core/resiliency.js";
+import {
+  buildPolicies,
+  CircuitBreaker,
+  CircuitOpen,
+  DeadlineExceeded,
+  ResiliencyError,
+  runWithPolicy,
+  type StorePolicy,
+} from "../../src/core/resiliency.js";
 import type { RawResource } from "../../src/resources/load.js";
 import { parseYamlDocument, splitDocuments } from "../../src/resources/yaml-documents.js";
 
@@ -12,7 +20,8 @@ function resources(text: string): RawResource[] {
   });
 }
 
-const resiliency = (spec: string, scopes = "") => `apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\n${scopes}spec:\n${spec}`;
+const resiliency = (spec: string, scopes = "") =>
+  `apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\n${scopes}spec:\n${spec}`;
 
 describe("buildPolicies: names and defaults (contract 7.1)", () => {
   it("a named component target wins over the default policies", () => {
@@ -36,7 +45,12 @@ describe("buildPolicies: names and defaults (contract 7.1)", () => {
     );
     const p = buildPolicies(r, "app", ["vault", "local"]);
     assert.equal(p.get("vault")!.timeoutMs, 2000);
-    assert.deepEqual(p.get("vault")!.retry, { policy: "constant", durationMs: 10, maxIntervalMs: 60_000, maxRetries: 2 });
+    assert.deepEqual(p.get("vault")!.retry, {
+      policy: "constant",
+      durationMs: 10,
+      maxIntervalMs: 60_000,
+      maxRetries: 2,
+    });
     assert.equal(p.get("local")!.timeoutMs, 9000);
     assert.equal(p.get("local")!.retry, undefined);
   });
@@ -55,20 +69,38 @@ describe("buildPolicies: names and defaults (contract 7.1)", () => {
       assert.equal(p.get("s")!.timeoutMs, Number(`${i + 1}0`), present[0]);
     });
     // The docs' name without "Outbound" is not one daprd's code looks up.
-    const docsName = buildPolicies(resources(resiliency("  policies:\n    timeouts:\n      DefaultSecretstoreComponentTimeoutPolicy: 1s\n")), "app", ["s"]);
+    const docsName = buildPolicies(
+      resources(resiliency("  policies:\n    timeouts:\n      DefaultSecretstoreComponentTimeoutPolicy: 1s\n")),
+      "app",
+      ["s"],
+    );
     assert.equal(docsName.has("s"), false);
   });
 
   it("retry defaults: constant, 5s, maxInterval 60s, retry for ever", () => {
-    const spec = "  policies:\n    retries:\n      DefaultRetryPolicy: {}\n      DefaultSecretstoreComponentOutboundRetryPolicy:\n        policy: exponential\n        maxInterval: 3s\n        maxRetries: 4\n";
+    const spec =
+      "  policies:\n    retries:\n      DefaultRetryPolicy: {}\n      DefaultSecretstoreComponentOutboundRetryPolicy:\n        policy: exponential\n        maxInterval: 3s\n        maxRetries: 4\n";
     const p = buildPolicies(resources(resiliency(spec)), "app", ["s"]);
-    assert.deepEqual(p.get("s")!.retry, { policy: "exponential", durationMs: 5000, maxIntervalMs: 3000, maxRetries: 4 });
-    const q = buildPolicies(resources(resiliency("  policies:\n    retries:\n      DefaultRetryPolicy: {}\n")), "app", ["s"]);
-    assert.deepEqual(q.get("s")!.retry, { policy: "constant", durationMs: 5000, maxIntervalMs: 60_000, maxRetries: -1 });
+    assert.deepEqual(p.get("s")!.retry, {
+      policy: "exponential",
+      durationMs: 5000,
+      maxIntervalMs: 3000,
+      maxRetries: 4,
+    });
+    const q = buildPolicies(resources(resiliency("  policies:\n    retries:\n      DefaultRetryPolicy: {}\n")), "app", [
+      "s",
+    ]);
+    assert.deepEqual(q.get("s")!.retry, {
+      policy: "constant",
+      durationMs: 5000,
+      maxIntervalMs: 60_000,
+      maxRetries: -1,
+    });
   });
 
   it("circuit breakers: trip expressions and per-store instances", async () => {
-    const spec = "  policies:\n    circuitBreakers:\n      DefaultCircuitBreakerPolicy:\n        maxRequests: 1\n        timeout: 30s\n        trip: consecutiveFailures > 1\n";
+    const spec =
+      "  policies:\n    circuitBreakers:\n      DefaultCircuitBreakerPolicy:\n        maxRequests: 1\n        timeout: 30s\n        trip: consecutiveFailures > 1\n";
     const p = buildPolicies(resources(resiliency(spec)), "app", ["a", "b"]);
     const a = p.get("a")!.breaker!;
     assert.ok(a instanceof CircuitBreaker);
@@ -76,7 +108,10 @@ describe("buildPolicies: names and defaults (contract 7.1)", () => {
     const fail = () => Promise.reject(new Error("down"));
     await assert.rejects(a.run(fail), /down/);
     await assert.rejects(a.run(fail), /down/);
-    await assert.rejects(a.run(() => Promise.resolve(1)), CircuitOpen);
+    await assert.rejects(
+      a.run(() => Promise.resolve(1)),
+      CircuitOpen,
+    );
     assert.equal(await p.get("b")!.breaker!.run(() => Promise.resolve(2)), 2);
   });
 
@@ -92,41 +127,78 @@ describe("buildPolicies: names and defaults (contract 7.1)", () => {
 
   it("errors: an undefined named policy, a bad duration, a bad retry kind, an unsupported trip", () => {
     const target = "  targets:\n    components:\n      s:\n        outbound:\n          retry: nope\n";
-    assert.throws(() => buildPolicies(resources(resiliency(target)), "app", ["s"]), (e: unknown) => e instanceof ResiliencyError && /retry policy nope, which is not defined/i.test(e.message));
-    assert.throws(() => buildPolicies(resources(resiliency("  policies:\n    timeouts:\n      t: soon\n")), "app", []), /"soon" is not a duration/);
-    assert.throws(() => buildPolicies(resources(resiliency("  policies:\n    retries:\n      r:\n        policy: linear\n")), "app", []), /constant or exponential/);
-    assert.throws(() => buildPolicies(resources(resiliency("  policies:\n    circuitBreakers:\n      c:\n        trip: requests > 3\n")), "app", []), /not supported/);
+    assert.throws(
+      () => buildPolicies(resources(resiliency(target)), "app", ["s"]),
+      (e: unknown) => e instanceof ResiliencyError && /retry policy nope, which is not defined/i.test(e.message),
+    );
+    assert.throws(
+      () => buildPolicies(resources(resiliency("  policies:\n    timeouts:\n      t: soon\n")), "app", []),
+      /"soon" is not a duration/,
+    );
+    assert.throws(
+      () =>
+        buildPolicies(
+          resources(resiliency("  policies:\n    retries:\n      r:\n        policy: linear\n")),
+          "app",
+          [],
+        ),
+      /constant or exponential/,
+    );
+    assert.throws(
+      () =>
+        buildPolicies(
+          resources(resiliency("  policies:\n    circuitBreakers:\n      c:\n        trip: requests > 3\n")),
+          "app",
+          [],
+        ),
+      /not supported/,
+    );
   });
 });
 
 describe("runWithPolicy", () => {
   it("no policy: one attempt", async () => {
     let n = 0;
-    await assert.rejects(runWithPolicy(undefined, () => Promise.reject(new Error(`fail ${++n}`))), /fail 1/);
+    await assert.rejects(
+      runWithPolicy(undefined, () => Promise.reject(new Error(`fail ${++n}`))),
+      /fail 1/,
+    );
   });
 
   it("retry: a store failing once then succeeding answers after 2 calls", async () => {
     let n = 0;
     const policy: StorePolicy = { retry: { policy: "constant", durationMs: 1, maxIntervalMs: 1, maxRetries: 3 } };
-    assert.equal(await runWithPolicy(policy, () => (++n === 1 ? Promise.reject(new Error("once")) : Promise.resolve("ok"))), "ok");
+    assert.equal(
+      await runWithPolicy(policy, () => (++n === 1 ? Promise.reject(new Error("once")) : Promise.resolve("ok"))),
+      "ok",
+    );
     assert.equal(n, 2);
   });
 
   it("retry: gives up after maxRetries more attempts with the last error", async () => {
     let n = 0;
     const policy: StorePolicy = { retry: { policy: "constant", durationMs: 1, maxIntervalMs: 1, maxRetries: 2 } };
-    await assert.rejects(runWithPolicy(policy, () => Promise.reject(new Error(`fail ${++n}`))), /fail 3/);
+    await assert.rejects(
+      runWithPolicy(policy, () => Promise.reject(new Error(`fail ${++n}`))),
+      /fail 3/,
+    );
     assert.equal(n, 3);
   });
 
   it("timeout applies to each attempt and aborts its signal", async () => {
     const signals: AbortSignal[] = [];
-    const policy: StorePolicy = { timeoutMs: 20, retry: { policy: "constant", durationMs: 1, maxIntervalMs: 1, maxRetries: 1 } };
+    const policy: StorePolicy = {
+      timeoutMs: 20,
+      retry: { policy: "constant", durationMs: 1, maxIntervalMs: 1, maxRetries: 1 },
+    };
     const never = (signal: AbortSignal | undefined) => {
       signals.push(signal!);
       return new Promise<never>(() => undefined);
     };
-    await assert.rejects(runWithPolicy(policy, never), (e: unknown) => e instanceof DeadlineExceeded && e.message === "context deadline exceeded");
+    await assert.rejects(
+      runWithPolicy(policy, never),
+      (e: unknown) => e instanceof DeadlineExceeded && e.message === "context deadline exceeded",
+    );
     assert.equal(signals.length, 2);
     assert.ok(signals.every((s) => s.aborted));
   });

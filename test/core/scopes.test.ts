@@ -3,11 +3,18 @@ import { describe, it } from "node:test";
 import type { SecretScope } from "../../src/resources/configuration.js";
 import { isSecretAllowed } from "../../src/core/scopes.js";
 
-function scopes(...list: { store: string; access?: "allow" | "deny"; allowed?: string[]; denied?: string[] }[]): Map<string, SecretScope> {
+function scopes(
+  ...list: { store: string; access?: "allow" | "deny"; allowed?: string[]; denied?: string[] }[]
+): Map<string, SecretScope> {
   return new Map(
     list.map((s) => [
       s.store,
-      { storeName: s.store, defaultAccess: s.access ?? "allow", allowedSecrets: new Set(s.allowed ?? []), deniedSecrets: new Set(s.denied ?? []) },
+      {
+        storeName: s.store,
+        defaultAccess: s.access ?? "allow",
+        allowedSecrets: new Set(s.allowed ?? []),
+        deniedSecrets: new Set(s.denied ?? []),
+      },
     ]),
   );
 }

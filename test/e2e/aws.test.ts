@@ -12,7 +12,16 @@ import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DaprClient } from "@dapr/dapr";
 import { sdkClient } from "../helpers/sdk.js";
 import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
-import { MOTO_ACCOUNT, MOTO_CREDENTIALS, MOTO_REGION, createIamRole, isolateAwsEnv, policy, startMoto, type Moto } from "../helpers/moto.js";
+import {
+  MOTO_ACCOUNT,
+  MOTO_CREDENTIALS,
+  MOTO_REGION,
+  createIamRole,
+  isolateAwsEnv,
+  policy,
+  startMoto,
+  type Moto,
+} from "../helpers/moto.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 
 isolateAwsEnv();
@@ -30,7 +39,12 @@ before(async () => {
   const sm = new SecretsManagerClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS });
   await sm.send(new CreateSecretCommand({ Name: "db-password", SecretString: `old-${CANARY}` }));
   await sm.send(new PutSecretValueCommand({ SecretId: "db-password", SecretString: `new-${CANARY}` }));
-  await sm.send(new CreateSecretCommand({ Name: "db-config", SecretString: JSON.stringify({ host: "db.internal", user: "app", password: `pw-${CANARY}` }) }));
+  await sm.send(
+    new CreateSecretCommand({
+      Name: "db-config",
+      SecretString: JSON.stringify({ host: "db.internal", user: "app", password: `pw-${CANARY}` }),
+    }),
+  );
   sm.destroy();
   const ssm = new SSMClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS });
   await ssm.send(new PutParameterCommand({ Name: "/shop/prod/api-key", Value: `api-${CANARY}`, Type: "SecureString" }));
@@ -41,19 +55,41 @@ before(async () => {
   // A web identity (EKS IRSA) component: no credential in its YAML, the sidecar's environment has the token file.
   const trust = JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Federated: `arn:aws:iam::${MOTO_ACCOUNT}:oidc-provider/oidc.eks` }, Action: "sts:AssumeRoleWithWebIdentity" }],
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Federated: `arn:aws:iam::${MOTO_ACCOUNT}:oidc-provider/oidc.eks` },
+        Action: "sts:AssumeRoleWithWebIdentity",
+      },
+    ],
   });
-  const roleArn = await createIamRole(moto, "sidecar-role", trust, policy([{ action: ["secretsmanager:GetSecretValue", "ssm:GetParameter"] }]));
+  const roleArn = await createIamRole(
+    moto,
+    "sidecar-role",
+    trust,
+    policy([{ action: ["secretsmanager:GetSecretValue", "ssm:GetParameter"] }]),
+  );
   const tokenFile = join(tmp, "token");
   writeFileSync(tokenFile, `eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.${CANARY}`);
 
-  const keys = { region: MOTO_REGION, endpoint: moto.endpoint, accessKey: MOTO_CREDENTIALS.accessKeyId, secretKey: MOTO_CREDENTIALS.secretAccessKey };
+  const keys = {
+    region: MOTO_REGION,
+    endpoint: moto.endpoint,
+    accessKey: MOTO_CREDENTIALS.accessKeyId,
+    secretKey: MOTO_CREDENTIALS.secretAccessKey,
+  };
   sidecar = await startSidecar({
     components: {
       "sm.yaml": componentYaml("aws-sm", "secretstores.aws.secretmanager", keys),
-      "sm-multi.yaml": componentYaml("aws-sm-multi", "secretstores.aws.secretmanager", { ...keys, multipleKeyValuesPerSecret: "true" }),
+      "sm-multi.yaml": componentYaml("aws-sm-multi", "secretstores.aws.secretmanager", {
+        ...keys,
+        multipleKeyValuesPerSecret: "true",
+      }),
       "ssm.yaml": componentYaml("aws-ssm", "secretstores.aws.parameterstore", { ...keys, prefix: "/shop/prod/" }),
-      "irsa.yaml": componentYaml("aws-irsa", "secretstores.aws.secretmanager", { awsRegion: MOTO_REGION, endpoint: moto.endpoint }),
+      "irsa.yaml": componentYaml("aws-irsa", "secretstores.aws.secretmanager", {
+        awsRegion: MOTO_REGION,
+        endpoint: moto.endpoint,
+      }),
     },
     env: { AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: roleArn, AWS_ENDPOINT_URL_STS: moto.endpoint },
   });
@@ -73,13 +109,21 @@ after(async () => {
 describe("AWS stores end to end through bin/keyward", () => {
   it("Secrets Manager over HTTP: current value, ?metadata.version_stage= and ?metadata.version_id=", async () => {
     assert.deepEqual(await http.secret.get("aws-sm", "db-password"), { "db-password": `new-${CANARY}` });
-    assert.deepEqual(await http.secret.get("aws-sm", "db-password", "metadata.version_stage=AWSPREVIOUS"), { "db-password": `old-${CANARY}` });
-    assert.deepEqual(await http.secret.get("aws-sm", "db-password", "metadata.version_stage=AWSCURRENT"), { "db-password": `new-${CANARY}` });
+    assert.deepEqual(await http.secret.get("aws-sm", "db-password", "metadata.version_stage=AWSPREVIOUS"), {
+      "db-password": `old-${CANARY}`,
+    });
+    assert.deepEqual(await http.secret.get("aws-sm", "db-password", "metadata.version_stage=AWSCURRENT"), {
+      "db-password": `new-${CANARY}`,
+    });
   });
 
   it("Secrets Manager over gRPC with the SDK, and version_stage in the gRPC metadata map", async () => {
     assert.deepEqual(await grpc.secret.get("aws-sm", "db-password"), { "db-password": `new-${CANARY}` });
-    const r = await unary(raw, "GetSecret", { store_name: "aws-sm", key: "db-password", metadata: { version_stage: "AWSPREVIOUS" } });
+    const r = await unary(raw, "GetSecret", {
+      store_name: "aws-sm",
+      key: "db-password",
+      metadata: { version_stage: "AWSPREVIOUS" },
+    });
     assert.equal(r.err, undefined, r.err?.message);
     assert.deepEqual(r.res?.data, { "db-password": `old-${CANARY}` });
   });
@@ -89,7 +133,9 @@ describe("AWS stores end to end through bin/keyward", () => {
     assert.deepEqual(await http.secret.get("aws-sm-multi", "db-config"), want);
     const r = await unary(raw, "GetSecret", { store_name: "aws-sm-multi", key: "db-config" });
     assert.deepEqual(r.res?.data, want);
-    const md = (await (await fetch(`${sidecar.httpUrl}/v1.0/metadata`)).json()) as { components?: { name: string; capabilities?: string[] }[] };
+    const md = (await (await fetch(`${sidecar.httpUrl}/v1.0/metadata`)).json()) as {
+      components?: { name: string; capabilities?: string[] }[];
+    };
     const caps = (name: string) => md.components?.find((c) => c.name === name)?.capabilities ?? [];
     assert.deepEqual(caps("aws-sm-multi"), ["MULTIPLE_KEY_VALUES_PER_SECRET"]);
     assert.deepEqual(caps("aws-sm"), []);
@@ -100,7 +146,10 @@ describe("AWS stores end to end through bin/keyward", () => {
       const bulk = (await client.secret.getBulk("aws-sm")) as Record<string, Record<string, string>>;
       assert.deepEqual(bulk["db-password"], { "db-password": `new-${CANARY}` });
       assert.ok(bulk["db-config"]?.["db-config"]?.includes("db.internal"));
-      assert.deepEqual(await client.secret.getBulk("aws-ssm"), { "api-key": { "api-key": `api-${CANARY}` }, mode: { mode: "live" } });
+      assert.deepEqual(await client.secret.getBulk("aws-ssm"), {
+        "api-key": { "api-key": `api-${CANARY}` },
+        mode: { mode: "live" },
+      });
     }
   });
 

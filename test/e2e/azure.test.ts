@@ -12,7 +12,12 @@ import { DaprClient } from "@dapr/dapr";
 import { sdkClient } from "../helpers/sdk.js";
 import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
-import { makeClientCertificate, startAzureTestEnvironment, type AzureTestEnvironment, type Principal } from "../servers/azure/index.js";
+import {
+  makeClientCertificate,
+  startAzureTestEnvironment,
+  type AzureTestEnvironment,
+  type Principal,
+} from "../servers/azure/index.js";
 
 const CANARY = `az-e2e-${process.pid}-${Date.now()}`;
 const CLIENT_SECRET = `e2e-client-secret-${process.pid}-canary`;
@@ -38,10 +43,13 @@ before(async () => {
   const issuer = env.directory.addFederationIssuer("https://oidc.aks.test/e2e/");
   principals.secret = env.directory.addApp({ secret: CLIENT_SECRET });
   principals.cert = env.directory.addApp({ certificatePem: cert.certPem });
-  principals.wi = env.directory.addApp({ federated: { issuer: issuer.issuer, subject: "system:serviceaccount:default:orders" } });
+  principals.wi = env.directory.addApp({
+    federated: { issuer: issuer.issuer, subject: "system:serviceaccount:default:orders" },
+  });
   principals.mi = env.directory.enableSystemIdentity();
   principals.reader = env.directory.addApp({ secret: CLIENT_SECRET });
-  for (const p of [principals.secret, principals.cert, principals.wi, principals.mi]) env.vault.grant(p as Principal, ["get", "list"]);
+  for (const p of [principals.secret, principals.cert, principals.wi, principals.mi])
+    env.vault.grant(p as Principal, ["get", "list"]);
   env.vault.grant(principals.reader as Principal, ["list"]);
   oldVersion = env.vault.setSecret("db-password", `old-${CANARY}`);
   env.vault.setSecret("db-password", `new-${CANARY}`);
@@ -71,7 +79,10 @@ before(async () => {
         azureCertificatePassword: CERT_PASSWORD,
         azureAuthMethods: "ClientCertificate",
       }),
-      "kv-wi.yaml": componentYaml("kv-wi", "secretstores.azure.keyvault", { ...vault, azureAuthMethods: "WorkloadIdentity" }),
+      "kv-wi.yaml": componentYaml("kv-wi", "secretstores.azure.keyvault", {
+        ...vault,
+        azureAuthMethods: "WorkloadIdentity",
+      }),
       "kv-listonly.yaml": componentYaml("kv-listonly", "secretstores.azure.keyvault", {
         ...vault,
         tenantId: tenant,
@@ -133,13 +144,20 @@ describe("Azure Key Vault end to end through bin/keyward", () => {
 
   it("the flows really ran against the local endpoints", () => {
     const flows = new Set(env.directory.issued.map((i) => i.flow));
-    for (const f of ["client_secret", "client_certificate", "workload_identity", "managed_identity_system"]) assert.ok(flows.has(f), `${f} in ${[...flows].join(",")}`);
+    for (const f of ["client_secret", "client_certificate", "workload_identity", "managed_identity_system"])
+      assert.ok(flows.has(f), `${f} in ${[...flows].join(",")}`);
     assert.ok(env.identity.requests.some((r) => r.status === 200 && r.query["api-version"] === "2019-08-01"));
   });
 
   it("version_id over HTTP query and in the gRPC metadata map", async () => {
-    assert.deepEqual(await miHttp.secret.get("kv-mi", "db-password", `metadata.version_id=${oldVersion}`), { "db-password": `old-${CANARY}` });
-    const r = await unary(raw, "GetSecret", { store_name: "kv-wi", key: "db-password", metadata: { version_id: oldVersion } });
+    assert.deepEqual(await miHttp.secret.get("kv-mi", "db-password", `metadata.version_id=${oldVersion}`), {
+      "db-password": `old-${CANARY}`,
+    });
+    const r = await unary(raw, "GetSecret", {
+      store_name: "kv-wi",
+      key: "db-password",
+      metadata: { version_id: oldVersion },
+    });
     assert.equal(r.err, undefined, r.err?.message);
     assert.deepEqual(r.res?.data, { "db-password": `old-${CANARY}` });
   });
@@ -171,7 +189,10 @@ describe("Azure Key Vault end to end through bin/keyward", () => {
     assert.match(disabled.err?.details ?? "", /secret retired is disabled in Azure Key Vault shop-kv/);
     const denied = await fetch(`${sidecar.httpUrl}/v1.0/secrets/kv-listonly/api-key`);
     assert.equal(denied.status, 500);
-    assert.match(((await denied.json()) as { message: string }).message, /permission denied: cannot get secret api-key in Azure Key Vault shop-kv/);
+    assert.match(
+      ((await denied.json()) as { message: string }).message,
+      /permission denied: cannot get secret api-key in Azure Key Vault shop-kv/,
+    );
     const badMax = await fetch(`${sidecar.httpUrl}/v1.0/secrets/kv-secret/bulk?metadata.maxresults=lots`);
     assert.equal(badMax.status, 500);
     assert.match(((await badMax.json()) as { message: string }).message, /maxresults "lots" is not an integer/);
@@ -179,7 +200,8 @@ describe("Azure Key Vault end to end through bin/keyward", () => {
 
   it("the sidecar's output holds no secret value, client secret, certificate password, identity header or token", () => {
     const out = sidecar.output() + miSidecar.output();
-    for (const f of [CANARY, CLIENT_SECRET, CERT_PASSWORD, env.identity.header]) assert.ok(!out.includes(f), `leaked ${f.slice(0, 12)}…`);
+    for (const f of [CANARY, CLIENT_SECRET, CERT_PASSWORD, env.identity.header])
+      assert.ok(!out.includes(f), `leaked ${f.slice(0, 12)}…`);
     assert.ok(!/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/.test(out), "no token in the output");
   });
 });

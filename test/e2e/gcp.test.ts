@@ -25,7 +25,12 @@ let grpc: DaprClient;
 let raw: DaprGrpcClient;
 
 before(async () => {
-  fx = await startGcpFixture({ projectId: "shop-prod", projectNumber: "512300004567", defaultPageSize: 2, metadataServer: true });
+  fx = await startGcpFixture({
+    projectId: "shop-prod",
+    projectNumber: "512300004567",
+    defaultPageSize: 2,
+    metadataServer: true,
+  });
   fx.server.seed("shop-prod", "db-password", `old-${CANARY}`);
   fx.server.seed("shop-prod", "db-password", `new-${CANARY}`);
   fx.server.seed("shop-prod", "api-key", `api-${CANARY}`);
@@ -35,8 +40,17 @@ before(async () => {
   sidecar = await startSidecar({
     components: {
       "gcp-sa.yaml": componentYaml("gcp-sa", "secretstores.gcp.secretmanager", { ...keyMetadata(fx.key), endpoint }),
-      "gcp-token.yaml": componentYaml("gcp-token", "secretstores.gcp.secretmanager", { ...keyMetadata(fx.key), endpoint, selfSignedJWT: "false", shortBulkNames: "true" }),
-      "gcp-adc.yaml": componentYaml("gcp-adc", "secretstores.gcp.secretmanager", { projectId: "shop-prod", endpoint, shortBulkNames: "true" }),
+      "gcp-token.yaml": componentYaml("gcp-token", "secretstores.gcp.secretmanager", {
+        ...keyMetadata(fx.key),
+        endpoint,
+        selfSignedJWT: "false",
+        shortBulkNames: "true",
+      }),
+      "gcp-adc.yaml": componentYaml("gcp-adc", "secretstores.gcp.secretmanager", {
+        projectId: "shop-prod",
+        endpoint,
+        shortBulkNames: "true",
+      }),
     },
     env: {
       GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: testTls.caPath,
@@ -62,7 +76,9 @@ after(async () => {
 describe("GCP Secret Manager end to end through bin/keyward", () => {
   it("service-account key over HTTP: latest, and ?metadata.version_id=", async () => {
     assert.deepEqual(await http.secret.get("gcp-sa", "db-password"), { "db-password": `new-${CANARY}` });
-    assert.deepEqual(await http.secret.get("gcp-sa", "db-password", "metadata.version_id=1"), { "db-password": `old-${CANARY}` });
+    assert.deepEqual(await http.secret.get("gcp-sa", "db-password", "metadata.version_id=1"), {
+      "db-password": `old-${CANARY}`,
+    });
     const call = fx.server.calls.at(-1);
     assert.equal(call?.credential, "self-signed-jwt");
     assert.equal(call?.principal, fx.key.client_email);
@@ -70,7 +86,11 @@ describe("GCP Secret Manager end to end through bin/keyward", () => {
 
   it("over gRPC with the SDK, and version_id in the gRPC metadata map", async () => {
     assert.deepEqual(await grpc.secret.get("gcp-sa", "db-password"), { "db-password": `new-${CANARY}` });
-    const r = await unary(raw, "GetSecret", { store_name: "gcp-sa", key: "db-password", metadata: { version_id: "1" } });
+    const r = await unary(raw, "GetSecret", {
+      store_name: "gcp-sa",
+      key: "db-password",
+      metadata: { version_id: "1" },
+    });
     assert.equal(r.err, undefined, r.err?.message);
     assert.deepEqual(r.res?.data, { "db-password": `old-${CANARY}` });
   });
@@ -110,17 +130,25 @@ describe("GCP Secret Manager end to end through bin/keyward", () => {
     assert.equal(res.status, 500);
     const body = (await res.json()) as { errorCode: string; message: string };
     assert.equal(body.errorCode, "ERR_SECRET_GET");
-    assert.match(body.message, /failed getting secret with key nope from secret store gcp-sa: failed to access secret version of "nope": not found/);
+    assert.match(
+      body.message,
+      /failed getting secret with key nope from secret store gcp-sa: failed to access secret version of "nope": not found/,
+    );
     const r = await unary(raw, "GetSecret", { store_name: "gcp-sa", key: "locked" });
     assert.equal(r.err?.code, 13);
-    assert.match(r.err?.details ?? "", /"locked": permission denied \(PERMISSION_DENIED: Permission 'secretmanager\.versions\.access' denied/);
+    assert.match(
+      r.err?.details ?? "",
+      /"locked": permission denied \(PERMISSION_DENIED: Permission 'secretmanager\.versions\.access' denied/,
+    );
     const bulk = await fetch(`${sidecar.httpUrl}/v1.0/secrets/gcp-sa/bulk`);
     assert.equal(bulk.status, 500);
     assert.match(((await bulk.json()) as { message: string }).message, /permission denied/);
   });
 
   it("the components advertise no capabilities", async () => {
-    const md = (await (await fetch(`${sidecar.httpUrl}/v1.0/metadata`)).json()) as { components?: { name: string; type: string; capabilities?: string[] }[] };
+    const md = (await (await fetch(`${sidecar.httpUrl}/v1.0/metadata`)).json()) as {
+      components?: { name: string; type: string; capabilities?: string[] }[];
+    };
     for (const name of ["gcp-sa", "gcp-token", "gcp-adc"]) {
       const c = md.components?.find((x) => x.name === name);
       assert.equal(c?.type, "secretstores.gcp.secretmanager");

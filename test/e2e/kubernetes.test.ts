@@ -35,7 +35,11 @@ before(async () => {
   sidecar = await startSidecar({
     components: {
       "k8s.yaml": componentYaml("k8s", "secretstores.kubernetes", { kubeconfigPath, defaultNamespace: "apps" }),
-      "k8s-watch.yaml": componentYaml("k8s-watch", "secretstores.kubernetes", { kubeconfigPath, defaultNamespace: "apps", watch: "true" }),
+      "k8s-watch.yaml": componentYaml("k8s-watch", "secretstores.kubernetes", {
+        kubeconfigPath,
+        defaultNamespace: "apps",
+        watch: "true",
+      }),
     },
   });
   http = sdkClient(sidecar, "HTTP");
@@ -64,7 +68,11 @@ void describe("Kubernetes secret store end to end through bin/keyward", () => {
     }
     assert.deepEqual(await grpc.secret.get("k8s", "rotating"), { v: "one" });
     assert.deepEqual(await grpc.secret.get("k8s-watch", "rotating"), { v: "one" });
-    assert.equal(api.count({ verb: "get", namespace: "apps", name: "mysecret" }), 2, "only the plain component reads through");
+    assert.equal(
+      api.count({ verb: "get", namespace: "apps", name: "mysecret" }),
+      2,
+      "only the plain component reads through",
+    );
   });
 
   void it("bulk lists the namespace over both transports", async () => {
@@ -76,7 +84,11 @@ void describe("Kubernetes secret store end to end through bin/keyward", () => {
 
   void it("the namespace comes from request metadata over HTTP and gRPC", async () => {
     assert.deepEqual(await http.secret.get("k8s", "mysecret", "metadata.namespace=team-b"), { username: "team-b" });
-    const r = await unary(raw, "GetSecret", { store_name: "k8s-watch", key: "mysecret", metadata: { namespace: "team-b" } });
+    const r = await unary(raw, "GetSecret", {
+      store_name: "k8s-watch",
+      key: "mysecret",
+      metadata: { namespace: "team-b" },
+    });
     assert.equal(r.err, undefined, r.err?.message);
     assert.deepEqual(r.res?.data, { username: "team-b" });
   });
@@ -102,7 +114,10 @@ void describe("Kubernetes secret store end to end through bin/keyward", () => {
       assert.equal(body.errorCode, "ERR_SECRET_GET");
       return body.message;
     };
-    assert.match(await message("k8s/nope"), /failed getting secret with key nope from secret store k8s: .*secret "nope" not found in namespace "apps".*secrets "nope" not found/);
+    assert.match(
+      await message("k8s/nope"),
+      /failed getting secret with key nope from secret store k8s: .*secret "nope" not found in namespace "apps".*secrets "nope" not found/,
+    );
     assert.match(await message("k8s-watch/nope"), /secrets "nope" not found/);
     const denied = await message("k8s/guarded?metadata.namespace=locked");
     assert.match(denied, /permission denied: .*verb "get" on secrets in namespace "locked"/);
@@ -113,7 +128,9 @@ void describe("Kubernetes secret store end to end through bin/keyward", () => {
   });
 
   void it("no capability is advertised, as daprd", async () => {
-    const md = (await (await fetch(`${sidecar.httpUrl}/v1.0/metadata`)).json()) as { components?: { name: string; type: string; capabilities?: string[] }[] };
+    const md = (await (await fetch(`${sidecar.httpUrl}/v1.0/metadata`)).json()) as {
+      components?: { name: string; type: string; capabilities?: string[] }[];
+    };
     const k8s = md.components?.find((c) => c.name === "k8s");
     assert.equal(k8s?.type, "secretstores.kubernetes");
     assert.deepEqual(k8s?.capabilities ?? [], []);
@@ -141,7 +158,12 @@ void describe("Kubernetes mode: the built-in kubernetes store on the pod's servi
     api.putSecret("apps", "local-file-path", { path: secretsFile });
     pod = await startSidecar({
       args: ["--mode", "kubernetes"],
-      env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(api.port), KEYWARD_SERVICE_ACCOUNT_DIR: sa, NAMESPACE: "apps" },
+      env: {
+        KUBERNETES_SERVICE_HOST: "127.0.0.1",
+        KUBERNETES_SERVICE_PORT: String(api.port),
+        KEYWARD_SERVICE_ACCOUNT_DIR: sa,
+        NAMESPACE: "apps",
+      },
       // secretKeyRef without auth.secretStore resolves against the built-in kubernetes store.
       components: {
         "file.yaml": `apiVersion: dapr.io/v1alpha1
@@ -168,8 +190,13 @@ spec:
   });
 
   void it("reads with in-cluster credentials and the NAMESPACE of the pod", async () => {
-    assert.deepEqual(await client.secret.get("kubernetes", "mysecret"), { username: "admin", password: `pw-${CANARY}` });
-    assert.deepEqual(await client.secret.get("kubernetes", "mysecret", "metadata.namespace=team-b"), { username: "team-b" });
+    assert.deepEqual(await client.secret.get("kubernetes", "mysecret"), {
+      username: "admin",
+      password: `pw-${CANARY}`,
+    });
+    assert.deepEqual(await client.secret.get("kubernetes", "mysecret", "metadata.namespace=team-b"), {
+      username: "team-b",
+    });
     assert.match(pod.output(), /in-cluster service account/);
   });
 

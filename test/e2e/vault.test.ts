@@ -55,7 +55,15 @@ before(async () => {
     secretIds: new Map([[SECRET_ID, { accessor: "a1", expireAt: null, usesLeft: null, metadata: {} }]]),
   });
   const k8s = vault.state.enableAuth("", "kubernetes", "kubernetes");
-  k8s.kubeRoles.set("web", { name: "web", boundNames: ["web"], boundNamespaces: ["prod"], tokenTtl: 600, tokenMaxTtl: 0, tokenPolicies: ["app"], audience: "" });
+  k8s.kubeRoles.set("web", {
+    name: "web",
+    boundNames: ["web"],
+    boundNamespaces: ["prod"],
+    tokenTtl: 600,
+    tokenMaxTtl: 0,
+    tokenPolicies: ["app"],
+    audience: "",
+  });
   jwt = vault.serviceAccountJwt("web", "prod");
   const jwtFile = join(dir, "sa-token");
   writeFileSync(jwtFile, jwt);
@@ -70,8 +78,15 @@ before(async () => {
     components: {
       "creds.yaml": componentYaml("local-creds", "secretstores.local.file", { secretsFile: credsFile }),
       "vault.yaml": componentYaml("vault", "secretstores.hashicorp.vault", { ...base, vaultToken: appToken }),
-      "vault-limited.yaml": componentYaml("vault-limited", "secretstores.hashicorp.vault", { ...base, vaultToken: limitedToken }),
-      "vault-text.yaml": componentYaml("vault-text", "secretstores.hashicorp.vault", { ...base, vaultToken: appToken, vaultValueType: "text" }),
+      "vault-limited.yaml": componentYaml("vault-limited", "secretstores.hashicorp.vault", {
+        ...base,
+        vaultToken: limitedToken,
+      }),
+      "vault-text.yaml": componentYaml("vault-text", "secretstores.hashicorp.vault", {
+        ...base,
+        vaultToken: appToken,
+        vaultValueType: "text",
+      }),
       "vault-approle.yaml": `apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:
@@ -93,14 +108,28 @@ spec:
 auth:
   secretStore: local-creds
 `,
-      "vault-k8s.yaml": componentYaml("vault-k8s", "secretstores.hashicorp.vault", { ...base, authMethod: "kubernetes", kubernetesRole: "web", kubernetesTokenPath: jwtFile }),
-      "vault-ns.yaml": componentYaml("vault-ns", "secretstores.hashicorp.vault", { ...base, vaultToken: vault.rootToken, namespace: "team-a" }),
+      "vault-k8s.yaml": componentYaml("vault-k8s", "secretstores.hashicorp.vault", {
+        ...base,
+        authMethod: "kubernetes",
+        kubernetesRole: "web",
+        kubernetesTokenPath: jwtFile,
+      }),
+      "vault-ns.yaml": componentYaml("vault-ns", "secretstores.hashicorp.vault", {
+        ...base,
+        vaultToken: vault.rootToken,
+        namespace: "team-a",
+      }),
     },
   });
   http = sdkClient(sidecar, "HTTP");
   grpc = sdkClient(sidecar, "GRPC");
   raw = daprGrpcClient(sidecar.grpcAddress);
-  legacyGrpc = new legacy.DaprClient({ daprHost: "127.0.0.1", daprPort: String(sidecar.grpcPort), communicationProtocol: legacy.CommunicationProtocolEnum.GRPC, logger: { level: legacy.LogLevel.Error } });
+  legacyGrpc = new legacy.DaprClient({
+    daprHost: "127.0.0.1",
+    daprPort: String(sidecar.grpcPort),
+    communicationProtocol: legacy.CommunicationProtocolEnum.GRPC,
+    logger: { level: legacy.LogLevel.Error },
+  });
 });
 
 after(async () => {
@@ -141,13 +170,19 @@ void describe("HashiCorp Vault end to end through bin/keyward", () => {
   });
 
   void it("bulk over both transports, folder names included", async () => {
-    const want = { db: { user: "app", password: `db-${CANARY}` }, rotated: { v: "two" }, "team/payments": { apiKey: `pay-${CANARY}` } };
+    const want = {
+      db: { user: "app", password: `db-${CANARY}` },
+      rotated: { v: "two" },
+      "team/payments": { apiKey: `pay-${CANARY}` },
+    };
     assert.deepEqual(await http.secret.getBulk("vault"), want);
     assert.deepEqual(await grpc.secret.getBulk("vault"), want);
   });
 
   void it("text values, AppRole (secret ID through secretKeyRef), Kubernetes login and a namespace", async () => {
-    assert.deepEqual(await http.secret.get("vault-text", "team%2Fpayments"), { "team/payments": JSON.stringify({ apiKey: `pay-${CANARY}` }) });
+    assert.deepEqual(await http.secret.get("vault-text", "team%2Fpayments"), {
+      "team/payments": JSON.stringify({ apiKey: `pay-${CANARY}` }),
+    });
     assert.deepEqual(await http.secret.get("vault-approle", "db"), { user: "app", password: `db-${CANARY}` });
     assert.ok(vault.requests.some((q) => q.path === "/v1/auth/approle/login" && q.status === 200));
     assert.deepEqual(await grpc.secret.get("vault-k8s", "team/payments"), { apiKey: `pay-${CANARY}` });
@@ -157,7 +192,9 @@ void describe("HashiCorp Vault end to end through bin/keyward", () => {
   });
 
   void it("capabilities: map stores advertise multiple keys per secret, the text store none", async () => {
-    const md = (await (await fetch(`${sidecar.httpUrl}/v1.0/metadata`)).json()) as { components?: { name: string; type: string; capabilities?: string[] }[] };
+    const md = (await (await fetch(`${sidecar.httpUrl}/v1.0/metadata`)).json()) as {
+      components?: { name: string; type: string; capabilities?: string[] }[];
+    };
     const caps = (name: string) => md.components?.find((c) => c.name === name)?.capabilities ?? [];
     assert.deepEqual(caps("vault"), ["MULTIPLE_KEY_VALUES_PER_SECRET"]);
     assert.deepEqual(caps("vault-text"), []);
@@ -172,9 +209,18 @@ void describe("HashiCorp Vault end to end through bin/keyward", () => {
       assert.equal(body.errorCode, "ERR_SECRET_GET");
       return body.message;
     };
-    assert.match(await message("vault/nope"), /^failed getting secret with key nope from secret store vault: getSecret nope failed secret key or version not exist: no secret nope/);
-    assert.match(await message("vault/rotated?metadata.version_id=5"), /version 5 of secret rotated does not exist \(current version is 2\)/);
-    assert.match(await message("vault-limited/team%2Fpayments"), /permission denied by Vault policy reading secret "team\/payments"/);
+    assert.match(
+      await message("vault/nope"),
+      /^failed getting secret with key nope from secret store vault: getSecret nope failed secret key or version not exist: no secret nope/,
+    );
+    assert.match(
+      await message("vault/rotated?metadata.version_id=5"),
+      /version 5 of secret rotated does not exist \(current version is 2\)/,
+    );
+    assert.match(
+      await message("vault-limited/team%2Fpayments"),
+      /permission denied by Vault policy reading secret "team\/payments"/,
+    );
     assert.match(await message("vault/a%2F..%2Fdb"), /not a valid Vault path/);
     vault.seal();
     try {

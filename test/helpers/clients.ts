@@ -22,7 +22,9 @@ export interface SecretsClient {
 export function httpSecretsClient(baseUrl: string, token?: string): SecretsClient {
   const headers: Record<string, string> = token ? { "dapr-api-token": token } : {};
   const call = async (path: string, metadata: Record<string, string> = {}): Promise<Outcome> => {
-    const qs = Object.entries(metadata).map(([k, v]) => `metadata.${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+    const qs = Object.entries(metadata)
+      .map(([k, v]) => `metadata.${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join("&");
     const res = await fetch(`${baseUrl}${path}${qs ? `?${qs}` : ""}`, { headers });
     const text = await res.text();
     if (res.status === 200) return { ok: true, data: JSON.parse(text) as Record<string, unknown>, status: 200 };
@@ -48,14 +50,29 @@ export type DaprGrpcClient = Client & Record<string, Unary>;
 
 export function daprGrpcClient(address: string): DaprGrpcClient {
   const root = join(dirname(createRequire(import.meta.url).resolve("@dapr/dapr/package.json")), "proto");
-  const def = loadSync("dapr/proto/runtime/v1/dapr.proto", { includeDirs: [root], keepCase: true, longs: String, enums: String, defaults: true });
-  const pkg = loadPackageDefinition(def) as unknown as { dapr: { proto: { runtime: { v1: { Dapr: new (a: string, c: unknown) => DaprGrpcClient } } } } };
+  const def = loadSync("dapr/proto/runtime/v1/dapr.proto", {
+    includeDirs: [root],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+  });
+  const pkg = loadPackageDefinition(def) as unknown as {
+    dapr: { proto: { runtime: { v1: { Dapr: new (a: string, c: unknown) => DaprGrpcClient } } } };
+  };
   return new pkg.dapr.proto.runtime.v1.Dapr(address, credentials.createInsecure());
 }
 
 /** Calls one unary method; resolves with the response or the ServiceError. */
-export function unary(client: DaprGrpcClient, method: string, req: unknown, md = new Metadata()): Promise<{ res?: Record<string, unknown>; err?: ServiceError }> {
-  return new Promise((resolve) => client[method]!(req, md, (err, res) => resolve(err ? { err } : { res: res as Record<string, unknown> })));
+export function unary(
+  client: DaprGrpcClient,
+  method: string,
+  req: unknown,
+  md = new Metadata(),
+): Promise<{ res?: Record<string, unknown>; err?: ServiceError }> {
+  return new Promise((resolve) =>
+    client[method]!(req, md, (err, res) => resolve(err ? { err } : { res: res as Record<string, unknown> })),
+  );
 }
 
 export function grpcSecretsClient(address: string, token?: string): SecretsClient {
@@ -65,15 +82,23 @@ export function grpcSecretsClient(address: string, token?: string): SecretsClien
     if (token) m.set("dapr-api-token", token);
     return m;
   };
-  const toOutcome = (r: { res?: Record<string, unknown>; err?: ServiceError }, map: (res: Record<string, unknown>) => Record<string, unknown>): Outcome =>
+  const toOutcome = (
+    r: { res?: Record<string, unknown>; err?: ServiceError },
+    map: (res: Record<string, unknown>) => Record<string, unknown>,
+  ): Outcome =>
     r.err ? { ok: false, grpcCode: r.err.code, message: r.err.details } : { ok: true, data: map(r.res!), status: "OK" };
   return {
     transport: "grpc",
-    get: async (store, key, metadata = {}) => toOutcome(await unary(client, "GetSecret", { store_name: store, key, metadata }, md()), (res) => res.data as Record<string, unknown>),
+    get: async (store, key, metadata = {}) =>
+      toOutcome(
+        await unary(client, "GetSecret", { store_name: store, key, metadata }, md()),
+        (res) => res.data as Record<string, unknown>,
+      ),
     bulk: async (store, metadata = {}) =>
       toOutcome(await unary(client, "GetBulkSecret", { store_name: store, metadata }, md()), (res) => {
         const out: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(res.data as Record<string, { secrets: Record<string, string> }>)) out[k] = v.secrets;
+        for (const [k, v] of Object.entries(res.data as Record<string, { secrets: Record<string, string> }>))
+          out[k] = v.secrets;
         return out;
       }),
     close: () => client.close(),
@@ -81,7 +106,11 @@ export function grpcSecretsClient(address: string, token?: string): SecretsClien
 }
 
 /** Runs the same cases over HTTP and over gRPC against one sidecar (h3's describeMatrix idea). */
-export function describeTransports(name: string, endpoints: () => { httpUrl: string; grpcAddress: string; token?: string }, body: (client: () => SecretsClient) => void): void {
+export function describeTransports(
+  name: string,
+  endpoints: () => { httpUrl: string; grpcAddress: string; token?: string },
+  body: (client: () => SecretsClient) => void,
+): void {
   for (const transport of ["http", "grpc"] as const) {
     describe(`${name} over ${transport}`, () => {
       let c: SecretsClient | undefined;
@@ -98,11 +127,18 @@ export function describeTransports(name: string, endpoints: () => { httpUrl: str
 }
 
 /** Asserts an error outcome matches a catalogue entry on whichever transport produced it. */
-export function expectError(o: Outcome, want: { errorCode: string; http: number; grpc: number; message?: string | RegExp }): void {
+export function expectError(
+  o: Outcome,
+  want: { errorCode: string; http: number; grpc: number; message?: string | RegExp },
+): void {
   if (o.ok) throw new Error(`expected ${want.errorCode}, got success ${JSON.stringify(o.data)}`);
   if (o.httpStatus !== undefined) {
-    if (o.httpStatus !== want.http || o.errorCode !== want.errorCode) throw new Error(`expected HTTP ${want.http} ${want.errorCode}, got ${o.httpStatus} ${o.errorCode}: ${o.message}`);
-  } else if (o.grpcCode !== want.grpc) throw new Error(`expected gRPC code ${want.grpc}, got ${o.grpcCode}: ${o.message}`);
-  if (typeof want.message === "string" && o.message !== want.message) throw new Error(`expected message ${JSON.stringify(want.message)}, got ${JSON.stringify(o.message)}`);
-  if (want.message instanceof RegExp && !want.message.test(o.message)) throw new Error(`message ${JSON.stringify(o.message)} does not match ${want.message}`);
+    if (o.httpStatus !== want.http || o.errorCode !== want.errorCode)
+      throw new Error(`expected HTTP ${want.http} ${want.errorCode}, got ${o.httpStatus} ${o.errorCode}: ${o.message}`);
+  } else if (o.grpcCode !== want.grpc)
+    throw new Error(`expected gRPC code ${want.grpc}, got ${o.grpcCode}: ${o.message}`);
+  if (typeof want.message === "string" && o.message !== want.message)
+    throw new Error(`expected message ${JSON.stringify(want.message)}, got ${JSON.stringify(o.message)}`);
+  if (want.message instanceof RegExp && !want.message.test(o.message))
+    throw new Error(`message ${JSON.stringify(o.message)} does not match ${want.message}`);
 }

@@ -30,7 +30,13 @@ export const MOTO_ACCOUNT = "123456789012";
 
 /** Component metadata for an AWS store on this moto with its static test keys. */
 export function motoMetadata(moto: Moto, extra: Record<string, string> = {}): Record<string, string> {
-  return { region: MOTO_REGION, endpoint: moto.endpoint, accessKey: MOTO_CREDENTIALS.accessKeyId, secretKey: MOTO_CREDENTIALS.secretAccessKey, ...extra };
+  return {
+    region: MOTO_REGION,
+    endpoint: moto.endpoint,
+    accessKey: MOTO_CREDENTIALS.accessKeyId,
+    secretKey: MOTO_CREDENTIALS.secretAccessKey,
+    ...extra,
+  };
 }
 
 function freePort(): Promise<number> {
@@ -47,7 +53,9 @@ function freePort(): Promise<number> {
 function requireMoto(): void {
   const r = spawnSync("sh", ["-c", "command -v moto_server"], { encoding: "utf8" });
   if (r.status !== 0 || !r.stdout.trim()) {
-    throw new Error("moto_server is not on PATH: the AWS store tests need moto (see shared/reference/backends.md); refusing to skip them");
+    throw new Error(
+      "moto_server is not on PATH: the AWS store tests need moto (see shared/reference/backends.md); refusing to skip them",
+    );
   }
 }
 
@@ -72,7 +80,10 @@ export async function startMoto(): Promise<Moto> {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     // Own process group, so stop() ends moto and nothing else.
-    const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     let log = "";
     const append = (b: Buffer): void => {
       log += b.toString("utf8");
@@ -122,7 +133,11 @@ export async function startMoto(): Promise<Moto> {
       output: () => log,
       async setIamAuth(on) {
         // moto's documented switch: after this many unauthenticated actions, every request is authenticated.
-        const r = await fetch(`${endpoint}/moto-api/reset-auth`, { method: "POST", headers: { "content-type": "text/plain" }, body: on ? "0" : "inf" });
+        const r = await fetch(`${endpoint}/moto-api/reset-auth`, {
+          method: "POST",
+          headers: { "content-type": "text/plain" },
+          body: on ? "0" : "inf",
+        });
         if (!r.ok) throw new Error(`moto reset-auth answered ${r.status}: ${await r.text()}`);
       },
       async iam(action, params) {
@@ -179,7 +194,9 @@ export async function withEnv<T>(vars: Record<string, string | undefined>, fn: (
 }
 
 /** An IAM policy document allowing (or denying) actions on resources. */
-export function policy(statements: { effect?: "Allow" | "Deny"; action: string | string[]; resource?: string | string[] }[]): string {
+export function policy(
+  statements: { effect?: "Allow" | "Deny"; action: string | string[]; resource?: string | string[] }[],
+): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: statements.map((s) => ({ Effect: s.effect ?? "Allow", Action: s.action, Resource: s.resource ?? "*" })),
@@ -187,7 +204,11 @@ export function policy(statements: { effect?: "Allow" | "Deny"; action: string |
 }
 
 /** Creates an IAM user with an inline policy and an access key; returns the key. */
-export async function createIamUser(moto: Moto, name: string, policyDocument: string): Promise<{ accessKeyId: string; secretAccessKey: string; arn: string }> {
+export async function createIamUser(
+  moto: Moto,
+  name: string,
+  policyDocument: string,
+): Promise<{ accessKeyId: string; secretAccessKey: string; arn: string }> {
   const user = await moto.iam("CreateUser", { UserName: name });
   await moto.iam("PutUserPolicy", { UserName: name, PolicyName: `${name}-policy`, PolicyDocument: policyDocument });
   const key = await moto.iam("CreateAccessKey", { UserName: name });
@@ -196,11 +217,20 @@ export async function createIamUser(moto: Moto, name: string, policyDocument: st
     if (!v) throw new Error(`no ${tag} in IAM answer: ${xml}`);
     return v;
   };
-  return { accessKeyId: pick(key, "AccessKeyId"), secretAccessKey: pick(key, "SecretAccessKey"), arn: pick(user, "Arn") };
+  return {
+    accessKeyId: pick(key, "AccessKeyId"),
+    secretAccessKey: pick(key, "SecretAccessKey"),
+    arn: pick(user, "Arn"),
+  };
 }
 
 /** Creates an IAM role with a trust policy and an inline permissions policy; returns its ARN. */
-export async function createIamRole(moto: Moto, name: string, trustPolicy: string, permissions: string): Promise<string> {
+export async function createIamRole(
+  moto: Moto,
+  name: string,
+  trustPolicy: string,
+  permissions: string,
+): Promise<string> {
   const xml = await moto.iam("CreateRole", { RoleName: name, AssumeRolePolicyDocument: trustPolicy });
   await moto.iam("PutRolePolicy", { RoleName: name, PolicyName: `${name}-policy`, PolicyDocument: permissions });
   const arn = /<Arn>([^<]+)<\/Arn>/.exec(xml)?.[1];
@@ -216,7 +246,12 @@ export async function startFaultEndpoint(
   status: number,
   type: string,
   message: string,
-): Promise<{ endpoint: string; requests(): number; headers(): Record<string, string | string[] | undefined>[]; close(): Promise<void> }> {
+): Promise<{
+  endpoint: string;
+  requests(): number;
+  headers(): Record<string, string | string[] | undefined>[];
+  close(): Promise<void>;
+}> {
   const { createServer: createHttpServer } = await import("node:http");
   let count = 0;
   const seen: Record<string, string | string[] | undefined>[] = [];
@@ -225,7 +260,11 @@ export async function startFaultEndpoint(
     seen.push(req.headers);
     req.resume();
     req.on("end", () => {
-      res.writeHead(status, { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": type, "x-amzn-requestid": `req-${count}` });
+      res.writeHead(status, {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amzn-errortype": type,
+        "x-amzn-requestid": `req-${count}`,
+      });
       res.end(JSON.stringify({ __type: type, message }));
     });
   });

@@ -42,7 +42,13 @@ function prepare(opts: SidecarOptions): { dir: string; argv: string[] } {
   const resources = join(dir, "resources");
   mkdirSync(resources);
   for (const [name, yaml] of Object.entries(opts.components ?? {})) writeFileSync(join(resources, name), yaml);
-  const argv = [KEYWARD_BIN, "serve", "--app-id", opts.appId ?? "test-app", ...(opts.resourcesArgs ?? ["--resources-path", resources])];
+  const argv = [
+    KEYWARD_BIN,
+    "serve",
+    "--app-id",
+    opts.appId ?? "test-app",
+    ...(opts.resourcesArgs ?? ["--resources-path", resources]),
+  ];
   if (opts.config !== undefined) {
     writeFileSync(join(dir, "config.yaml"), opts.config);
     argv.push("--config", join(dir, "config.yaml"));
@@ -51,9 +57,21 @@ function prepare(opts: SidecarOptions): { dir: string; argv: string[] } {
   return { dir, argv };
 }
 
-function launch(opts: SidecarOptions, argv: string[]): { child: ChildProcess; out: () => string; exited: Promise<number> } {
-  const env: Record<string, string | undefined> = { ...process.env, DAPR_API_TOKEN: undefined, NAMESPACE: undefined, ...opts.env };
-  const child = spawn(process.execPath, argv, { cwd: opts.cwd, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+function launch(
+  opts: SidecarOptions,
+  argv: string[],
+): { child: ChildProcess; out: () => string; exited: Promise<number> } {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    DAPR_API_TOKEN: undefined,
+    NAMESPACE: undefined,
+    ...opts.env,
+  };
+  const child = spawn(process.execPath, argv, {
+    cwd: opts.cwd,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.add(child);
   let buf = "";
   child.stdout!.on("data", (d: Buffer) => (buf += d.toString()));
@@ -109,7 +127,10 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
 }
 
 /** Runs `keyward serve` expecting it to stop on its own (start-up errors); returns exit code and output. */
-export async function runKeyward(opts: SidecarOptions = {}, rawArgs?: string[]): Promise<{ code: number; output: string }> {
+export async function runKeyward(
+  opts: SidecarOptions = {},
+  rawArgs?: string[],
+): Promise<{ code: number; output: string }> {
   const prepared = rawArgs ? undefined : prepare(opts);
   const argv = prepared ? prepared.argv : [KEYWARD_BIN, ...(rawArgs ?? [])];
   const { child, out, exited } = launch(opts, argv);

@@ -13,6 +13,10 @@ export function recordingLogger(): RecordingLogger {
   return { lines, debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") };
 }
 
-export function storeContext(name = "test-store", timeoutMs = 10_000, log: StoreLogger = recordingLogger()): StoreContext {
+export function storeContext(
+  name = "test-store",
+  timeoutMs = 10_000,
+  log: StoreLogger = recordingLogger(),
+): StoreContext {
   return { name, signal: AbortSignal.timeout(timeoutMs), log };
 }

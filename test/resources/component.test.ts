@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { dynamicValueText, isComponentDocument, ManifestError, readComponent, type ComponentManifest } from "../../src/resources/component.js";
+import {
+  dynamicValueText,
+  isComponentDocument,
+  ManifestError,
+  readComponent,
+  type ComponentManifest,
+} from "../../src/resources/component.js";
 import { parseYamlDocument } from "../../src/resources/yaml-documents.js";
 
 function doc(text: string) {
@@ -13,7 +19,8 @@ function manifest(text: string): ComponentManifest {
   return readComponent(doc(text), "c.yaml");
 }
 
-const HEAD = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\nspec:\n  type: secretstores.local.env\n";
+const HEAD =
+  "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\nspec:\n  type: secretstores.local.env\n";
 
 /** One metadata item with a raw YAML value, read back as the store would get it. */
 function valueOf(rawYaml: string): string {
@@ -56,11 +63,14 @@ describe("Component manifest fields", () => {
     assert.equal(c.ignoreErrors, true);
     assert.equal(c.authSecretStore, "vault");
     assert.deepEqual(c.scopes, ["app1"]);
-    assert.deepEqual(c.metadata.map((m) => [m.name, m.value, m.secretKeyRef, m.envRef]), [
-      ["password", "", { name: "db", key: "pw" }, undefined],
-      ["token", "", undefined, "MY_TOKEN"],
-      ["plain", "x", undefined, undefined],
-    ]);
+    assert.deepEqual(
+      c.metadata.map((m) => [m.name, m.value, m.secretKeyRef, m.envRef]),
+      [
+        ["password", "", { name: "db", key: "pw" }, undefined],
+        ["token", "", undefined, "MY_TOKEN"],
+        ["plain", "x", undefined, undefined],
+      ],
+    );
   });
 
   it("isComponentDocument needs apiVersion dapr.io/v1alpha1 and kind Component exactly", () => {
@@ -72,23 +82,44 @@ describe("Component manifest fields", () => {
   });
 
   it("secretKeyRef without key keeps key empty (the resolver defaults it to the name)", () => {
-    const c = manifest(`${HEAD}  metadata:\n  - name: p\n    secretKeyRef:\n      name: only\nauth:\n  secretStore: other\n`);
+    const c = manifest(
+      `${HEAD}  metadata:\n  - name: p\n    secretKeyRef:\n      name: only\nauth:\n  secretStore: other\n`,
+    );
     assert.deepEqual(c.metadata[0]!.secretKeyRef, { name: "only", key: "" });
   });
 
   it("a missing name, a bad name, a bad metadata list or scopes are errors with the file and line", () => {
     const bad: [string, RegExp][] = [
-      ["apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  namespace: x\nspec:\n  type: secretstores.local.env\n", /^c\.yaml:4: metadata\.name is required/],
-      ["apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: a/b\nspec:\n  type: secretstores.local.env\n", /^c\.yaml:4: .*not a valid name/],
-      ["apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ..\nspec:\n  type: secretstores.local.env\n", /not a valid name/],
-      ["apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\n", /^c\.yaml:\d+: component "s": spec must be a mapping/],
-      ["apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\nspec:\n  version: v1\n", /^c\.yaml:6: component "s": spec\.type is required/],
+      [
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  namespace: x\nspec:\n  type: secretstores.local.env\n",
+        /^c\.yaml:4: metadata\.name is required/,
+      ],
+      [
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: a/b\nspec:\n  type: secretstores.local.env\n",
+        /^c\.yaml:4: .*not a valid name/,
+      ],
+      [
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ..\nspec:\n  type: secretstores.local.env\n",
+        /not a valid name/,
+      ],
+      [
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\n",
+        /^c\.yaml:\d+: component "s": spec must be a mapping/,
+      ],
+      [
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\nspec:\n  version: v1\n",
+        /^c\.yaml:6: component "s": spec\.type is required/,
+      ],
       [`${HEAD}  metadata:\n    name: x\n`, /^c\.yaml:8: .*spec\.metadata must be a list/],
       [`${HEAD}  metadata:\n  - value: x\n`, /^c\.yaml:8: .*spec\.metadata\[0\] has no name/],
       [`${HEAD}scopes: app1\n`, /^c\.yaml:7: .*scopes must be a list/],
     ];
     for (const [text, re] of bad) {
-      assert.throws(() => manifest(text), (err: unknown) => err instanceof ManifestError && re.test(err.message), text);
+      assert.throws(
+        () => manifest(text),
+        (err: unknown) => err instanceof ManifestError && re.test(err.message),
+        text,
+      );
     }
   });
 });
@@ -136,7 +167,9 @@ describe("metadata value conversion (DynamicValue.String())", () => {
   it("objects and lists become compact JSON with keys sorted, as Go's encoding/json writes them", () => {
     assert.equal(valueOf("{b: 1, a: [x, {d: 2, c: true}]}"), '{"a":["x",{"c":true,"d":2}],"b":1}');
     assert.equal(valueOf("[1, two, null]"), '[1,"two",null]');
-    const nested = manifest(`${HEAD}  metadata:\n  - name: v\n    value:\n      zone: eu\n      hosts:\n        - a\n        - b\n`);
+    const nested = manifest(
+      `${HEAD}  metadata:\n  - name: v\n    value:\n      zone: eu\n      hosts:\n        - a\n        - b\n`,
+    );
     assert.equal(nested.metadata[0]!.value, '{"hosts":["a","b"],"zone":"eu"}');
     assert.equal(valueOf('{url: "a<b>&c"}'), '{"url":"a\\u003cb\\u003e\\u0026c"}');
   });

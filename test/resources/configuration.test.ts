@@ -44,7 +44,9 @@ describe("Configuration: spec.secrets.scopes", () => {
   });
 
   it("a repeated storeName fails with daprd's message, located", async () => {
-    const f = scopesFile("      - storeName: vault\n      - storeName: other\n      - storeName: vault\n        defaultAccess: deny\n");
+    const f = scopesFile(
+      "      - storeName: vault\n      - storeName: other\n      - storeName: vault\n        defaultAccess: deny\n",
+    );
     await assert.rejects(loadConfiguration([f]), (err: unknown) => {
       assert.ok(err instanceof ConfigurationError);
       assert.match(err.message, /vault storeName is repeated in secrets configuration/);
@@ -59,12 +61,20 @@ describe("Configuration: spec.secrets.scopes", () => {
   });
 
   it("lists of the wrong shape are located errors", async () => {
-    await assert.rejects(loadConfiguration([scopesFile("      - storeName: v\n        allowedSecrets: s1\n")]), /allowedSecrets must be a list of strings/);
-    await assert.rejects(loadConfiguration([file(`${HEAD}  secrets:\n    scopes: vault\n`)]), /spec\.secrets\.scopes must be a list/);
+    await assert.rejects(
+      loadConfiguration([scopesFile("      - storeName: v\n        allowedSecrets: s1\n")]),
+      /allowedSecrets must be a list of strings/,
+    );
+    await assert.rejects(
+      loadConfiguration([file(`${HEAD}  secrets:\n    scopes: vault\n`)]),
+      /spec\.secrets\.scopes must be a list/,
+    );
   });
 
   it("secret names are kept as written, as yaml.v3 decodes scalars into strings", async () => {
-    const cfg = await loadConfiguration([scopesFile("      - storeName: 123\n        allowedSecrets: [007, 1.0, true, yes, 0x1F, ~]\n")]);
+    const cfg = await loadConfiguration([
+      scopesFile("      - storeName: 123\n        allowedSecrets: [007, 1.0, true, yes, 0x1F, ~]\n"),
+    ]);
     assert.deepEqual([...cfg.scopes.get("123")!.allowedSecrets], ["007", "1.0", "true", "yes", "0x1F", ""]);
   });
 
@@ -75,7 +85,9 @@ describe("Configuration: spec.secrets.scopes", () => {
   });
 
   it("the file is expanded like Go's os.ExpandEnv before parsing", async () => {
-    const f = scopesFile("      - storeName: ${STORE_NAME}\n        defaultAccess: $ACCESS\n        allowedSecrets: [$FIRST, \"${UNSET_VAR}x\"]\n");
+    const f = scopesFile(
+      '      - storeName: ${STORE_NAME}\n        defaultAccess: $ACCESS\n        allowedSecrets: [$FIRST, "${UNSET_VAR}x"]\n',
+    );
     const cfg = await loadConfiguration([f], { STORE_NAME: "vault", ACCESS: "deny", FIRST: "db-password" });
     const scope = cfg.scopes.get("vault")!;
     assert.equal(scope.defaultAccess, "deny");
@@ -94,13 +106,19 @@ describe("Configuration: spec.secrets.scopes", () => {
   it("no files, an empty file or a file without spec mean no scopes", async () => {
     assert.equal((await loadConfiguration([])).scopes.size, 0);
     assert.equal((await loadConfiguration([file("")])).scopes.size, 0);
-    assert.equal((await loadConfiguration([file("apiVersion: dapr.io/v1alpha1\nkind: Configuration\n")])).scopes.size, 0);
+    assert.equal(
+      (await loadConfiguration([file("apiVersion: dapr.io/v1alpha1\nkind: Configuration\n")])).scopes.size,
+      0,
+    );
     assert.equal((await loadConfiguration([file(`${HEAD}  secrets:\n`)])).scopes.size, 0);
   });
 
   it("a missing file or broken YAML is an error naming the file (and line), without quoting it", async () => {
     const missing = join(dir, "nope.yaml");
-    await assert.rejects(loadConfiguration([missing]), (err: unknown) => err instanceof ConfigurationError && err.message.includes(missing));
+    await assert.rejects(
+      loadConfiguration([missing]),
+      (err: unknown) => err instanceof ConfigurationError && err.message.includes(missing),
+    );
     const seed = "cfg-seed-55e1b0";
     const broken = file(`${HEAD}  secrets:\n    scopes:\n      - storeName: "${seed}\n        - x: [\n`);
     await assert.rejects(loadConfiguration([broken]), (err: unknown) => {

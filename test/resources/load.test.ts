@@ -32,14 +32,18 @@ describe("loadResources: files", () => {
       "d.yml": store("d"),
       "notes.txt": store("txt"),
       "e.json": store("json"),
-      "noext": store("noext"),
+      noext: store("noext"),
       "sub/deep.yaml": store("deep"),
       ".hidden.yaml": store("hidden"),
     });
     const r = await load([dir]);
     assert.deepEqual(names(r), ["hidden", "upper-yml", "b", "c", "d"]);
     assert.equal(r.warnings.length, 3, r.warnings.join("\n"));
-    for (const f of ["notes.txt", "e.json", "noext"]) assert.ok(r.warnings.some((w) => w.includes(join(dir, f))), f);
+    for (const f of ["notes.txt", "e.json", "noext"])
+      assert.ok(
+        r.warnings.some((w) => w.includes(join(dir, f))),
+        f,
+      );
     assert.deepEqual(r.problems, []);
   });
 
@@ -62,7 +66,11 @@ describe("loadResources: files", () => {
 
   it("a missing resources folder is an error naming it", async () => {
     const missing = join(root, "no-such-folder");
-    await assert.rejects(load([missing]), (err: unknown) => err instanceof ResourceLoadError && err.message.includes(missing) && /no such folder/.test(err.message));
+    await assert.rejects(
+      load([missing]),
+      (err: unknown) =>
+        err instanceof ResourceLoadError && err.message.includes(missing) && /no such folder/.test(err.message),
+    );
     const file = join(folder({ "x.yaml": store("x") }), "x.yaml");
     await assert.rejects(load([file]), /not a folder/);
   });
@@ -74,7 +82,17 @@ describe("loadResources: files", () => {
 
 describe("loadResources: documents", () => {
   it("several documents per file, split on \\n---; a broken document does not hide the next", async () => {
-    const text = [store("first"), "---", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: [broken\n", "--- # third", store("third"), "---", "", "---", store("fourth")].join("\n");
+    const text = [
+      store("first"),
+      "---",
+      "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: [broken\n",
+      "--- # third",
+      store("third"),
+      "---",
+      "",
+      "---",
+      store("fourth"),
+    ].join("\n");
     const dir = folder({ "multi.yaml": text });
     const r = await load([dir]);
     assert.deepEqual(names(r), ["first", "third", "fourth"]);
@@ -113,7 +131,9 @@ describe("loadResources: documents", () => {
   });
 
   it("a malformed component is skipped with a located problem, the rest loads", async () => {
-    const dir = folder({ "a.yaml": `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: nospec\n---\n${store("good")}` });
+    const dir = folder({
+      "a.yaml": `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: nospec\n---\n${store("good")}`,
+    });
     const r = await load([dir]);
     assert.deepEqual(names(r), ["good"]);
     assert.match(r.problems[0]!, /a\.yaml:\d+: component "nospec": spec must be a mapping; component skipped/);
@@ -134,7 +154,10 @@ describe("loadResources: documents", () => {
     const r = await load([dir]);
     assert.deepEqual(names(r), ["s"]);
     assert.deepEqual(r.warnings, []);
-    assert.deepEqual(r.others.map((o) => o.kind), ["Configuration", "Resiliency"]);
+    assert.deepEqual(
+      r.others.map((o) => o.kind),
+      ["Configuration", "Resiliency"],
+    );
   });
 
   it("non-secret components (state, pubsub, bindings) are skipped with exactly one warning each, never a failure", async () => {
@@ -147,7 +170,8 @@ describe("loadResources: documents", () => {
     const r = await load([dir]);
     assert.deepEqual(names(r), ["secrets"]);
     assert.equal(r.warnings.length, 4, r.warnings.join("\n"));
-    for (const n of ["statestore", "pubsub", "cron", "lock"]) assert.equal(r.warnings.filter((w) => w.includes(`component ${n} `)).length, 1, n);
+    for (const n of ["statestore", "pubsub", "cron", "lock"])
+      assert.equal(r.warnings.filter((w) => w.includes(`component ${n} `)).length, 1, n);
     assert.deepEqual(r.problems, []);
   });
 
@@ -191,12 +215,21 @@ describe("loadResources: filtering and duplicates", () => {
   });
 
   it("duplicates across folders and against a non-secret component also fail", async () => {
-    await assert.rejects(load([folder({ "a.yaml": store("x") }), folder({ "b.yaml": store("x") })]), /duplicate definition of Component name x/);
-    await assert.rejects(load([folder({ "a.yaml": store("x"), "b.yaml": componentYaml("x", "state.redis") })]), /duplicate definition of Component name x/);
+    await assert.rejects(
+      load([folder({ "a.yaml": store("x") }), folder({ "b.yaml": store("x") })]),
+      /duplicate definition of Component name x/,
+    );
+    await assert.rejects(
+      load([folder({ "a.yaml": store("x"), "b.yaml": componentYaml("x", "state.redis") })]),
+      /duplicate definition of Component name x/,
+    );
   });
 
   it("a same-named component of another namespace is not a duplicate; app scopes follow daprd's order", async () => {
-    const otherNs = folder({ "a.yaml": store("x").replace("  name: x\n", "  name: x\n  namespace: dev\n"), "b.yaml": store("x") });
+    const otherNs = folder({
+      "a.yaml": store("x").replace("  name: x\n", "  name: x\n  namespace: dev\n"),
+      "b.yaml": store("x"),
+    });
     assert.deepEqual(names(await load([otherNs], "app", "prod")), ["x"]);
     // An out-of-scope component is never accepted, so a later one may take its name...
     const scopedFirst = folder({ "a.yaml": store("x", "scopes: [someone-else]\n"), "b.yaml": store("x") });

@@ -42,7 +42,10 @@ async function componentNames(sc: Sidecar): Promise<string[]> {
   return ((body as { components?: { name: string }[] }).components ?? []).map((c) => c.name).sort();
 }
 
-async function withSidecar(opts: Parameters<typeof startSidecar>[0], fn: (sc: Sidecar) => Promise<void>): Promise<string> {
+async function withSidecar(
+  opts: Parameters<typeof startSidecar>[0],
+  fn: (sc: Sidecar) => Promise<void>,
+): Promise<string> {
   const sc = await startSidecar(opts);
   try {
     await fn(sc);
@@ -85,9 +88,18 @@ describe("resources through bin/keyward serve", () => {
     assert.equal(warnings.filter((l) => l.includes("component statestore (state.redis)")).length, 1, out);
     assert.equal(warnings.filter((l) => l.includes("component pubsub (pubsub.redis)")).length, 1, out);
     assert.equal(warnings.filter((l) => l.includes("README.md")).length, 1, out);
-    assert.ok(warnings.some((l) => /10-stores\.YML:2[23]: YAML error/.test(l)), out);
-    assert.ok(warnings.some((l) => l.includes("40-leaky.yaml:9: YAML error")), out);
-    assert.ok(warnings.some((l) => l.includes("40-leaky.yaml:19: YAML error")), out);
+    assert.ok(
+      warnings.some((l) => /10-stores\.YML:2[23]: YAML error/.test(l)),
+      out,
+    );
+    assert.ok(
+      warnings.some((l) => l.includes("40-leaky.yaml:9: YAML error")),
+      out,
+    );
+    assert.ok(
+      warnings.some((l) => l.includes("40-leaky.yaml:19: YAML error")),
+      out,
+    );
     assert.equal(warnings.length, 6, out);
     assert.doesNotMatch(out, new RegExp(seed));
   });
@@ -100,7 +112,13 @@ describe("resources through bin/keyward serve", () => {
       `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: secretstores.local.file\n  metadata:\n  - name: secretsFile\n    secretKeyRef:\n${ref}${extraMeta}auth:\n  ${authField}: ${store}\n`;
     const components = {
       "a-top.yaml": refStore("top", "secretstore", "mid", "      name: paths\n      key: topFile\n"),
-      "b-mid.yaml": refStore("mid", "secretStore", "base", "      name: KW_E2E_MID_FILE\n", "  - name: multiValued\n    value: \"true\"\n"),
+      "b-mid.yaml": refStore(
+        "mid",
+        "secretStore",
+        "base",
+        "      name: KW_E2E_MID_FILE\n",
+        '  - name: multiValued\n    value: "true"\n',
+      ),
       "c-base.yaml": componentYaml("base", "secretstores.local.env"),
     };
     const out = await withSidecar({ components, env: { KW_E2E_MID_FILE: mid } }, async (sc) => {
@@ -126,7 +144,8 @@ describe("resources through bin/keyward serve", () => {
 
   it("NAMESPACE and app-id scopes decide which components load", async () => {
     const f = json("ns.json", { a: "1" });
-    const ns = (name: string, namespace: string, extra = "") => fileStore(name, f, "", extra).replace(`  name: ${name}\n`, `  name: ${name}\n  namespace: ${namespace}\n`);
+    const ns = (name: string, namespace: string, extra = "") =>
+      fileStore(name, f, "", extra).replace(`  name: ${name}\n`, `  name: ${name}\n  namespace: ${namespace}\n`);
     const components = {
       "a.yaml": ns("in-prod", "prod"),
       "b.yaml": ns("in-dev", "dev"),
@@ -144,20 +163,24 @@ describe("resources through bin/keyward serve", () => {
 
   it("secret scopes from several --config files, env-expanded; single gets denied with 403, bulk filtered", async () => {
     const f = json("scoped.json", { s1: "v1", s2: "v2", s3: "v3" });
-    const first = "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: a\nspec:\n  secrets:\n    scopes:\n      - storeName: other\n        defaultAccess: deny\n      - storeName: scoped\n        defaultAccess: deny\n";
+    const first =
+      "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: a\nspec:\n  secrets:\n    scopes:\n      - storeName: other\n        defaultAccess: deny\n      - storeName: scoped\n        defaultAccess: deny\n";
     const second = join(mkdtempSync(join(data, "cfg-")), "second.yaml");
     writeFileSync(
       second,
-      "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: b\nspec:\n  secrets:\n    scopes:\n      - storeName: ${KW_STORE}\n        defaultAccess: allow\n        deniedSecrets: [\"$KW_DENIED\"]\n",
+      'apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: b\nspec:\n  secrets:\n    scopes:\n      - storeName: ${KW_STORE}\n        defaultAccess: allow\n        deniedSecrets: ["$KW_DENIED"]\n',
     );
     const components = { "a.yaml": fileStore("scoped", f), "b.yaml": fileStore("other", f) };
     // The helper passes `--config <first>`; the later `--config <second>` replaces its secrets section wholesale.
-    await withSidecar({ components, config: first, args: ["--config", second], env: { KW_STORE: "scoped", KW_DENIED: "s2" } }, async (sc) => {
-      assert.equal((await get(sc, "/v1.0/secrets/scoped/s1")).status, 200);
-      assert.equal((await get(sc, "/v1.0/secrets/scoped/s2")).status, 403);
-      assert.deepEqual((await get(sc, "/v1.0/secrets/scoped/bulk")).body, { s1: { s1: "v1" }, s3: { s3: "v3" } });
-      assert.equal((await get(sc, "/v1.0/secrets/other/s2")).status, 200);
-    });
+    await withSidecar(
+      { components, config: first, args: ["--config", second], env: { KW_STORE: "scoped", KW_DENIED: "s2" } },
+      async (sc) => {
+        assert.equal((await get(sc, "/v1.0/secrets/scoped/s1")).status, 200);
+        assert.equal((await get(sc, "/v1.0/secrets/scoped/s2")).status, 403);
+        assert.deepEqual((await get(sc, "/v1.0/secrets/scoped/bulk")).body, { s1: { s1: "v1" }, s3: { s3: "v3" } });
+        assert.equal((await get(sc, "/v1.0/secrets/other/s2")).status, 200);
+      },
+    );
   });
 });
 
@@ -171,7 +194,10 @@ describe("start-up failures through bin/keyward serve", () => {
 
   it("duplicate component names fail, naming both files", async () => {
     const f = json("dup.json", {});
-    const out = await fails({ components: { "one.yaml": fileStore("dup", f), "two.yaml": fileStore("dup", f) } }, /duplicate definition of Component name dup/);
+    const out = await fails(
+      { components: { "one.yaml": fileStore("dup", f), "two.yaml": fileStore("dup", f) } },
+      /duplicate definition of Component name dup/,
+    );
     assert.match(out, /one\.yaml:1 and .*two\.yaml:1/);
   });
 
@@ -179,8 +205,14 @@ describe("start-up failures through bin/keyward serve", () => {
     const ref = (name: string, store: string) =>
       `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: secretstores.local.file\n  metadata:\n  - name: secretsFile\n    secretKeyRef:\n      name: path\nauth:\n  secretStore: ${store}\n`;
     await fails({ components: { "a.yaml": ref("self", "self") } }, /secret store reference cycle: self -> self/);
-    await fails({ components: { "a.yaml": ref("a", "b"), "b.yaml": ref("b", "a") } }, /secret store reference cycle: a -> b -> a/);
-    await fails({ components: { "a.yaml": ref("lonely", "nowhere") } }, /auth\.secretStore nowhere is not a secret store defined for this app/);
+    await fails(
+      { components: { "a.yaml": ref("a", "b"), "b.yaml": ref("b", "a") } },
+      /secret store reference cycle: a -> b -> a/,
+    );
+    await fails(
+      { components: { "a.yaml": ref("lonely", "nowhere") } },
+      /auth\.secretStore nowhere is not a secret store defined for this app/,
+    );
   });
 
   it("a store init that exceeds initTimeout fails start-up; with ignoreErrors the sidecar goes on without it", async () => {
@@ -188,13 +220,30 @@ describe("start-up failures through bin/keyward serve", () => {
     // node waits for at exit, so the test lets the read finish once the timeout has been reported.
     const fifo = join(data, "never.fifo");
     execFileSync("mkfifo", [fifo]);
-    const slow = (extra = "") => fileStore("slow", fifo).replace("  version: v1\n", `  version: v1\n  initTimeout: 300ms\n${extra}`);
+    const slow = (extra = "") =>
+      fileStore("slow", fifo).replace("  version: v1\n", `  version: v1\n  initTimeout: 300ms\n${extra}`);
     const dir = mkdtempSync(join(data, "slow-"));
     writeFileSync(join(dir, "a.yaml"), slow());
-    const child = spawn(process.execPath, [KEYWARD_BIN, "serve", "--app-id", "t", "--resources-path", dir, "--dapr-http-port", "0", "--dapr-grpc-port", "0", "--enable-metrics=false"], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NAMESPACE: "", DAPR_API_TOKEN: "" },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        KEYWARD_BIN,
+        "serve",
+        "--app-id",
+        "t",
+        "--resources-path",
+        dir,
+        "--dapr-http-port",
+        "0",
+        "--dapr-grpc-port",
+        "0",
+        "--enable-metrics=false",
+      ],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NAMESPACE: "", DAPR_API_TOKEN: "" },
+      },
+    );
     let out = "";
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const reported = new Promise<void>((resolve) => {
@@ -215,7 +264,9 @@ describe("start-up failures through bin/keyward serve", () => {
     assert.match(out, /initialization error occurred for slow .*init timed out after 300 ms \(spec\.initTimeout\)/);
 
     const ok = json("ok.json", { k: "v" });
-    const sc = await startSidecar({ components: { "a.yaml": slow("  ignoreErrors: true\n"), "b.yaml": fileStore("ok", ok) } });
+    const sc = await startSidecar({
+      components: { "a.yaml": slow("  ignoreErrors: true\n"), "b.yaml": fileStore("ok", ok) },
+    });
     try {
       assert.deepEqual(await componentNames(sc), ["ok"]);
       assert.match(sc.output(), /slow .*init timed out after 300 ms.*ignoreErrors is set/);
@@ -226,18 +277,34 @@ describe("start-up failures through bin/keyward serve", () => {
   });
 
   it("a failing store stops start-up unless ignoreErrors; an unknown type is named", async () => {
-    await fails({ components: { "a.yaml": fileStore("nofile", join(data, "missing.json")) } }, /initialization error occurred for nofile .*cannot read secrets file/);
-    await fails({ components: { "a.yaml": componentYaml("what", "secretstores.made.up") } }, /couldn't find secret store secretstores\.made\.up\/v1/);
+    await fails(
+      { components: { "a.yaml": fileStore("nofile", join(data, "missing.json")) } },
+      /initialization error occurred for nofile .*cannot read secrets file/,
+    );
+    await fails(
+      { components: { "a.yaml": componentYaml("what", "secretstores.made.up") } },
+      /couldn't find secret store secretstores\.made\.up\/v1/,
+    );
   });
 
   it("a missing resources folder is a clear error", async () => {
     const missing = join(data, "no-such-components");
-    await fails({ resourcesArgs: ["--resources-path", missing] }, new RegExp(`cannot read resources path ${missing}: no such folder`));
+    await fails(
+      { resourcesArgs: ["--resources-path", missing] },
+      new RegExp(`cannot read resources path ${missing}: no such folder`),
+    );
   });
 
   it("a Configuration with a repeated storeName or a bad defaultAccess does not start", async () => {
-    const cfg = (scopes: string) => `apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n  secrets:\n    scopes:\n${scopes}`;
-    await fails({ config: cfg("      - storeName: a\n      - storeName: a\n") }, /a storeName is repeated in secrets configuration/);
-    await fails({ config: cfg("      - storeName: a\n        defaultAccess: sometimes\n") }, /defaultAccess sometimes can be either allow or deny/);
+    const cfg = (scopes: string) =>
+      `apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n  secrets:\n    scopes:\n${scopes}`;
+    await fails(
+      { config: cfg("      - storeName: a\n      - storeName: a\n") },
+      /a storeName is repeated in secrets configuration/,
+    );
+    await fails(
+      { config: cfg("      - storeName: a\n        defaultAccess: sometimes\n") },
+      /defaultAccess sometimes can be either allow or deny/,
+    );
   });
 });

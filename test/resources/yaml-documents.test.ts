@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { field, parseYamlDocument, splitDocuments } from "../../src/resources/yaml-documents.js";
 
-describe("splitDocuments (daprd splits on \"\\n---\")", () => {
+describe('splitDocuments (daprd splits on "\\n---")', () => {
   it("splits on the separator line and records each document's first line", () => {
     const parts = splitDocuments("a: 1\n---\nb: 2\nc: 3\n---\nd: 4\n");
     assert.deepEqual(
@@ -17,7 +17,10 @@ describe("splitDocuments (daprd splits on \"\\n---\")", () => {
 
   it("consumes the rest of the separator line (comments, document names)", () => {
     const parts = splitDocuments("a: 1\n--- # second\nb: 2\n");
-    assert.deepEqual(parts.map((p) => p.text), ["a: 1", "b: 2\n"]);
+    assert.deepEqual(
+      parts.map((p) => p.text),
+      ["a: 1", "b: 2\n"],
+    );
     assert.equal(parts[1]!.line, 3);
   });
 
@@ -29,21 +32,30 @@ describe("splitDocuments (daprd splits on \"\\n---\")", () => {
   });
 
   it("a separator at the end of the file leaves no trailing document", () => {
-    assert.deepEqual(splitDocuments("a: 1\n---").map((p) => p.text), ["a: 1"]);
+    assert.deepEqual(
+      splitDocuments("a: 1\n---").map((p) => p.text),
+      ["a: 1"],
+    );
   });
 
   it("drops the \\r of a CRLF line break before the separator", () => {
-    assert.deepEqual(splitDocuments("a: 1\r\n---\r\nb: 2\r\n").map((p) => p.text), ["a: 1", "b: 2\r\n"]);
+    assert.deepEqual(
+      splitDocuments("a: 1\r\n---\r\nb: 2\r\n").map((p) => p.text),
+      ["a: 1", "b: 2\r\n"],
+    );
   });
 
   it("a file without separators is one document", () => {
-    assert.deepEqual(splitDocuments("a: 1\nb: 2\n").map((p) => p.line), [1]);
+    assert.deepEqual(
+      splitDocuments("a: 1\nb: 2\n").map((p) => p.line),
+      [1],
+    );
   });
 });
 
 describe("parseYamlDocument", () => {
   it("reports a syntax error with its line in the file, without quoting the file", () => {
-    const text = "ok: 1\n---\nname: x\nvalue: \"SEEDED-QUOTE-93f1\n  other: [\n";
+    const text = 'ok: 1\n---\nname: x\nvalue: "SEEDED-QUOTE-93f1\n  other: [\n';
     const [, second] = splitDocuments(text);
     const doc = parseYamlDocument(second!, "1.1");
     assert.equal(doc.value, undefined);

@@ -49,7 +49,10 @@ describe("test Key Vault fidelity (official @azure/keyvault-secrets client)", ()
     const first = env.vault.requests[0];
     assert.equal(first?.status, 401);
     assert.equal(first?.authenticated, false);
-    assert.deepEqual(credential.calls[0], { scopes: ["https://vault.azure.net/.default"], tenantId: env.directory.tenantId });
+    assert.deepEqual(credential.calls[0], {
+      scopes: ["https://vault.azure.net/.default"],
+      tenantId: env.directory.tenantId,
+    });
     assert.equal(env.vault.requests[1]?.status, 200);
   });
 
@@ -86,7 +89,8 @@ describe("test Key Vault fidelity (official @azure/keyvault-secrets client)", ()
     for (let i = 0; i < 5; i++) env.vault.setSecret(`fidelity-page-${i}`, `p${i}`);
     const before = env.vault.requests.length;
     const pages: string[][] = [];
-    for await (const page of client.listPropertiesOfSecrets().byPage({ maxPageSize: 2 })) pages.push(page.map((p) => p.name));
+    for await (const page of client.listPropertiesOfSecrets().byPage({ maxPageSize: 2 }))
+      pages.push(page.map((p) => p.name));
     const names = pages.flat();
     for (let i = 0; i < 5; i++) assert.ok(names.includes(`fidelity-page-${i}`));
     assert.ok(pages.every((p) => p.length <= 2));
@@ -102,40 +106,61 @@ describe("test Key Vault fidelity (official @azure/keyvault-secrets client)", ()
     let seen;
     for await (const p of client.listPropertiesOfSecrets()) if (p.name === "fidelity-off") seen = p;
     assert.equal(seen?.enabled, false);
-    await assert.rejects(client.getSecret("fidelity-off"), (err: { statusCode?: number; code?: string; message: string }) => {
-      assert.equal(err.statusCode, 403);
-      assert.equal(err.code, "Forbidden");
-      assert.match(err.message, /Operation get is not allowed on a disabled secret/);
-      return true;
-    });
+    await assert.rejects(
+      client.getSecret("fidelity-off"),
+      (err: { statusCode?: number; code?: string; message: string }) => {
+        assert.equal(err.statusCode, 403);
+        assert.equal(err.code, "Forbidden");
+        assert.match(err.message, /Operation get is not allowed on a disabled secret/);
+        return true;
+      },
+    );
   });
 
   it("a missing secret or version is 404 SecretNotFound", async () => {
-    await assert.rejects(client.getSecret("fidelity-missing"), (err: { statusCode?: number; code?: string; message: string }) => {
-      assert.equal(err.statusCode, 404);
-      assert.equal(err.code, "SecretNotFound");
-      assert.match(err.message, /A secret with \(name\/id\) fidelity-missing was not found in this key vault/);
-      return true;
+    await assert.rejects(
+      client.getSecret("fidelity-missing"),
+      (err: { statusCode?: number; code?: string; message: string }) => {
+        assert.equal(err.statusCode, 404);
+        assert.equal(err.code, "SecretNotFound");
+        assert.match(err.message, /A secret with \(name\/id\) fidelity-missing was not found in this key vault/);
+        return true;
+      },
+    );
+    await assert.rejects(client.getSecret("fidelity-db", { version: "0".repeat(32) }), {
+      statusCode: 404,
+      code: "SecretNotFound",
     });
-    await assert.rejects(client.getSecret("fidelity-db", { version: "0".repeat(32) }), { statusCode: 404, code: "SecretNotFound" });
   });
 
   it("an identity without an access policy gets 403 Forbidden naming the permission", async () => {
     const stranger = env.directory.addApp();
-    const other = new SecretClient(env.vault.url, new TestCredential(env, stranger), { disableChallengeResourceVerification: true, tlsOptions: { ca: env.tls.ca } });
-    await assert.rejects(other.getSecret("fidelity-db"), (err: { statusCode?: number; code?: string; message: string }) => {
-      assert.equal(err.statusCode, 403);
-      assert.equal(err.code, "Forbidden");
-      assert.match(err.message, /does not have secrets get permission on key vault/);
-      return true;
+    const other = new SecretClient(env.vault.url, new TestCredential(env, stranger), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: env.tls.ca },
     });
+    await assert.rejects(
+      other.getSecret("fidelity-db"),
+      (err: { statusCode?: number; code?: string; message: string }) => {
+        assert.equal(err.statusCode, 403);
+        assert.equal(err.code, "Forbidden");
+        assert.match(err.message, /does not have secrets get permission on key vault/);
+        return true;
+      },
+    );
   });
 
   it("a token for another resource is rejected with a fresh challenge", async () => {
     const wrong: TokenCredential = {
-      getToken: async () => ({ token: env.directory.issueAccessToken(reader, "https://storage.azure.com", "test").token, expiresOnTimestamp: Date.now() + 3_600_000 }),
+      getToken: async () => ({
+        token: env.directory.issueAccessToken(reader, "https://storage.azure.com", "test").token,
+        expiresOnTimestamp: Date.now() + 3_600_000,
+      }),
     };
-    const other = new SecretClient(env.vault.url, wrong, { disableChallengeResourceVerification: true, tlsOptions: { ca: env.tls.ca } });
+    const other = new SecretClient(env.vault.url, wrong, {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: env.tls.ca },
+    });
     await assert.rejects(other.getSecret("fidelity-db"), (err: { statusCode?: number; message: string }) => {
       assert.equal(err.statusCode, 401);
       assert.match(err.message, /AKV10022: Invalid audience/);
@@ -145,7 +170,10 @@ describe("test Key Vault fidelity (official @azure/keyvault-secrets client)", ()
 
   it("the SDK's challenge check refuses a vault host outside the resource's domain", async () => {
     const strict = new SecretClient(env.vault.url, credential, { tlsOptions: { ca: env.tls.ca } });
-    await assert.rejects(strict.getSecret("fidelity-db"), /challenge resource 'vault.azure.net' does not match the requested domain/);
+    await assert.rejects(
+      strict.getSecret("fidelity-db"),
+      /challenge resource 'vault.azure.net' does not match the requested domain/,
+    );
   });
 
   it("429 carries Retry-After, which the SDK's own retry policy honours", async () => {
@@ -158,7 +186,11 @@ describe("test Key Vault fidelity (official @azure/keyvault-secrets client)", ()
   });
 
   it("rejects an unknown api-version and an out-of-range maxresults like Key Vault", async () => {
-    const bad = new SecretClient(env.vault.url, credential, { disableChallengeResourceVerification: true, tlsOptions: { ca: env.tls.ca }, serviceVersion: "7.5" });
+    const bad = new SecretClient(env.vault.url, credential, {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: env.tls.ca },
+      serviceVersion: "7.5",
+    });
     assert.equal((await bad.getSecret("fidelity-db")).value, "two");
     const res = await fetchWithToken(env, reader, "/secrets?api-version=1.0");
     assert.equal(res.status, 400);
@@ -169,15 +201,28 @@ describe("test Key Vault fidelity (official @azure/keyvault-secrets client)", ()
 });
 
 /** A raw request with a valid token, for shapes the SDK never sends. Uses https with the test CA. */
-async function fetchWithToken(env: AzureTestEnvironment, who: Principal, path: string): Promise<{ status: number; json(): Promise<unknown> }> {
+async function fetchWithToken(
+  env: AzureTestEnvironment,
+  who: Principal,
+  path: string,
+): Promise<{ status: number; json(): Promise<unknown> }> {
   const { request } = await import("node:https");
   const token = env.directory.issueAccessToken(who, env.vault.resource, "test").token;
   return new Promise((resolve, reject) => {
-    const req = request(`${env.vault.url}${path}`, { ca: env.tls.ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: async () => JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }));
-    });
+    const req = request(
+      `${env.vault.url}${path}`,
+      { ca: env.tls.ca, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: async () => JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown,
+          }),
+        );
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -203,15 +248,26 @@ describe("test Entra authority and managed identity endpoint fidelity (official 
     const { ClientSecretCredential } = await import("@azure/identity");
     const app = env.directory.addApp({ secret: "fidelity-secret" });
     const opts = { authorityHost: env.authority.url, disableInstanceDiscovery: true, tlsOptions: { ca: env.tls.ca } };
-    const token = await new ClientSecretCredential(env.directory.tenantId, app.clientId, "fidelity-secret", opts).getToken(scope);
+    const token = await new ClientSecretCredential(
+      env.directory.tenantId,
+      app.clientId,
+      "fidelity-secret",
+      opts,
+    ).getToken(scope);
     validFor(token.token, app);
     assert.ok(token.expiresOnTimestamp > Date.now() + 3_000_000);
     // MSAL parses error, error_codes, timestamp and error_description from the body; identity wraps them.
-    await assert.rejects(new ClientSecretCredential(env.directory.tenantId, app.clientId, "nope", opts).getToken(scope), (err: Error) => {
-      assert.equal(err.name, "AuthenticationRequiredError");
-      assert.match(err.message, /^invalid_client: Error\(s\): 7000215 - Timestamp: .* - Description: AADSTS7000215: Invalid client secret provided/);
-      return true;
-    });
+    await assert.rejects(
+      new ClientSecretCredential(env.directory.tenantId, app.clientId, "nope", opts).getToken(scope),
+      (err: Error) => {
+        assert.equal(err.name, "AuthenticationRequiredError");
+        assert.match(
+          err.message,
+          /^invalid_client: Error\(s\): 7000215 - Timestamp: .* - Description: AADSTS7000215: Invalid client secret provided/,
+        );
+        return true;
+      },
+    );
   });
 
   it("ClientCertificateCredential: the certificate assertion is verified against the registered certificate", async () => {
@@ -220,9 +276,24 @@ describe("test Entra authority and managed identity endpoint fidelity (official 
     const cert = makeClientCertificate("x");
     const app = env.directory.addApp({ certificatePem: cert.certPem });
     const opts = { authorityHost: env.authority.url, disableInstanceDiscovery: true, tlsOptions: { ca: env.tls.ca } };
-    validFor((await new ClientCertificateCredential(env.directory.tenantId, app.clientId, { certificate: cert.pem }, opts).getToken(scope)).token, app);
+    validFor(
+      (
+        await new ClientCertificateCredential(
+          env.directory.tenantId,
+          app.clientId,
+          { certificate: cert.pem },
+          opts,
+        ).getToken(scope)
+      ).token,
+      app,
+    );
     const other = makeClientCertificate("y");
-    await assert.rejects(new ClientCertificateCredential(env.directory.tenantId, app.clientId, { certificate: other.pem }, opts).getToken(scope), /AADSTS700027/);
+    await assert.rejects(
+      new ClientCertificateCredential(env.directory.tenantId, app.clientId, { certificate: other.pem }, opts).getToken(
+        scope,
+      ),
+      /AADSTS700027/,
+    );
   });
 
   it("WorkloadIdentityCredential: a federated token from a trusted issuer with a matching subject", async () => {
@@ -234,7 +305,14 @@ describe("test Entra authority and managed identity endpoint fidelity (official 
     const app = env.directory.addApp({ federated: { issuer: issuer.issuer, subject: "system:serviceaccount:ns:sa" } });
     const file = join(mkdtempSync(join(tmpdir(), "keyward-wi-")), "token");
     writeFileSync(file, issuer.mint("system:serviceaccount:ns:sa"));
-    const cred = new WorkloadIdentityCredential({ tenantId: env.directory.tenantId, clientId: app.clientId, tokenFilePath: file, authorityHost: env.authority.url, disableInstanceDiscovery: true, tlsOptions: { ca: env.tls.ca } });
+    const cred = new WorkloadIdentityCredential({
+      tenantId: env.directory.tenantId,
+      clientId: app.clientId,
+      tokenFilePath: file,
+      authorityHost: env.authority.url,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: env.tls.ca },
+    });
     validFor((await cred.getToken(scope)).token, app);
   });
 

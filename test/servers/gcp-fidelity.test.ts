@@ -27,7 +27,12 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
   before(async () => {
     server = await startGcpSecretManager({ projects: { "fid-proj": "424242" } });
     // universeDomain given: the library need not look for ambient credentials (a metadata-server probe).
-    client = new SecretManagerServiceClient({ apiEndpoint: "127.0.0.1", port: server.port, sslCreds: grpc.credentials.createInsecure(), universeDomain: "googleapis.com" });
+    client = new SecretManagerServiceClient({
+      apiEndpoint: "127.0.0.1",
+      port: server.port,
+      sslCreds: grpc.credentials.createInsecure(),
+      universeDomain: "googleapis.com",
+    });
   });
   after(async () => {
     await client.close();
@@ -35,15 +40,25 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
   });
 
   it("creates a secret, adds versions, accesses latest and numbered versions", async () => {
-    const [secret] = await client.createSecret({ parent: "projects/fid-proj", secretId: "db-pass", secret: { replication: { automatic: {} }, labels: { team: "a" } } });
+    const [secret] = await client.createSecret({
+      parent: "projects/fid-proj",
+      secretId: "db-pass",
+      secret: { replication: { automatic: {} }, labels: { team: "a" } },
+    });
     assert.equal(secret.name, "projects/424242/secrets/db-pass");
     assert.deepEqual(secret.labels, { team: "a" });
     const data = Buffer.from("first");
-    const [v1] = await client.addSecretVersion({ parent: "projects/fid-proj/secrets/db-pass", payload: { data, dataCrc32c: crc32c(data) } });
+    const [v1] = await client.addSecretVersion({
+      parent: "projects/fid-proj/secrets/db-pass",
+      payload: { data, dataCrc32c: crc32c(data) },
+    });
     assert.equal(v1.name, "projects/424242/secrets/db-pass/versions/1");
     assert.equal(v1.state, "ENABLED");
     assert.equal(v1.clientSpecifiedPayloadChecksum, true);
-    await client.addSecretVersion({ parent: "projects/424242/secrets/db-pass", payload: { data: Buffer.from("second") } });
+    await client.addSecretVersion({
+      parent: "projects/424242/secrets/db-pass",
+      payload: { data: Buffer.from("second") },
+    });
 
     const [latest] = await client.accessSecretVersion({ name: "projects/fid-proj/secrets/db-pass/versions/latest" });
     assert.equal(latest.name, "projects/424242/secrets/db-pass/versions/2");
@@ -56,16 +71,26 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
     assert.equal(got.name, "projects/424242/secrets/db-pass");
     assert.ok(got.createTime?.seconds);
     const [versions] = await client.listSecretVersions({ parent: "projects/fid-proj/secrets/db-pass" });
-    assert.deepEqual(versions.map((v) => v.name), ["projects/424242/secrets/db-pass/versions/2", "projects/424242/secrets/db-pass/versions/1"]);
+    assert.deepEqual(
+      versions.map((v) => v.name),
+      ["projects/424242/secrets/db-pass/versions/2", "projects/424242/secrets/db-pass/versions/1"],
+    );
   });
 
   it("rejects a payload whose checksum does not match, and a duplicate secret", async () => {
     await assert.rejects(
-      client.addSecretVersion({ parent: "projects/fid-proj/secrets/db-pass", payload: { data: Buffer.from("x"), dataCrc32c: 1 } }),
+      client.addSecretVersion({
+        parent: "projects/fid-proj/secrets/db-pass",
+        payload: { data: Buffer.from("x"), dataCrc32c: 1 },
+      }),
       rpcError(grpc.status.INVALID_ARGUMENT, /Checksum mismatch/),
     );
     await assert.rejects(
-      client.createSecret({ parent: "projects/fid-proj", secretId: "db-pass", secret: { replication: { automatic: {} } } }),
+      client.createSecret({
+        parent: "projects/fid-proj",
+        secretId: "db-pass",
+        secret: { replication: { automatic: {} } },
+      }),
       rpcError(grpc.status.ALREADY_EXISTS, /Secret \[projects\/424242\/secrets\/db-pass\] already exists/),
     );
     await assert.rejects(
@@ -80,7 +105,10 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
     let pageToken: string | undefined;
     let pages = 0;
     do {
-      const [secrets, , response] = await client.listSecrets({ parent: "projects/fid-proj", pageSize: 2, pageToken }, { autoPaginate: false });
+      const [secrets, , response] = await client.listSecrets(
+        { parent: "projects/fid-proj", pageSize: 2, pageToken },
+        { autoPaginate: false },
+      );
       assert.ok(secrets.length <= 2);
       assert.equal(response?.totalSize, 6);
       names.push(...secrets.map((s) => s.name as string));
@@ -88,10 +116,14 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
       pages++;
     } while (pageToken && pages < 10);
     assert.equal(pages, 3);
-    assert.deepEqual(names, ["db-pass", "page-0", "page-1", "page-2", "page-3", "page-4"].map((n) => `projects/424242/secrets/${n}`));
+    assert.deepEqual(
+      names,
+      ["db-pass", "page-0", "page-1", "page-2", "page-3", "page-4"].map((n) => `projects/424242/secrets/${n}`),
+    );
 
     const all: string[] = [];
-    for await (const s of client.listSecretsAsync({ parent: "projects/fid-proj", pageSize: 4 })) all.push(s.name as string);
+    for await (const s of client.listSecretsAsync({ parent: "projects/fid-proj", pageSize: 4 }))
+      all.push(s.name as string);
     assert.deepEqual(all, names);
     await assert.rejects(
       client.listSecrets({ parent: "projects/fid-proj", pageToken: "bogus" }, { autoPaginate: false }),
@@ -106,7 +138,10 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
     assert.equal(disabled.state, "DISABLED");
     await assert.rejects(
       client.accessSecretVersion({ name: "projects/fid-proj/secrets/rotating/versions/latest" }),
-      rpcError(grpc.status.FAILED_PRECONDITION, /^Secret Version \[projects\/424242\/secrets\/rotating\/versions\/2\] is in DISABLED state\.$/),
+      rpcError(
+        grpc.status.FAILED_PRECONDITION,
+        /^Secret Version \[projects\/424242\/secrets\/rotating\/versions\/2\] is in DISABLED state\.$/,
+      ),
     );
     await client.enableSecretVersion({ name: "projects/fid-proj/secrets/rotating/versions/2" });
     const [ok] = await client.accessSecretVersion({ name: "projects/fid-proj/secrets/rotating/versions/latest" });
@@ -127,7 +162,10 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
     );
     await assert.rejects(
       client.accessSecretVersion({ name: "projects/fid-proj/secrets/db-pass/versions/9" }),
-      rpcError(grpc.status.NOT_FOUND, /^Secret Version \[projects\/424242\/secrets\/db-pass\/versions\/9\] not found\.$/),
+      rpcError(
+        grpc.status.NOT_FOUND,
+        /^Secret Version \[projects\/424242\/secrets\/db-pass\/versions\/9\] not found\.$/,
+      ),
     );
     await assert.rejects(
       client.accessSecretVersion({ name: "projects/other/secrets/db-pass/versions/latest" }),
@@ -138,8 +176,14 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
       ),
     );
     server.deny("projects/fid-proj/secrets/page-0");
-    await assert.rejects(client.accessSecretVersion({ name: "projects/fid-proj/secrets/page-0/versions/1" }), rpcError(grpc.status.PERMISSION_DENIED, /secretmanager\.versions\.access/));
-    await assert.rejects(client.listSecrets({ parent: "projects/nowhere" }), rpcError(grpc.status.PERMISSION_DENIED, /secretmanager\.secrets\.list/));
+    await assert.rejects(
+      client.accessSecretVersion({ name: "projects/fid-proj/secrets/page-0/versions/1" }),
+      rpcError(grpc.status.PERMISSION_DENIED, /secretmanager\.versions\.access/),
+    );
+    await assert.rejects(
+      client.listSecrets({ parent: "projects/nowhere" }),
+      rpcError(grpc.status.PERMISSION_DENIED, /secretmanager\.secrets\.list/),
+    );
     await assert.rejects(
       client.accessSecretVersion({ name: "projects/fid-proj/secrets/db-pass/versions/first" }),
       rpcError(grpc.status.INVALID_ARGUMENT, /Invalid resource field value/),
@@ -148,7 +192,10 @@ describe("GCP Secret Manager test server with the official client (plaintext)", 
 
   it("injected quota errors are RESOURCE_EXHAUSTED with RATE_LIMIT_EXCEEDED", async () => {
     server.throttleNext(1, "GetSecret");
-    await assert.rejects(client.getSecret({ name: "projects/fid-proj/secrets/db-pass" }), rpcError(grpc.status.RESOURCE_EXHAUSTED, /Quota exceeded/, "RATE_LIMIT_EXCEEDED"));
+    await assert.rejects(
+      client.getSecret({ name: "projects/fid-proj/secrets/db-pass" }),
+      rpcError(grpc.status.RESOURCE_EXHAUSTED, /Quota exceeded/, "RATE_LIMIT_EXCEEDED"),
+    );
     await client.getSecret({ name: "projects/fid-proj/secrets/db-pass" });
   });
 });
@@ -158,13 +205,22 @@ describe("GCP Secret Manager test server with the official client (TLS, bearer a
   let server: GcpSecretManagerServer;
   const key = identity.createServiceAccount("reader@fid-proj.iam.gserviceaccount.com", "fid-proj");
   before(async () => {
-    server = await startGcpSecretManager({ identity, tls: { cert: tls.cert, key: tls.key }, projects: { "fid-proj": "424242" } });
+    server = await startGcpSecretManager({
+      identity,
+      tls: { cert: tls.cert, key: tls.key },
+      projects: { "fid-proj": "424242" },
+    });
     server.seed("fid-proj", "api-key", "tls-value");
   });
   after(() => server.close());
 
   it("accepts the client's self-signed JWT from a service-account key", async () => {
-    const client = new SecretManagerServiceClient({ apiEndpoint: "localhost", port: server.port, credentials: key, projectId: "fid-proj" });
+    const client = new SecretManagerServiceClient({
+      apiEndpoint: "localhost",
+      port: server.port,
+      credentials: key,
+      projectId: "fid-proj",
+    });
     try {
       const [v] = await client.accessSecretVersion({ name: "projects/fid-proj/secrets/api-key/versions/latest" });
       assert.equal(Buffer.from(v.payload?.data as Uint8Array).toString(), "tls-value");
@@ -177,7 +233,12 @@ describe("GCP Secret Manager test server with the official client (TLS, bearer a
   });
 
   it("refuses a call without credentials (CREDENTIALS_MISSING) and one signed by a deleted key", async () => {
-    const bare = new SecretManagerServiceClient({ apiEndpoint: "localhost", port: server.port, sslCreds: grpc.credentials.createSsl(Buffer.from(tls.ca)), universeDomain: "googleapis.com" });
+    const bare = new SecretManagerServiceClient({
+      apiEndpoint: "localhost",
+      port: server.port,
+      sslCreds: grpc.credentials.createSsl(Buffer.from(tls.ca)),
+      universeDomain: "googleapis.com",
+    });
     try {
       await assert.rejects(
         bare.accessSecretVersion({ name: "projects/fid-proj/secrets/api-key/versions/latest" }),

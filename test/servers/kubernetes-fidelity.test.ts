@@ -48,7 +48,10 @@ describe("kubectl against the test API server", () => {
   it("discovery: version and api-resources", async () => {
     const v = await kubectl("version", "-o", "json");
     assert.equal(v.code, 0, v.stderr);
-    assert.equal((JSON.parse(v.stdout) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion, "v1.32.0-keyward-test");
+    assert.equal(
+      (JSON.parse(v.stdout) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion,
+      "v1.32.0-keyward-test",
+    );
     const r = await kubectl("api-resources", "--api-group=");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^secrets\s+v1\s+true\s+Secret$/m);
@@ -58,8 +61,17 @@ describe("kubectl against the test API server", () => {
   it("get secrets -n X -o json decodes to the stored secrets", async () => {
     const r = await kubectl("get", "secrets", "-n", "apps", "-o", "json");
     assert.equal(r.code, 0, r.stderr);
-    const list = JSON.parse(r.stdout) as { items: { kind: string; metadata: { name: string; namespace: string; resourceVersion: string }; data: Record<string, string> }[] };
-    assert.deepEqual(list.items.map((i) => i.metadata.name), ["mysecret", "other"]);
+    const list = JSON.parse(r.stdout) as {
+      items: {
+        kind: string;
+        metadata: { name: string; namespace: string; resourceVersion: string };
+        data: Record<string, string>;
+      }[];
+    };
+    assert.deepEqual(
+      list.items.map((i) => i.metadata.name),
+      ["mysecret", "other"],
+    );
     const my = list.items[0];
     assert.equal(my?.kind, "Secret");
     assert.equal(my?.metadata.namespace, "apps");
@@ -87,7 +99,15 @@ describe("kubectl against the test API server", () => {
 
   it("create --validate=false -f file.json creates the secret; stringData becomes data", async () => {
     const file = join(home, "secret.json");
-    writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "from-file", namespace: "apps" }, stringData: { greeting: "hello" } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "from-file", namespace: "apps" },
+        stringData: { greeting: "hello" },
+      }),
+    );
     const r = await kubectl("create", "--validate=false", "-f", file);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), "secret/from-file created");
@@ -118,7 +138,10 @@ describe("kubectl against the test API server", () => {
         'Error from server (Forbidden): secrets "mysecret" is forbidden: User "system:serviceaccount:default:keyward" cannot get resource "secrets" in API group "" in the namespace "apps"',
       );
       const fl = await kubectl("get", "secrets", "-n", "apps");
-      assert.match(fl.stderr, /Error from server \(Forbidden\): secrets is forbidden: User ".*" cannot list resource "secrets" in API group "" in the namespace "apps"/);
+      assert.match(
+        fl.stderr,
+        /Error from server \(Forbidden\): secrets is forbidden: User ".*" cannot list resource "secrets" in API group "" in the namespace "apps"/,
+      );
     } finally {
       server.allow("get", "apps");
       server.allow("list", "apps");
@@ -128,10 +151,22 @@ describe("kubectl against the test API server", () => {
   it("a Role with resourceNames allows get of those names only, and no list", async () => {
     server.setRole("apps", [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"], resourceNames: ["mysecret"] }]);
     try {
-      assert.equal((await kubectl("get", "secret", "mysecret", "-n", "apps", "-o", "name")).stdout.trim(), "secret/mysecret");
-      assert.match((await kubectl("get", "secret", "other", "-n", "apps")).stderr, /\(Forbidden\): secrets "other" is forbidden: .* cannot get resource "secrets"/);
-      assert.match((await kubectl("get", "secrets", "-n", "apps")).stderr, /cannot list resource "secrets" in API group "" in the namespace "apps"/);
-      assert.match((await kubectl("get", "secret", "c0", "-n", "chunks")).stderr, /cannot get resource "secrets" in API group "" in the namespace "chunks"/);
+      assert.equal(
+        (await kubectl("get", "secret", "mysecret", "-n", "apps", "-o", "name")).stdout.trim(),
+        "secret/mysecret",
+      );
+      assert.match(
+        (await kubectl("get", "secret", "other", "-n", "apps")).stderr,
+        /\(Forbidden\): secrets "other" is forbidden: .* cannot get resource "secrets"/,
+      );
+      assert.match(
+        (await kubectl("get", "secrets", "-n", "apps")).stderr,
+        /cannot list resource "secrets" in API group "" in the namespace "apps"/,
+      );
+      assert.match(
+        (await kubectl("get", "secret", "c0", "-n", "chunks")).stderr,
+        /cannot get resource "secrets" in API group "" in the namespace "chunks"/,
+      );
     } finally {
       server.clearRoles();
     }
@@ -183,10 +218,24 @@ describe("@kubernetes/client-node against the test API server", () => {
     assert.equal(list.items.length, 3);
     assert.ok(list.metadata?._continue);
     assert.equal(list.metadata?.remainingItemCount, 2);
-    const rest = await core.listNamespacedSecret({ namespace: "chunks", limit: 3, _continue: list.metadata?._continue });
-    assert.deepEqual(rest.items.map((i) => i.metadata?.name), ["c3", "c4"]);
-    assert.equal(rest.metadata?.resourceVersion, list.metadata?.resourceVersion, "a chunked list is one resourceVersion");
-    const created = await core.createNamespacedSecret({ namespace: "apps", body: { metadata: { name: "made-by-client" }, stringData: { k: "v" } } });
+    const rest = await core.listNamespacedSecret({
+      namespace: "chunks",
+      limit: 3,
+      _continue: list.metadata?._continue,
+    });
+    assert.deepEqual(
+      rest.items.map((i) => i.metadata?.name),
+      ["c3", "c4"],
+    );
+    assert.equal(
+      rest.metadata?.resourceVersion,
+      list.metadata?.resourceVersion,
+      "a chunked list is one resourceVersion",
+    );
+    const created = await core.createNamespacedSecret({
+      namespace: "apps",
+      body: { metadata: { name: "made-by-client" }, stringData: { k: "v" } },
+    });
     assert.equal(created.metadata?.namespace, "apps");
     assert.equal(Buffer.from(created.data?.k ?? "", "base64").toString(), "v");
   });
@@ -198,7 +247,16 @@ describe("@kubernetes/client-node against the test API server", () => {
     };
     await assert.rejects(core.readNamespacedSecret({ name: "nope", namespace: "apps" }), (err: unknown) => {
       assert.ok(err instanceof k8s.ApiException);
-      assert.deepEqual(status(err), { code: 404, kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: 'secrets "nope" not found', reason: "NotFound", details: { name: "nope", kind: "secrets" } });
+      assert.deepEqual(status(err), {
+        code: 404,
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: 'secrets "nope" not found',
+        reason: "NotFound",
+        details: { name: "nope", kind: "secrets" },
+      });
       return true;
     });
     server.forbid("list", "apps");
@@ -213,10 +271,16 @@ describe("@kubernetes/client-node against the test API server", () => {
     } finally {
       server.allow("list", "apps");
     }
-    await assert.rejects(core.createNamespacedSecret({ namespace: "apps", body: { metadata: { name: "Bad_Name" } } }), (err: unknown) => status(err).code === 422 && status(err).reason === "Invalid");
+    await assert.rejects(
+      core.createNamespacedSecret({ namespace: "apps", body: { metadata: { name: "Bad_Name" } } }),
+      (err: unknown) => status(err).code === 422 && status(err).reason === "Invalid",
+    );
     const badKc = new k8s.KubeConfig();
     badKc.loadFromString(server.kubeconfig({ token: "wrong" }));
-    await assert.rejects(badKc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name: "mysecret", namespace: "apps" }), (err: unknown) => (err as { code: number }).code === 401);
+    await assert.rejects(
+      badKc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name: "mysecret", namespace: "apps" }),
+      (err: unknown) => (err as { code: number }).code === 401,
+    );
   });
 
   it("watch streams events, and an expired resourceVersion gets an ERROR 410 event", async () => {
@@ -246,30 +310,45 @@ describe("@kubernetes/client-node against the test API server", () => {
     server.compact();
     const errors: { code?: number; reason?: string }[] = [];
     await new Promise<void>((resolve, reject) => {
-      void watch.watch("/api/v1/namespaces/apps/secrets", { resourceVersion: old }, (phase: string, obj: { code?: number; reason?: string }) => {
-        if (phase === "ERROR") errors.push(obj);
-      }, (err: unknown) => (err ? reject(err as Error) : resolve()));
+      void watch.watch(
+        "/api/v1/namespaces/apps/secrets",
+        { resourceVersion: old },
+        (phase: string, obj: { code?: number; reason?: string }) => {
+          if (phase === "ERROR") errors.push(obj);
+        },
+        (err: unknown) => (err ? reject(err as Error) : resolve()),
+      );
     });
-    assert.deepEqual(errors.map((e) => [e.code, e.reason]), [[410, "Expired"]]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.reason]),
+      [[410, "Expired"]],
+    );
   });
 
   it("answers 415 to protobuf and serves again after a restart on the same port", async () => {
     const code = await new Promise<number>((resolve, reject) => {
-      const req = request(`${server.url}/api/v1/namespaces/apps/secrets`, {
-        method: "POST",
-        ca: server.tls.ca,
-        headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/vnd.kubernetes.protobuf" },
-      }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        `${server.url}/api/v1/namespaces/apps/secrets`,
+        {
+          method: "POST",
+          ca: server.tls.ca,
+          headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/vnd.kubernetes.protobuf" },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
       req.end(Buffer.from([0x6b, 0x38, 0x73, 0x00]));
     });
     assert.equal(code, 415);
     const port = server.port;
     await server.stop();
-    await assert.rejects(core.readNamespacedSecret({ name: "mysecret", namespace: "apps" }), (err: unknown) => (err as { code?: string }).code === "ECONNREFUSED");
+    await assert.rejects(
+      core.readNamespacedSecret({ name: "mysecret", namespace: "apps" }),
+      (err: unknown) => (err as { code?: string }).code === "ECONNREFUSED",
+    );
     await server.restart();
     assert.equal(server.port, port);
     const s = await core.readNamespacedSecret({ name: "mysecret", namespace: "apps" });

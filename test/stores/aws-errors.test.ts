@@ -4,7 +4,12 @@ import { describe, it } from "node:test";
 import { AwsCredentialError, redact, toStoreError } from "../../src/stores/aws/errors.js";
 import { SecretStoreError } from "../../src/stores/types.js";
 
-const ctx = { service: "AWS Secrets Manager", action: "get secret db", secretName: "db", secrets: ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "session-token-value-123"] };
+const ctx = {
+  service: "AWS Secrets Manager",
+  action: "get secret db",
+  secretName: "db",
+  secrets: ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "session-token-value-123"],
+};
 
 function sdkError(name: string, message: string, status: number): Error {
   return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: status } });
@@ -12,7 +17,8 @@ function sdkError(name: string, message: string, status: number): Error {
 
 describe("aws errors", () => {
   it("redact removes configured credentials and access key ids, keeps one short line", () => {
-    const text = "key AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY token session-token-value-123\nsecond line";
+    const text =
+      "key AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY token session-token-value-123\nsecond line";
     const out = redact(text, ctx.secrets);
     assert.equal(out, "key [access-key-id] secret [redacted] token [redacted]");
     assert.ok(redact("x".repeat(1000), []).length <= 301);
@@ -40,23 +46,38 @@ describe("aws errors", () => {
       assert.equal(e.kind, kind, name);
       assert.ok(e.message.includes(name), e.message);
     }
-    assert.match(toStoreError(sdkError("ResourceNotFoundException", "gone", 400), ctx).message, /^secret db not found in AWS Secrets Manager/);
+    assert.match(
+      toStoreError(sdkError("ResourceNotFoundException", "gone", 400), ctx).message,
+      /^secret db not found in AWS Secrets Manager/,
+    );
   });
 
   it("socket errors and aborts are unreachable; credential failures name their source", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
     assert.equal(toStoreError(refused, ctx).kind, "unavailable");
     assert.equal(toStoreError(Object.assign(new Error("aborted"), { name: "AbortError" }), ctx).kind, "unavailable");
-    const cred = new AwsCredentialError("the default credential chain", { cause: sdkError("InvalidIdentityToken", "bad jwt", 400) });
+    const cred = new AwsCredentialError("the default credential chain", {
+      cause: sdkError("InvalidIdentityToken", "bad jwt", 400),
+    });
     const e = toStoreError(cred, ctx);
     assert.equal(e.kind, "bad_credentials");
-    assert.match(e.message, /could not obtain AWS credentials from the default credential chain \(InvalidIdentityToken: bad jwt\)/);
+    assert.match(
+      e.message,
+      /could not obtain AWS credentials from the default credential chain \(InvalidIdentityToken: bad jwt\)/,
+    );
     const stsDown = new AwsCredentialError("STS", { cause: refused });
     assert.equal(toStoreError(stsDown, ctx).kind, "unavailable");
   });
 
   it("an error message that echoes a credential is redacted", () => {
-    const e = toStoreError(sdkError("AccessDeniedException", "denied for AKIAIOSFODNN7EXAMPLE with wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", 400), ctx);
+    const e = toStoreError(
+      sdkError(
+        "AccessDeniedException",
+        "denied for AKIAIOSFODNN7EXAMPLE with wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        400,
+      ),
+      ctx,
+    );
     assert.ok(!e.message.includes("AKIAIOSFODNN7EXAMPLE") && !e.message.includes("wJalrXUtnFEMI"), e.message);
   });
 });

@@ -6,7 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CreateSecretCommand, DeleteSecretCommand, ListSecretsCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
 import { SecretsManagerStore, definition } from "../../src/stores/aws/secretmanager.js";
 import { SecretStoreError, type ComponentMetadata, type SecretStoreErrorKind } from "../../src/stores/types.js";
 import { describeSecretStoreConformance } from "../conformance/secret-store.case.js";
@@ -53,12 +60,21 @@ async function open(md: ComponentMetadata): Promise<SecretsManagerStore> {
 }
 
 async function create(name: string, value: string | Uint8Array): Promise<string> {
-  const out = await admin.send(new CreateSecretCommand(typeof value === "string" ? { Name: name, SecretString: value } : { Name: name, SecretBinary: value }));
+  const out = await admin.send(
+    new CreateSecretCommand(
+      typeof value === "string" ? { Name: name, SecretString: value } : { Name: name, SecretBinary: value },
+    ),
+  );
   return out.VersionId as string;
 }
 
 /** Asserts a rejection is a SecretStoreError of `kind` whose message matches and holds none of `hidden`. */
-async function rejectsWith(p: Promise<unknown>, kind: SecretStoreErrorKind, pattern: RegExp, hidden: string[] = []): Promise<SecretStoreError> {
+async function rejectsWith(
+  p: Promise<unknown>,
+  kind: SecretStoreErrorKind,
+  pattern: RegExp,
+  hidden: string[] = [],
+): Promise<SecretStoreError> {
   let caught: unknown;
   await assert.rejects(p, (err: unknown) => {
     caught = err;
@@ -89,21 +105,53 @@ describe("aws.secretmanager", () => {
 
   it("versions: version_id and version_stage pick the version; the default is AWSCURRENT", async () => {
     const v1 = await create("rotating", `one-${CANARY}`);
-    const v2 = (await admin.send(new PutSecretValueCommand({ SecretId: "rotating", SecretString: "two" }))).VersionId as string;
-    const v3 = (await admin.send(new PutSecretValueCommand({ SecretId: "rotating", SecretString: "three", VersionStages: ["STAGING"] }))).VersionId as string;
+    const v2 = (await admin.send(new PutSecretValueCommand({ SecretId: "rotating", SecretString: "two" })))
+      .VersionId as string;
+    const v3 = (
+      await admin.send(
+        new PutSecretValueCommand({ SecretId: "rotating", SecretString: "three", VersionStages: ["STAGING"] }),
+      )
+    ).VersionId as string;
     assert.notEqual(v1, v2);
     const s = await open(motoMetadata(moto));
     assert.deepEqual(await s.getSecret({ name: "rotating", metadata: {} }), { rotating: "two" });
-    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "AWSCURRENT" } }), { rotating: "two" });
-    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "AWSPREVIOUS" } }), { rotating: `one-${CANARY}` });
-    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "STAGING" } }), { rotating: "three" });
-    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_id: v1 } }), { rotating: `one-${CANARY}` });
-    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_id: v3, version_stage: "STAGING" } }), { rotating: "three" });
+    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "AWSCURRENT" } }), {
+      rotating: "two",
+    });
+    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "AWSPREVIOUS" } }), {
+      rotating: `one-${CANARY}`,
+    });
+    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "STAGING" } }), {
+      rotating: "three",
+    });
+    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_id: v1 } }), {
+      rotating: `one-${CANARY}`,
+    });
+    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_id: v3, version_stage: "STAGING" } }), {
+      rotating: "three",
+    });
     // Moving a stage label is seen on the next read: nothing is cached.
-    await admin.send(new UpdateSecretVersionStageCommand({ SecretId: "rotating", VersionStage: "STAGING", MoveToVersionId: v2, RemoveFromVersionId: v3 }));
-    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "STAGING" } }), { rotating: "two" });
-    await rejectsWith(s.getSecret({ name: "rotating", metadata: { version_stage: "NOPE" } }), "not_found", /secret rotating \(version_stage NOPE\) not found in AWS Secrets Manager/);
-    await rejectsWith(s.getSecret({ name: "rotating", metadata: { version_id: "00000000-0000-0000-0000-000000000000" } }), "not_found", /version_id 00000000/);
+    await admin.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: "rotating",
+        VersionStage: "STAGING",
+        MoveToVersionId: v2,
+        RemoveFromVersionId: v3,
+      }),
+    );
+    assert.deepEqual(await s.getSecret({ name: "rotating", metadata: { version_stage: "STAGING" } }), {
+      rotating: "two",
+    });
+    await rejectsWith(
+      s.getSecret({ name: "rotating", metadata: { version_stage: "NOPE" } }),
+      "not_found",
+      /secret rotating \(version_stage NOPE\) not found in AWS Secrets Manager/,
+    );
+    await rejectsWith(
+      s.getSecret({ name: "rotating", metadata: { version_id: "00000000-0000-0000-0000-000000000000" } }),
+      "not_found",
+      /version_id 00000000/,
+    );
     // Bulk ignores request metadata and reads the current version.
     const bulk = await s.bulkGetSecret({ metadata: { version_stage: "AWSPREVIOUS" } });
     assert.deepEqual(bulk.rotating, { rotating: "two" });
@@ -111,7 +159,10 @@ describe("aws.secretmanager", () => {
   });
 
   it("multipleKeyValuesPerSecret: JSON objects become keys, other values stay whole; the feature is advertised", async () => {
-    await create("db-creds", JSON.stringify({ username: "app", password: `pw-${CANARY}`, port: 5432, tls: true, opts: { a: 1 }, none: null }));
+    await create(
+      "db-creds",
+      JSON.stringify({ username: "app", password: `pw-${CANARY}`, port: 5432, tls: true, opts: { a: 1 }, none: null }),
+    );
     await create("plain-text", "not json {");
     await create("json-array", '["a","b"]');
     await create("json-string", '"quoted"');
@@ -145,14 +196,22 @@ describe("aws.secretmanager", () => {
     const alias = await open(motoMetadata(moto, { MultipleKeysPerSecret: "1" }));
     assert.deepEqual([...alias.features()], ["MULTIPLE_KEY_VALUES_PER_SECRET"]);
     await alias.close();
-    await rejectsWith(open(motoMetadata(moto, { multipleKeyValuesPerSecret: "perhaps" })), "invalid_config", /multipleKeyValuesPerSecret.*not a boolean/);
+    await rejectsWith(
+      open(motoMetadata(moto, { multipleKeyValuesPerSecret: "perhaps" })),
+      "invalid_config",
+      /multipleKeyValuesPerSecret.*not a boolean/,
+    );
   });
 
   it("a secret scheduled for deletion reads as not found, and bulk leaves it out", async () => {
     await create("doomed", `doomed-${CANARY}`);
     await admin.send(new DeleteSecretCommand({ SecretId: "doomed", RecoveryWindowInDays: 7 }));
     const s = await open(motoMetadata(moto));
-    await rejectsWith(s.getSecret({ name: "doomed", metadata: {} }), "not_found", /^secret doomed not found in AWS Secrets Manager \(InvalidRequestException: .*marked (for )?delet/);
+    await rejectsWith(
+      s.getSecret({ name: "doomed", metadata: {} }),
+      "not_found",
+      /^secret doomed not found in AWS Secrets Manager \(InvalidRequestException: .*marked (for )?delet/,
+    );
     const bulk = await s.bulkGetSecret({ metadata: {} });
     assert.equal(bulk.doomed, undefined);
     assert.deepEqual(bulk.conftestsecret, { conftestsecret: "abcd" });
@@ -168,7 +227,8 @@ describe("aws.secretmanager", () => {
 
   it("bulk pages through ListSecrets (more than one page of 100)", async () => {
     const names = Array.from({ length: 105 }, (_, i) => `page-${String(i).padStart(3, "0")}`);
-    for (let i = 0; i < names.length; i += 15) await Promise.all(names.slice(i, i + 15).map((n) => create(n, `value-of-${n}`)));
+    for (let i = 0; i < names.length; i += 15)
+      await Promise.all(names.slice(i, i + 15).map((n) => create(n, `value-of-${n}`)));
     // The fixture really spans pages of the size the store asks for.
     const first = await admin.send(new ListSecretsCommand({ MaxResults: 100 }));
     assert.equal(first.SecretList?.length, 100);
@@ -181,15 +241,31 @@ describe("aws.secretmanager", () => {
   });
 
   it("static keys and session token from metadata are what signs the request", async () => {
-    const fault = await startFaultEndpoint(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+    const fault = await startFaultEndpoint(
+      400,
+      "ResourceNotFoundException",
+      "Secrets Manager can't find the specified secret.",
+    );
     try {
       const token = `session-${CANARY}`;
       const s = await withEnv({ AWS_ACCESS_KEY_ID: "AKIAENVIRONMENTKEY01", AWS_SECRET_ACCESS_KEY: "env-secret" }, () =>
-        open({ region: "eu-west-3", endpoint: fault.endpoint, accessKey: "AKIAMETADATAKEY00001", secretKey: `sk-${CANARY}`, sessionToken: token }),
+        open({
+          region: "eu-west-3",
+          endpoint: fault.endpoint,
+          accessKey: "AKIAMETADATAKEY00001",
+          secretKey: `sk-${CANARY}`,
+          sessionToken: token,
+        }),
       );
-      await rejectsWith(s.getSecret({ name: "x", metadata: {} }), "not_found", /secret x not found/, ["AKIAMETADATAKEY00001", token]);
+      await rejectsWith(s.getSecret({ name: "x", metadata: {} }), "not_found", /secret x not found/, [
+        "AKIAMETADATAKEY00001",
+        token,
+      ]);
       const h = fault.headers()[0] ?? {};
-      assert.match(String(h.authorization), /Credential=AKIAMETADATAKEY00001\/\d{8}\/eu-west-3\/secretsmanager\/aws4_request/);
+      assert.match(
+        String(h.authorization),
+        /Credential=AKIAMETADATAKEY00001\/\d{8}\/eu-west-3\/secretsmanager\/aws4_request/,
+      );
       assert.equal(h["x-amz-security-token"], token);
       assert.equal(h["x-amz-target"], "secretsmanager.GetSecretValue");
       await s.close();
@@ -214,30 +290,72 @@ describe("aws.secretmanager", () => {
     } finally {
       await fault.close();
     }
-    await rejectsWith(open({ endpoint: moto.endpoint, accessKey: "a", secretKey: "b" }), "invalid_config", /no AWS region: set metadata region/);
+    await rejectsWith(
+      open({ endpoint: moto.endpoint, accessKey: "a", secretKey: "b" }),
+      "invalid_config",
+      /no AWS region: set metadata region/,
+    );
   });
 
   it("configuration mistakes fail init with a clear message and no credential", async () => {
-    await rejectsWith(open({ region: MOTO_REGION, accessKey: `ak-${CANARY}` }), "invalid_config", /accessKey is set without secretKey/);
-    await rejectsWith(open({ region: MOTO_REGION, secretKey: `sk-${CANARY}` }), "invalid_config", /secretKey is set without accessKey/);
-    await rejectsWith(open({ region: MOTO_REGION, sessionToken: `st-${CANARY}` }), "invalid_config", /sessionToken is set without/);
-    await rejectsWith(open({ region: MOTO_REGION, endpoint: "localhost:4566" }), "invalid_config", /endpoint: "localhost:4566" must be an http/);
+    await rejectsWith(
+      open({ region: MOTO_REGION, accessKey: `ak-${CANARY}` }),
+      "invalid_config",
+      /accessKey is set without secretKey/,
+    );
+    await rejectsWith(
+      open({ region: MOTO_REGION, secretKey: `sk-${CANARY}` }),
+      "invalid_config",
+      /secretKey is set without accessKey/,
+    );
+    await rejectsWith(
+      open({ region: MOTO_REGION, sessionToken: `st-${CANARY}` }),
+      "invalid_config",
+      /sessionToken is set without/,
+    );
+    await rejectsWith(
+      open({ region: MOTO_REGION, endpoint: "localhost:4566" }),
+      "invalid_config",
+      /endpoint: "localhost:4566" must be an http/,
+    );
     await rejectsWith(open({ region: MOTO_REGION, endpoint: "not a url" }), "invalid_config", /is not a URL/);
-    await rejectsWith(open({ region: MOTO_REGION, trustAnchorArn: "arn:aws:rolesanywhere:x" }), "invalid_config", /IAM Roles Anywhere/);
+    await rejectsWith(
+      open({ region: MOTO_REGION, trustAnchorArn: "arn:aws:rolesanywhere:x" }),
+      "invalid_config",
+      /IAM Roles Anywhere/,
+    );
   });
 
   it("web identity (EKS IRSA): token file + role ARN through moto's STS, and those credentials sign the calls", async () => {
     await create("irsa-secret", `irsa-${CANARY}`);
     const trust = JSON.stringify({
       Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { Federated: `arn:aws:iam::${MOTO_ACCOUNT}:oidc-provider/oidc.eks.${MOTO_REGION}.amazonaws.com/id/TEST` }, Action: "sts:AssumeRoleWithWebIdentity" }],
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: {
+            Federated: `arn:aws:iam::${MOTO_ACCOUNT}:oidc-provider/oidc.eks.${MOTO_REGION}.amazonaws.com/id/TEST`,
+          },
+          Action: "sts:AssumeRoleWithWebIdentity",
+        },
+      ],
     });
-    const roleArn = await createIamRole(moto, "eks-app", trust, policy([{ action: ["secretsmanager:GetSecretValue"] }]));
+    const roleArn = await createIamRole(
+      moto,
+      "eks-app",
+      trust,
+      policy([{ action: ["secretsmanager:GetSecretValue"] }]),
+    );
     const tokenFile = join(tmp, "token");
     const jwt = `eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdDphcHAifQ.${CANARY}`;
     writeFileSync(tokenFile, jwt);
     const session = `keyward-irsa-${process.pid}`;
-    const env = { AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: roleArn, AWS_ROLE_SESSION_NAME: session, AWS_ENDPOINT_URL_STS: moto.endpoint };
+    const env = {
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_ROLE_ARN: roleArn,
+      AWS_ROLE_SESSION_NAME: session,
+      AWS_ENDPOINT_URL_STS: moto.endpoint,
+    };
     await withEnv(env, async () => {
       const s = await open({ region: MOTO_REGION, endpoint: moto.endpoint });
       assert.deepEqual(await s.getSecret({ name: "irsa-secret", metadata: {} }), { "irsa-secret": `irsa-${CANARY}` });
@@ -251,7 +369,12 @@ describe("aws.secretmanager", () => {
       try {
         assert.deepEqual(await s.getSecret({ name: "irsa-secret", metadata: {} }), { "irsa-secret": `irsa-${CANARY}` });
         // The role may not list secrets: a permission error, not a credential one.
-        await rejectsWith(s.bulkGetSecret({ metadata: {} }), "permission_denied", /list secrets in AWS Secrets Manager failed: permission denied \(AccessDenied/, [jwt]);
+        await rejectsWith(
+          s.bulkGetSecret({ metadata: {} }),
+          "permission_denied",
+          /list secrets in AWS Secrets Manager failed: permission denied \(AccessDenied/,
+          [jwt],
+        );
       } finally {
         await moto.setIamAuth(false);
       }
@@ -263,7 +386,12 @@ describe("aws.secretmanager", () => {
     const lateFile = join(tmp, "late-token");
     await withEnv({ ...env, AWS_WEB_IDENTITY_TOKEN_FILE: lateFile }, async () => {
       const s = await open({ region: MOTO_REGION, endpoint: moto.endpoint });
-      await rejectsWith(s.getSecret({ name: "irsa-secret", metadata: {} }), "bad_credentials", /bad credentials: could not obtain AWS credentials from the default credential chain.*ENOENT/, [jwt]);
+      await rejectsWith(
+        s.getSecret({ name: "irsa-secret", metadata: {} }),
+        "bad_credentials",
+        /bad credentials: could not obtain AWS credentials from the default credential chain.*ENOENT/,
+        [jwt],
+      );
       writeFileSync(lateFile, jwt);
       assert.deepEqual(await s.getSecret({ name: "irsa-secret", metadata: {} }), { "irsa-secret": `irsa-${CANARY}` });
       await s.close();
@@ -272,7 +400,12 @@ describe("aws.secretmanager", () => {
     const port = await closedPort();
     await withEnv({ ...env, AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${port}` }, async () => {
       const s = await open({ region: MOTO_REGION, endpoint: moto.endpoint });
-      await rejectsWith(s.getSecret({ name: "irsa-secret", metadata: {} }), "unavailable", /unreachable: could not obtain AWS credentials.*ECONNREFUSED/, [jwt]);
+      await rejectsWith(
+        s.getSecret({ name: "irsa-secret", metadata: {} }),
+        "unavailable",
+        /unreachable: could not obtain AWS credentials.*ECONNREFUSED/,
+        [jwt],
+      );
       await s.close();
     });
   });
@@ -281,7 +414,10 @@ describe("aws.secretmanager", () => {
     await create("chain-secret", "chained");
     const user = await createIamUser(moto, "chain-user", policy([{ action: "secretsmanager:GetSecretValue" }]));
     const credsFile = join(tmp, "credentials");
-    writeFileSync(credsFile, `[other]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`);
+    writeFileSync(
+      credsFile,
+      `[other]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`,
+    );
     await moto.setIamAuth(true);
     try {
       await withEnv({ AWS_ACCESS_KEY_ID: user.accessKeyId, AWS_SECRET_ACCESS_KEY: user.secretAccessKey }, async () => {
@@ -299,32 +435,64 @@ describe("aws.secretmanager", () => {
     }
     // Nothing anywhere: the chain's own words, as a credential error.
     const s = await open({ region: MOTO_REGION, endpoint: moto.endpoint });
-    await rejectsWith(s.getSecret({ name: "chain-secret", metadata: {} }), "bad_credentials", /could not obtain AWS credentials from the default credential chain .*\(CredentialsProviderError: Could not load credentials from any providers\)/);
+    await rejectsWith(
+      s.getSecret({ name: "chain-secret", metadata: {} }),
+      "bad_credentials",
+      /could not obtain AWS credentials from the default credential chain .*\(CredentialsProviderError: Could not load credentials from any providers\)/,
+    );
     await s.close();
   });
 
   it("assumeRoleArn: the configured keys assume the role through STS, session name defaults to DaprDefaultSession", async () => {
     await create("role-secret", "from-role");
     const user = await createIamUser(moto, "assumer", policy([{ action: "sts:AssumeRole" }]));
-    const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: user.arn }, Action: "sts:AssumeRole" }] });
+    const trust = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: user.arn }, Action: "sts:AssumeRole" }],
+    });
     const roleArn = await createIamRole(moto, "reader", trust, policy([{ action: "secretsmanager:GetSecretValue" }]));
     await moto.setIamAuth(true);
     try {
       await withEnv({ AWS_ENDPOINT_URL_STS: moto.endpoint }, async () => {
-        const direct = await open({ region: MOTO_REGION, endpoint: moto.endpoint, accessKey: user.accessKeyId, secretKey: user.secretAccessKey });
-        await rejectsWith(direct.getSecret({ name: "role-secret", metadata: {} }), "permission_denied", /permission denied/, [user.secretAccessKey]);
+        const direct = await open({
+          region: MOTO_REGION,
+          endpoint: moto.endpoint,
+          accessKey: user.accessKeyId,
+          secretKey: user.secretAccessKey,
+        });
+        await rejectsWith(
+          direct.getSecret({ name: "role-secret", metadata: {} }),
+          "permission_denied",
+          /permission denied/,
+          [user.secretAccessKey],
+        );
         await direct.close();
-        const s = await open({ region: MOTO_REGION, endpoint: moto.endpoint, accessKey: user.accessKeyId, secretKey: user.secretAccessKey, assumeRoleArn: roleArn });
+        const s = await open({
+          region: MOTO_REGION,
+          endpoint: moto.endpoint,
+          accessKey: user.accessKeyId,
+          secretKey: user.secretAccessKey,
+          assumeRoleArn: roleArn,
+        });
         assert.deepEqual(await s.getSecret({ name: "role-secret", metadata: {} }), { "role-secret": "from-role" });
         await s.close();
-        const named = await open({ region: MOTO_REGION, endpoint: moto.endpoint, accessKey: user.accessKeyId, secretKey: user.secretAccessKey, assumeRoleArn: roleArn, sessionName: "my-app" });
+        const named = await open({
+          region: MOTO_REGION,
+          endpoint: moto.endpoint,
+          accessKey: user.accessKeyId,
+          secretKey: user.secretAccessKey,
+          assumeRoleArn: roleArn,
+          sessionName: "my-app",
+        });
         assert.deepEqual(await named.getSecret({ name: "role-secret", metadata: {} }), { "role-secret": "from-role" });
         await named.close();
       });
     } finally {
       await moto.setIamAuth(false);
     }
-    const sessions = (await moto.model("sts", "AssumedRole")).filter((a) => a.role_arn === roleArn).map((a) => a.session_name);
+    const sessions = (await moto.model("sts", "AssumedRole"))
+      .filter((a) => a.role_arn === roleArn)
+      .map((a) => a.session_name);
     assert.ok(sessions.includes("DaprDefaultSession") && sessions.includes("my-app"), JSON.stringify(sessions));
   });
 
@@ -335,37 +503,88 @@ describe("aws.secretmanager", () => {
     const user = await createIamUser(moto, "limited", policy([{ action: "secretsmanager:ListSecrets" }]));
     await moto.setIamAuth(true);
     try {
-      const s = await open({ region: MOTO_REGION, endpoint: moto.endpoint, accessKey: user.accessKeyId, secretKey: user.secretAccessKey });
-      const denied = await rejectsWith(s.getSecret({ name: "guarded", metadata: {} }), "permission_denied", /^get secret guarded in AWS Secrets Manager failed: permission denied \(AccessDenied/, [user.secretAccessKey, user.accessKeyId]);
+      const s = await open({
+        region: MOTO_REGION,
+        endpoint: moto.endpoint,
+        accessKey: user.accessKeyId,
+        secretKey: user.secretAccessKey,
+      });
+      const denied = await rejectsWith(
+        s.getSecret({ name: "guarded", metadata: {} }),
+        "permission_denied",
+        /^get secret guarded in AWS Secrets Manager failed: permission denied \(AccessDenied/,
+        [user.secretAccessKey, user.accessKeyId],
+      );
       assert.ok(!denied.message.includes(`guarded-${CANARY}`));
       // Listing is allowed, so the bulk read fails on its first read, with the same kind.
-      await rejectsWith(s.bulkGetSecret({ metadata: {} }), "permission_denied", /^get secret \S+ in AWS Secrets Manager failed: permission denied/, [user.secretAccessKey]);
+      await rejectsWith(
+        s.bulkGetSecret({ metadata: {} }),
+        "permission_denied",
+        /^get secret \S+ in AWS Secrets Manager failed: permission denied/,
+        [user.secretAccessKey],
+      );
       await s.close();
-      const wrongSecret = await open({ region: MOTO_REGION, endpoint: moto.endpoint, accessKey: user.accessKeyId, secretKey: `wrong-${CANARY}` });
-      await rejectsWith(wrongSecret.getSecret({ name: "open-one", metadata: {} }), "bad_credentials", /bad credentials \(SignatureDoesNotMatch/, [user.accessKeyId]);
+      const wrongSecret = await open({
+        region: MOTO_REGION,
+        endpoint: moto.endpoint,
+        accessKey: user.accessKeyId,
+        secretKey: `wrong-${CANARY}`,
+      });
+      await rejectsWith(
+        wrongSecret.getSecret({ name: "open-one", metadata: {} }),
+        "bad_credentials",
+        /bad credentials \(SignatureDoesNotMatch/,
+        [user.accessKeyId],
+      );
       await wrongSecret.close();
-      const unknownKey = await open({ region: MOTO_REGION, endpoint: moto.endpoint, accessKey: "AKIAUNKNOWNKEY000001", secretKey: `x-${CANARY}` });
-      await rejectsWith(unknownKey.getSecret({ name: "open-one", metadata: {} }), "bad_credentials", /bad credentials \(InvalidClientTokenId/, ["AKIAUNKNOWNKEY000001"]);
+      const unknownKey = await open({
+        region: MOTO_REGION,
+        endpoint: moto.endpoint,
+        accessKey: "AKIAUNKNOWNKEY000001",
+        secretKey: `x-${CANARY}`,
+      });
+      await rejectsWith(
+        unknownKey.getSecret({ name: "open-one", metadata: {} }),
+        "bad_credentials",
+        /bad credentials \(InvalidClientTokenId/,
+        ["AKIAUNKNOWNKEY000001"],
+      );
       await unknownKey.close();
     } finally {
       await moto.setIamAuth(false);
     }
 
     const s = await open(motoMetadata(moto));
-    await rejectsWith(s.getSecret({ name: "no-such-secret", metadata: {} }), "not_found", /^secret no-such-secret not found in AWS Secrets Manager \(ResourceNotFoundException/);
+    await rejectsWith(
+      s.getSecret({ name: "no-such-secret", metadata: {} }),
+      "not_found",
+      /^secret no-such-secret not found in AWS Secrets Manager \(ResourceNotFoundException/,
+    );
     await s.close();
 
     const port = await closedPort();
     const down = await open({ ...motoMetadata(moto), endpoint: `http://127.0.0.1:${port}` });
-    await rejectsWith(down.getSecret({ name: "open-one", metadata: {} }), "unavailable", /failed: unreachable \(ECONNREFUSED/);
-    await rejectsWith(down.bulkGetSecret({ metadata: {} }), "unavailable", /list secrets in AWS Secrets Manager failed: unreachable/);
+    await rejectsWith(
+      down.getSecret({ name: "open-one", metadata: {} }),
+      "unavailable",
+      /failed: unreachable \(ECONNREFUSED/,
+    );
+    await rejectsWith(
+      down.bulkGetSecret({ metadata: {} }),
+      "unavailable",
+      /list secrets in AWS Secrets Manager failed: unreachable/,
+    );
     await down.close();
 
     const throttling = await startFaultEndpoint(400, "ThrottlingException", "Rate exceeded");
     const busy = await startFaultEndpoint(500, "InternalServiceError", "An error occurred on the server side.");
     try {
       const t = await open({ ...motoMetadata(moto), endpoint: throttling.endpoint });
-      await rejectsWith(t.getSecret({ name: "open-one", metadata: {} }), "throttled", /failed: throttled \(ThrottlingException: Rate exceeded\)/);
+      await rejectsWith(
+        t.getSecret({ name: "open-one", metadata: {} }),
+        "throttled",
+        /failed: throttled \(ThrottlingException: Rate exceeded\)/,
+      );
       assert.ok(throttling.requests() > 1, "the SDK retried before giving up");
       await t.close();
       const b = await open({ ...motoMetadata(moto), endpoint: busy.endpoint });
@@ -381,7 +600,11 @@ describe("aws.secretmanager", () => {
     const s = await open(motoMetadata(moto));
     const ctl = new AbortController();
     ctl.abort();
-    await rejectsWith(s.getSecret({ name: "conftestsecret", metadata: {} }, ctl.signal), "unavailable", /cancelled or timed out/);
+    await rejectsWith(
+      s.getSecret({ name: "conftestsecret", metadata: {} }, ctl.signal),
+      "unavailable",
+      /cancelled or timed out/,
+    );
     await s.close();
   });
 
@@ -389,7 +612,11 @@ describe("aws.secretmanager", () => {
     const s = await open(motoMetadata(moto));
     await s.close();
     await s.close();
-    await rejectsWith(s.getSecret({ name: "conftestsecret", metadata: {} }), "internal", /not initialised or was closed/);
+    await rejectsWith(
+      s.getSecret({ name: "conftestsecret", metadata: {} }),
+      "internal",
+      /not initialised or was closed/,
+    );
   });
 
   it("nothing logged holds a secret value or credential", () => {

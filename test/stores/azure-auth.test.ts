@@ -51,7 +51,9 @@ async function open(md: ComponentMetadata, processEnv: NodeJS.ProcessEnv = proce
 }
 
 async function read(store: KeyVaultSecretStore): Promise<void> {
-  assert.deepEqual(await store.getSecret({ name: "authsecret", metadata: {} }, AbortSignal.timeout(15_000)), { authsecret: VALUE });
+  assert.deepEqual(await store.getSecret({ name: "authsecret", metadata: {} }, AbortSignal.timeout(15_000)), {
+    authsecret: VALUE,
+  });
 }
 
 /** Who the vault saw on the last authenticated request (tokens may come from a cache, so this is the proof). */
@@ -80,7 +82,9 @@ describe("azure.keyvault authentication", () => {
     secretApp = env.directory.addApp({ secret: SECRET });
     certApp = env.directory.addApp({ certificatePem: cert.certPem });
     issuer = env.directory.addFederationIssuer("https://oidc.aks.test/cluster-1/");
-    wiApp = env.directory.addApp({ federated: { issuer: issuer.issuer, subject: "system:serviceaccount:apps:orders" } });
+    wiApp = env.directory.addApp({
+      federated: { issuer: issuer.issuer, subject: "system:serviceaccount:apps:orders" },
+    });
     systemMi = env.directory.enableSystemIdentity();
     userMi = env.directory.addUserIdentity();
     for (const p of [secretApp, certApp, wiApp, systemMi, userMi]) env.vault.grant(p, ["get", "list"]);
@@ -93,10 +97,21 @@ describe("azure.keyvault authentication", () => {
   });
 
   it("client secret: aliases, authority from AZURE_AUTHORITY_HOST, token from /{tenant}/oauth2/v2.0/token", async () => {
-    const md = { vaultName: "keyward-test", vaultUrl: env.vault.url, spnTenantId: env.directory.tenantId, spnClientId: secretApp.clientId, spnClientSecret: SECRET, azureAuthMethods: "ClientCredentials" };
+    const md = {
+      vaultName: "keyward-test",
+      vaultUrl: env.vault.url,
+      spnTenantId: env.directory.tenantId,
+      spnClientId: secretApp.clientId,
+      spnClientSecret: SECRET,
+      azureAuthMethods: "ClientCredentials",
+    };
     const store = await open(md, { AZURE_AUTHORITY_HOST: env.authority.url });
     await read(store);
-    assert.deepEqual(lastFlow(), { flow: "client_secret", clientId: secretApp.clientId, resource: "https://vault.azure.net" });
+    assert.deepEqual(lastFlow(), {
+      flow: "client_secret",
+      clientId: secretApp.clientId,
+      resource: "https://vault.azure.net",
+    });
     const paths = env.authority.requests.map((r) => r.path);
     assert.ok(paths.includes(`/${env.directory.tenantId}/v2.0/.well-known/openid-configuration`));
     assert.ok(paths.includes(`/${env.directory.tenantId}/oauth2/v2.0/token`));
@@ -110,12 +125,24 @@ describe("azure.keyvault authentication", () => {
       const log = recordingLogger();
       logs.push(log);
       const store = new KeyVaultSecretStore({ tlsCa: env.tls.ca, env: process.env });
-      await store.init({ ...base(), azureClientId: rotating.clientId, azureClientSecret: SECRET, azureAuthorityHost: env.authority.url, azureAuthMethods: "creds" }, storeContext("azure-auth", 10_000, log));
+      await store.init(
+        {
+          ...base(),
+          azureClientId: rotating.clientId,
+          azureClientSecret: SECRET,
+          azureAuthorityHost: env.authority.url,
+          azureAuthMethods: "creds",
+        },
+        storeContext("azure-auth", 10_000, log),
+      );
       await read(store);
       rotating.secrets.length = 0;
       // The SDK refreshes in the background here; wait (bounded) for that refresh to fail and be absorbed.
       await read(store);
-      const warned = () => log.lines.some((l) => l.startsWith("warn") && l.includes("token refresh failed") && l.includes("AADSTS7000215"));
+      const warned = () =>
+        log.lines.some(
+          (l) => l.startsWith("warn") && l.includes("token refresh failed") && l.includes("AADSTS7000215"),
+        );
       for (let i = 0; i < 50 && !warned(); i++) await new Promise((r) => setTimeout(r, 100));
       assert.ok(warned(), log.lines.join("\n"));
       await read(store);
@@ -123,18 +150,33 @@ describe("azure.keyvault authentication", () => {
       env.directory.tokenLifetimeSeconds = 1;
       const shortLived = env.directory.addApp({ secret: SECRET });
       env.vault.grant(shortLived, ["get"]);
-      const store2 = await open({ ...base(), azureClientId: shortLived.clientId, azureClientSecret: SECRET, azureAuthorityHost: env.authority.url, azureAuthMethods: "creds" });
+      const store2 = await open({
+        ...base(),
+        azureClientId: shortLived.clientId,
+        azureClientSecret: SECRET,
+        azureAuthorityHost: env.authority.url,
+        azureAuthMethods: "creds",
+      });
       await read(store2);
       shortLived.secrets.length = 0;
       await new Promise((r) => setTimeout(r, 2100)); // let the one-second token expire (whole-second clocks)
-      await rejectsWith(store2.getSecret({ name: "authsecret", metadata: {} }), "bad_credentials", /bad credentials: client secret authentication failed.*AADSTS7000215/);
+      await rejectsWith(
+        store2.getSecret({ name: "authsecret", metadata: {} }),
+        "bad_credentials",
+        /bad credentials: client secret authentication failed.*AADSTS7000215/,
+      );
     } finally {
       env.directory.tokenLifetimeSeconds = 3600;
     }
   });
 
   it("client secret is first in the default order", async () => {
-    const store = await open({ ...base(), azureClientId: secretApp.clientId, azureClientSecret: SECRET, azureAuthorityHost: env.authority.url });
+    const store = await open({
+      ...base(),
+      azureClientId: secretApp.clientId,
+      azureClientSecret: SECRET,
+      azureAuthorityHost: env.authority.url,
+    });
     await read(store);
     assert.equal(lastFlow()?.flow, "client_secret");
   });
@@ -153,11 +195,23 @@ describe("azure.keyvault authentication", () => {
       ["inline PEM", { azureCertificate: cert.pem }],
       ["encrypted PEM file + password", { azureCertificateFile: encFile, azureCertificatePassword: CERT_PASSWORD }],
       ["PFX file (AES) + password", { azureCertificateFile: pfxFile, azureCertificatePassword: CERT_PASSWORD }],
-      ["legacy PFX file (RC2/3DES) + password", { spnCertificateFile: legacyFile, spnCertificatePassword: CERT_PASSWORD }],
-      ["inline base64 PFX + password", { azureCertificate: cert.pfx.toString("base64"), azureCertificatePassword: CERT_PASSWORD }],
+      [
+        "legacy PFX file (RC2/3DES) + password",
+        { spnCertificateFile: legacyFile, spnCertificatePassword: CERT_PASSWORD },
+      ],
+      [
+        "inline base64 PFX + password",
+        { azureCertificate: cert.pfx.toString("base64"), azureCertificatePassword: CERT_PASSWORD },
+      ],
     ];
     for (const [label, extra] of variants) {
-      const store = await open({ ...base(), azureClientId: certApp.clientId, azureAuthorityHost: env.authority.url, azureAuthMethods: "ClientCertificate", ...extra });
+      const store = await open({
+        ...base(),
+        azureClientId: certApp.clientId,
+        azureAuthorityHost: env.authority.url,
+        azureAuthMethods: "ClientCertificate",
+        ...extra,
+      });
       await read(store);
       assert.equal(lastFlow()?.flow, "client_certificate", label);
       assert.equal(lastFlow()?.clientId, certApp.clientId, label);
@@ -168,33 +222,72 @@ describe("azure.keyvault authentication", () => {
     const pfxFile = join(dir, "wrongpass.pfx");
     writeFileSync(pfxFile, cert.pfx);
     await rejectsWith(
-      open({ ...base(), azureClientId: certApp.clientId, azureCertificateFile: pfxFile, azureCertificatePassword: "not-the-password-canary", azureAuthorityHost: env.authority.url }),
+      open({
+        ...base(),
+        azureClientId: certApp.clientId,
+        azureCertificateFile: pfxFile,
+        azureCertificatePassword: "not-the-password-canary",
+        azureAuthorityHost: env.authority.url,
+      }),
       "invalid_config",
       /azureCertificateFile .*wrongpass\.pfx: cannot open the PKCS#12 bundle; azureCertificatePassword is missing or wrong/,
     );
-    await rejectsWith(open({ ...base(), azureClientId: certApp.clientId, azureCertificateFile: join(dir, "nope.pem") }), "invalid_config", /cannot read azureCertificateFile .*nope\.pem: ENOENT/);
+    await rejectsWith(
+      open({ ...base(), azureClientId: certApp.clientId, azureCertificateFile: join(dir, "nope.pem") }),
+      "invalid_config",
+      /cannot read azureCertificateFile .*nope\.pem: ENOENT/,
+    );
     const stranger = makeClientCertificate("x");
-    const store = await open({ ...base(), azureClientId: certApp.clientId, azureCertificate: stranger.pem, azureAuthorityHost: env.authority.url, azureAuthMethods: "cert" });
-    await rejectsWith(store.getSecret({ name: "authsecret", metadata: {} }), "bad_credentials", /client certificate authentication failed.*AADSTS700027/);
+    const store = await open({
+      ...base(),
+      azureClientId: certApp.clientId,
+      azureCertificate: stranger.pem,
+      azureAuthorityHost: env.authority.url,
+      azureAuthMethods: "cert",
+    });
+    await rejectsWith(
+      store.getSecret({ name: "authsecret", metadata: {} }),
+      "bad_credentials",
+      /client certificate authentication failed.*AADSTS700027/,
+    );
   });
 
   it("workload identity: federated token file exchanged at the authority from AZURE_AUTHORITY_HOST", async () => {
     const tokenFile = join(dir, "sa-token");
     writeFileSync(tokenFile, issuer.mint("system:serviceaccount:apps:orders"));
-    const wiEnv = { AZURE_FEDERATED_TOKEN_FILE: tokenFile, AZURE_CLIENT_ID: wiApp.clientId, AZURE_TENANT_ID: env.directory.tenantId, AZURE_AUTHORITY_HOST: env.authority.url };
-    const store = await open({ vaultName: "keyward-test", vaultUrl: env.vault.url, azureAuthMethods: "WorkloadIdentity" }, wiEnv);
+    const wiEnv = {
+      AZURE_FEDERATED_TOKEN_FILE: tokenFile,
+      AZURE_CLIENT_ID: wiApp.clientId,
+      AZURE_TENANT_ID: env.directory.tenantId,
+      AZURE_AUTHORITY_HOST: env.authority.url,
+    };
+    const store = await open(
+      { vaultName: "keyward-test", vaultUrl: env.vault.url, azureAuthMethods: "WorkloadIdentity" },
+      wiEnv,
+    );
     await read(store);
     assert.equal(lastFlow()?.flow, "workload_identity");
     assert.equal(lastFlow()?.clientId, wiApp.clientId);
 
     const otherFile = join(dir, "sa-token-other");
     writeFileSync(otherFile, issuer.mint("system:serviceaccount:apps:intruder"));
-    const denied = await open({ vaultName: "keyward-test", vaultUrl: env.vault.url, azureAuthMethods: "wi" }, { ...wiEnv, AZURE_FEDERATED_TOKEN_FILE: otherFile });
-    await rejectsWith(denied.getSecret({ name: "authsecret", metadata: {} }), "bad_credentials", /workload identity authentication failed.*AADSTS70021: No matching federated identity record/);
+    const denied = await open(
+      { vaultName: "keyward-test", vaultUrl: env.vault.url, azureAuthMethods: "wi" },
+      { ...wiEnv, AZURE_FEDERATED_TOKEN_FILE: otherFile },
+    );
+    await rejectsWith(
+      denied.getSecret({ name: "authsecret", metadata: {} }),
+      "bad_credentials",
+      /workload identity authentication failed.*AADSTS70021: No matching federated identity record/,
+    );
   });
 
   it("managed identity: system-assigned through IDENTITY_ENDPOINT/IDENTITY_HEADER", async () => {
-    const store = await open({ vaultName: "keyward-test", vaultUrl: env.vault.url, azureAuthMethods: "ManagedIdentity" });
+    const store = await open({
+      vaultName: "keyward-test",
+      vaultUrl: env.vault.url,
+      azureAuthMethods: "ManagedIdentity",
+    });
     await read(store);
     assert.equal(lastFlow()?.flow, "managed_identity_system");
     assert.equal(lastCaller(), systemMi.objectId);
@@ -206,27 +299,53 @@ describe("azure.keyvault authentication", () => {
   });
 
   it("managed identity: user-assigned selected by azureClientId", async () => {
-    const store = await open({ vaultName: "keyward-test", vaultUrl: env.vault.url, azureClientId: userMi.clientId, azureAuthMethods: "mi" });
+    const store = await open({
+      vaultName: "keyward-test",
+      vaultUrl: env.vault.url,
+      azureClientId: userMi.clientId,
+      azureAuthMethods: "mi",
+    });
     await read(store);
-    assert.deepEqual(lastFlow(), { flow: "managed_identity_user", clientId: userMi.clientId, resource: "https://vault.azure.net" });
+    assert.deepEqual(lastFlow(), {
+      flow: "managed_identity_user",
+      clientId: userMi.clientId,
+      resource: "https://vault.azure.net",
+    });
     assert.equal(env.identity.requests.at(-1)?.query.client_id, userMi.clientId);
 
-    const unknown = await open({ vaultName: "keyward-test", vaultUrl: env.vault.url, azureClientId: "11111111-2222-3333-4444-555555555555", azureAuthMethods: "mi" });
+    const unknown = await open({
+      vaultName: "keyward-test",
+      vaultUrl: env.vault.url,
+      azureClientId: "11111111-2222-3333-4444-555555555555",
+      azureAuthMethods: "mi",
+    });
     await rejectsWith(unknown.getSecret({ name: "authsecret", metadata: {} }), "bad_credentials", /managed identity/);
   });
 
   it("azureAuthMethods sets the order, and a refused method stops the chain instead of falling through", async () => {
-    const md = { ...base(), azureClientId: userMi.clientId, azureClientSecret: SECRET, azureAuthorityHost: env.authority.url };
+    const md = {
+      ...base(),
+      azureClientId: userMi.clientId,
+      azureClientSecret: SECRET,
+      azureAuthorityHost: env.authority.url,
+    };
     const miFirst = await open({ ...md, azureAuthMethods: "ManagedIdentity,ClientCredentials" });
     await read(miFirst);
     assert.equal(lastCaller(), userMi.objectId);
     // The identity's client id has no app registration with that secret: Entra refuses, and that is reported.
     const secretFirst = await open({ ...md, azureAuthMethods: "ClientCredentials,ManagedIdentity" });
-    await rejectsWith(secretFirst.getSecret({ name: "authsecret", metadata: {} }), "bad_credentials", /client secret authentication failed.*AADSTS700016/);
+    await rejectsWith(
+      secretFirst.getSecret({ name: "authsecret", metadata: {} }),
+      "bad_credentials",
+      /client secret authentication failed.*AADSTS700016/,
+    );
   });
 
   it("a listed method without its settings is skipped: WorkloadIdentity,ManagedIdentity works off AKS", async () => {
-    const store = await open({ vaultName: "keyward-test", vaultUrl: env.vault.url, azureAuthMethods: "WorkloadIdentity,ManagedIdentity" }, { ...env.identity.env });
+    const store = await open(
+      { vaultName: "keyward-test", vaultUrl: env.vault.url, azureAuthMethods: "WorkloadIdentity,ManagedIdentity" },
+      { ...env.identity.env },
+    );
     await read(store);
     assert.equal(lastCaller(), systemMi.objectId);
   });
@@ -238,19 +357,38 @@ describe("azure.keyvault authentication", () => {
     const savedPath = process.env.PATH;
     process.env.PATH = `${az.dir}:${savedPath ?? ""}`;
     try {
-      const store = await open({ vaultName: "keyward-test", vaultUrl: env.vault.url, azureAuthMethods: "CommandLineInterface" });
+      const store = await open({
+        vaultName: "keyward-test",
+        vaultUrl: env.vault.url,
+        azureAuthMethods: "CommandLineInterface",
+      });
       await read(store);
       assert.equal(lastFlow()?.flow, "cli");
-      assert.match(az.calls().at(-1) ?? "", /^account get-access-token --output json --resource https:\/\/vault\.azure\.net/);
+      assert.match(
+        az.calls().at(-1) ?? "",
+        /^account get-access-token --output json --resource https:\/\/vault\.azure\.net/,
+      );
     } finally {
       process.env.PATH = savedPath;
     }
   });
 
   it("no usable method is an init error listing why; None and unknown names are rejected", async () => {
-    await rejectsWith(open({ ...base(), azureAuthMethods: "ClientCredentials,ClientCertificate" }, {}), "invalid_config", /no suitable Azure credential.*client secret: azureClientSecret is not set; client certificate: neither azureCertificate nor azureCertificateFile is set/);
-    await rejectsWith(open({ ...base(), azureAuthMethods: "None" }), "invalid_config", /disabled with auth method 'None'/);
-    await rejectsWith(open({ ...base(), azureAuthMethods: "kerberos" }), "invalid_config", /invalid Azure auth method: kerberos/);
+    await rejectsWith(
+      open({ ...base(), azureAuthMethods: "ClientCredentials,ClientCertificate" }, {}),
+      "invalid_config",
+      /no suitable Azure credential.*client secret: azureClientSecret is not set; client certificate: neither azureCertificate nor azureCertificateFile is set/,
+    );
+    await rejectsWith(
+      open({ ...base(), azureAuthMethods: "None" }),
+      "invalid_config",
+      /disabled with auth method 'None'/,
+    );
+    await rejectsWith(
+      open({ ...base(), azureAuthMethods: "kerberos" }),
+      "invalid_config",
+      /invalid Azure auth method: kerberos/,
+    );
   });
 
   it("no credential, token, certificate password or identity header appears in any message or log line", () => {

@@ -12,23 +12,75 @@ import { looksLikePkcs12, readPkcs12 } from "../../src/stores/azure/pkcs12.js";
 const dir = mkdtempSync(join(tmpdir(), "keyward-pkcs12-"));
 const p = (n: string) => join(dir, n);
 const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=ca", "-keyout", p("ca.key"), "-out", p("ca.pem"));
+ssl(
+  "req",
+  "-x509",
+  "-newkey",
+  "rsa:2048",
+  "-nodes",
+  "-days",
+  "2",
+  "-subj",
+  "/CN=ca",
+  "-keyout",
+  p("ca.key"),
+  "-out",
+  p("ca.pem"),
+);
 ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=leaf", "-keyout", p("leaf.key"), "-out", p("leaf.csr"));
-ssl("x509", "-req", "-in", p("leaf.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial", "-days", "2", "-out", p("leaf.pem"));
+ssl(
+  "x509",
+  "-req",
+  "-in",
+  p("leaf.csr"),
+  "-CA",
+  p("ca.pem"),
+  "-CAkey",
+  p("ca.key"),
+  "-CAcreateserial",
+  "-days",
+  "2",
+  "-out",
+  p("leaf.pem"),
+);
 const leaf = new X509Certificate(readFileSync(p("leaf.pem")));
 const PASSWORD = "pfx-pass-123";
 
 function pfx(name: string, ...args: string[]): Buffer {
-  ssl("pkcs12", "-export", "-in", p("leaf.pem"), "-inkey", p("leaf.key"), "-certfile", p("ca.pem"), "-out", p(name), ...args);
+  ssl(
+    "pkcs12",
+    "-export",
+    "-in",
+    p("leaf.pem"),
+    "-inkey",
+    p("leaf.key"),
+    "-certfile",
+    p("ca.pem"),
+    "-out",
+    p(name),
+    ...args,
+  );
   return readFileSync(p(name));
 }
 
 describe("azure.keyvault certificates", () => {
   const variants: [string, Buffer, string][] = [
     ["OpenSSL 3 default (PBES2, PBKDF2-SHA256, AES-256-CBC)", pfx("aes.pfx", "-passout", `pass:${PASSWORD}`), PASSWORD],
-    ["OpenSSL 1.x / -legacy (RC2-40 certificates, 3DES key)", pfx("legacy.pfx", "-legacy", "-passout", `pass:${PASSWORD}`), PASSWORD],
-    ["3DES certificates and key", pfx("3des.pfx", "-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-passout", `pass:${PASSWORD}`), PASSWORD],
-    ["unencrypted certificates, AES-128 key", pfx("nocertenc.pfx", "-certpbe", "NONE", "-keypbe", "AES-128-CBC", "-passout", `pass:${PASSWORD}`), PASSWORD],
+    [
+      "OpenSSL 1.x / -legacy (RC2-40 certificates, 3DES key)",
+      pfx("legacy.pfx", "-legacy", "-passout", `pass:${PASSWORD}`),
+      PASSWORD,
+    ],
+    [
+      "3DES certificates and key",
+      pfx("3des.pfx", "-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-passout", `pass:${PASSWORD}`),
+      PASSWORD,
+    ],
+    [
+      "unencrypted certificates, AES-128 key",
+      pfx("nocertenc.pfx", "-certpbe", "NONE", "-keypbe", "AES-128-CBC", "-passout", `pass:${PASSWORD}`),
+      PASSWORD,
+    ],
     ["empty password", pfx("empty.pfx", "-passout", "pass:"), ""],
   ];
   for (const [label, data, password] of variants) {
@@ -70,20 +122,68 @@ describe("azure.keyvault certificates", () => {
 
   it("says what is wrong, never echoing the password", () => {
     const wrong = "wrong-password-canary";
-    for (const [data, label] of [[variants[0]![1], "aes"], [variants[1]![1], "legacy"]] as const) {
-      assert.throws(() => certificatePem(data, wrong, "azureCertificateFile x.pfx"), (err: Error) => {
-        assert.match(err.message, /azureCertificateFile x\.pfx: cannot open the PKCS#12 bundle; azureCertificatePassword is missing or wrong/, label);
-        assert.ok(!err.message.includes(wrong));
-        return true;
-      });
+    for (const [data, label] of [
+      [variants[0]![1], "aes"],
+      [variants[1]![1], "legacy"],
+    ] as const) {
+      assert.throws(
+        () => certificatePem(data, wrong, "azureCertificateFile x.pfx"),
+        (err: Error) => {
+          assert.match(
+            err.message,
+            /azureCertificateFile x\.pfx: cannot open the PKCS#12 bundle; azureCertificatePassword is missing or wrong/,
+            label,
+          );
+          assert.ok(!err.message.includes(wrong));
+          return true;
+        },
+      );
     }
     const cert = readFileSync(p("leaf.pem"), "utf8");
     assert.throws(() => certificatePem(Buffer.from(cert), undefined, "azureCertificate"), /holds no PEM private key/);
-    assert.throws(() => certificatePem(Buffer.from(`${cert}${readFileSync(p("ca.key"), "utf8")}`), undefined, "azureCertificate"), /no certificate in it matches its private key/);
-    assert.throws(() => certificatePem(Buffer.from("not a certificate"), undefined, "azureCertificate"), /neither PEM nor a PKCS#12/);
+    assert.throws(
+      () => certificatePem(Buffer.from(`${cert}${readFileSync(p("ca.key"), "utf8")}`), undefined, "azureCertificate"),
+      /no certificate in it matches its private key/,
+    );
+    assert.throws(
+      () => certificatePem(Buffer.from("not a certificate"), undefined, "azureCertificate"),
+      /neither PEM nor a PKCS#12/,
+    );
     ssl("pkcs8", "-topk8", "-in", p("leaf.key"), "-out", p("leaf.enc2.key"), "-passout", `pass:${PASSWORD}`);
-    assert.throws(() => certificatePem(Buffer.from(`${cert}${readFileSync(p("leaf.enc2.key"), "utf8")}`), undefined, "azureCertificate"), /cannot decrypt the private key; azureCertificatePassword is missing or wrong/);
-    ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=ec", "-keyout", p("ec.key"), "-out", p("ec.pem"));
-    assert.throws(() => certificatePem(Buffer.from(`${readFileSync(p("ec.pem"), "utf8")}${readFileSync(p("ec.key"), "utf8")}`), undefined, "azureCertificate"), /private key is ec; Microsoft Entra ID client certificates need an RSA key/);
+    assert.throws(
+      () =>
+        certificatePem(
+          Buffer.from(`${cert}${readFileSync(p("leaf.enc2.key"), "utf8")}`),
+          undefined,
+          "azureCertificate",
+        ),
+      /cannot decrypt the private key; azureCertificatePassword is missing or wrong/,
+    );
+    ssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=ec",
+      "-keyout",
+      p("ec.key"),
+      "-out",
+      p("ec.pem"),
+    );
+    assert.throws(
+      () =>
+        certificatePem(
+          Buffer.from(`${readFileSync(p("ec.pem"), "utf8")}${readFileSync(p("ec.key"), "utf8")}`),
+          undefined,
+          "azureCertificate",
+        ),
+      /private key is ec; Microsoft Entra ID client certificates need an RSA key/,
+    );
   });
 });

@@ -45,13 +45,21 @@ describeSecretStoreConformance({
   setup,
 });
 
-async function open(md: ComponentMetadata, log: RecordingLogger = recordingLogger(), trustTestCa = true): Promise<KeyVaultSecretStore> {
+async function open(
+  md: ComponentMetadata,
+  log: RecordingLogger = recordingLogger(),
+  trustTestCa = true,
+): Promise<KeyVaultSecretStore> {
   const store = new KeyVaultSecretStore({ tlsCa: trustTestCa ? env.tls.ca : undefined, env: {} });
   await store.init(md, storeContext("azure-kv", 10_000, log));
   return store;
 }
 
-async function rejectsWith(p: Promise<unknown>, kind: SecretStoreErrorKind, pattern: RegExp): Promise<SecretStoreError> {
+async function rejectsWith(
+  p: Promise<unknown>,
+  kind: SecretStoreErrorKind,
+  pattern: RegExp,
+): Promise<SecretStoreError> {
   let caught: SecretStoreError | undefined;
   await assert.rejects(p, (err: unknown) => {
     assert.ok(err instanceof SecretStoreError, `expected SecretStoreError, got ${String(err)}`);
@@ -84,8 +92,14 @@ describe("azure.keyvault", () => {
     env.vault.setSecret("versioned", "second-value");
     const store = await open(metadata());
     assert.deepEqual(await store.getSecret({ name: "versioned", metadata: {} }), { versioned: "second-value" });
-    assert.deepEqual(await store.getSecret({ name: "versioned", metadata: { version_id: v1 } }), { versioned: "first-value" });
-    await rejectsWith(store.getSecret({ name: "versioned", metadata: { version_id: "f".repeat(32) } }), "not_found", new RegExp(`secret versioned version ${"f".repeat(32)} not found in Azure Key Vault keyward-test`));
+    assert.deepEqual(await store.getSecret({ name: "versioned", metadata: { version_id: v1 } }), {
+      versioned: "first-value",
+    });
+    await rejectsWith(
+      store.getSecret({ name: "versioned", metadata: { version_id: "f".repeat(32) } }),
+      "not_found",
+      new RegExp(`secret versioned version ${"f".repeat(32)} not found in Azure Key Vault keyward-test`),
+    );
   });
 
   it("bulk pages through nextLink (more than 25 secrets) and skips disabled secrets", async () => {
@@ -110,7 +124,11 @@ describe("azure.keyvault", () => {
     env.vault.setSecret("switched-off", "hidden-value");
     env.vault.setEnabled("switched-off", false);
     const store = await open(metadata());
-    await rejectsWith(store.getSecret({ name: "switched-off", metadata: {} }), "permission_denied", /secret switched-off is disabled in Azure Key Vault keyward-test.*Operation get is not allowed on a disabled secret/);
+    await rejectsWith(
+      store.getSecret({ name: "switched-off", metadata: {} }),
+      "permission_denied",
+      /secret switched-off is disabled in Azure Key Vault keyward-test.*Operation get is not allowed on a disabled secret/,
+    );
   });
 
   it("maxresults limits bulk results and sizes the list pages; a non-integer is an error", async () => {
@@ -124,7 +142,11 @@ describe("azure.keyvault", () => {
     assert.equal(lists.at(-1)?.query.maxresults, "3");
     const all = await store.bulkGetSecret({ metadata: { maxresults: "0" } });
     assert.ok(Object.keys(all).length > 30, "0 means no limit");
-    await rejectsWith(store.bulkGetSecret({ metadata: { maxresults: "ten" } }), "invalid_request", /maxresults "ten" is not an integer/);
+    await rejectsWith(
+      store.bulkGetSecret({ metadata: { maxresults: "ten" } }),
+      "invalid_request",
+      /maxresults "ten" is not an integer/,
+    );
   });
 
   it("429 waits as Retry-After says, then succeeds", async () => {
@@ -134,8 +156,14 @@ describe("azure.keyvault", () => {
     const start = env.vault.requests.length;
     env.vault.throttle(2, "1");
     assert.deepEqual(await store.getSecret({ name: "conftestsecret", metadata: {} }), { conftestsecret: "abcd" });
-    assert.deepEqual(env.vault.requests.slice(start).map((r) => r.status), [429, 429, 200]);
-    assert.ok(log.lines.some((l) => l.includes("throttled by Key Vault") && l.includes('"waitMs":1000')), log.lines.join("\n"));
+    assert.deepEqual(
+      env.vault.requests.slice(start).map((r) => r.status),
+      [429, 429, 200],
+    );
+    assert.ok(
+      log.lines.some((l) => l.includes("throttled by Key Vault") && l.includes('"waitMs":1000')),
+      log.lines.join("\n"),
+    );
   });
 
   it("429 during bulk paging waits and resumes at the same page", async () => {
@@ -152,7 +180,9 @@ describe("azure.keyvault", () => {
   it("a cold store answers many concurrent first requests (one challenge, one token)", async () => {
     const store = await open(metadata());
     const issuedBefore = env.directory.issued.length;
-    const all = await Promise.all(Array.from({ length: 20 }, () => store.getSecret({ name: "conftestsecret", metadata: {} })));
+    const all = await Promise.all(
+      Array.from({ length: 20 }, () => store.getSecret({ name: "conftestsecret", metadata: {} })),
+    );
     for (const r of all) assert.deepEqual(r, { conftestsecret: "abcd" });
     assert.equal(env.directory.issued.length - issuedBefore, 1, "one token for all");
   });
@@ -167,7 +197,11 @@ describe("azure.keyvault", () => {
     await store.getSecret({ name: "conftestsecret", metadata: {} });
     env.vault.throttle(1, "30");
     try {
-      await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(2000)), "throttled", /429 Too Many Requests and asked to wait 30 s.*time budget/);
+      await rejectsWith(
+        store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(2000)),
+        "throttled",
+        /429 Too Many Requests and asked to wait 30 s.*time budget/,
+      );
     } finally {
       env.vault.throttle(0);
     }
@@ -192,13 +226,25 @@ describe("azure.keyvault", () => {
   it("an identity without get permission is permission_denied", async () => {
     const outsider = env.directory.addApp({ secret: CLIENT_SECRET });
     const store = await open(metadata({ azureClientId: outsider.clientId }));
-    await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }), "permission_denied", /permission denied: cannot get secret conftestsecret in Azure Key Vault keyward-test.*does not have secrets get permission/);
-    await rejectsWith(store.bulkGetSecret({ metadata: {} }), "permission_denied", /permission denied: cannot list secrets in Azure Key Vault keyward-test.*\(Forbidden\)/);
+    await rejectsWith(
+      store.getSecret({ name: "conftestsecret", metadata: {} }),
+      "permission_denied",
+      /permission denied: cannot get secret conftestsecret in Azure Key Vault keyward-test.*does not have secrets get permission/,
+    );
+    await rejectsWith(
+      store.bulkGetSecret({ metadata: {} }),
+      "permission_denied",
+      /permission denied: cannot list secrets in Azure Key Vault keyward-test.*\(Forbidden\)/,
+    );
   });
 
   it("a wrong client secret is bad_credentials with Entra's reason and without the secret", async () => {
     const store = await open(metadata({ azureClientSecret: "wrong-secret-value-canary" }));
-    const err = await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }), "bad_credentials", /bad credentials: client secret authentication failed.*AADSTS7000215: Invalid client secret provided/);
+    const err = await rejectsWith(
+      store.getSecret({ name: "conftestsecret", metadata: {} }),
+      "bad_credentials",
+      /bad credentials: client secret authentication failed.*AADSTS7000215: Invalid client secret provided/,
+    );
     assert.ok(!err.message.includes("wrong-secret-value-canary"));
   });
 
@@ -208,19 +254,35 @@ describe("azure.keyvault", () => {
     await closed.close();
     const store = await open(metadata({ vaultUrl: deadUrl }));
     // The SDK retries a refused connection with backoff; a short budget ends it, and the message still says why.
-    await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(1500)), "unavailable", /Azure Key Vault keyward-test is unreachable \(ECONNREFUSED\)/);
+    await rejectsWith(
+      store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(1500)),
+      "unavailable",
+      /Azure Key Vault keyward-test is unreachable \(ECONNREFUSED\)/,
+    );
     const untrusted = await open(metadata(), recordingLogger(), false);
-    await rejectsWith(untrusted.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(8000)), "unavailable", /Azure Key Vault keyward-test is unreachable: TLS verification failed \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+    await rejectsWith(
+      untrusted.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(8000)),
+      "unavailable",
+      /Azure Key Vault keyward-test is unreachable: TLS verification failed \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/,
+    );
   });
 
   it("an unreachable authority is unavailable and names it", async () => {
     const store = await open(metadata({ azureAuthorityHost: "https://127.0.0.1:1" }));
-    await rejectsWith(store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(20_000)), "unavailable", /unreachable: the Microsoft Entra authority https:\/\/127\.0\.0\.1:1/);
+    await rejectsWith(
+      store.getSecret({ name: "conftestsecret", metadata: {} }, AbortSignal.timeout(20_000)),
+      "unavailable",
+      /unreachable: the Microsoft Entra authority https:\/\/127\.0\.0\.1:1/,
+    );
   });
 
   it("invalid secret names and a missing name are invalid_request", async () => {
     const store = await open(metadata());
-    await rejectsWith(store.getSecret({ name: "db_password", metadata: {} }), "invalid_request", /not a valid Azure Key Vault secret name/);
+    await rejectsWith(
+      store.getSecret({ name: "db_password", metadata: {} }),
+      "invalid_request",
+      /not a valid Azure Key Vault secret name/,
+    );
     await rejectsWith(store.getSecret({ name: "", metadata: {} }), "invalid_request", /missing secret name/);
   });
 
@@ -229,7 +291,13 @@ describe("azure.keyvault", () => {
     const store = await open(metadata(), log);
     await store.bulkGetSecret({ metadata: {} });
     for (const line of log.lines) {
-      assert.ok(!line.includes(CLIENT_SECRET) && !line.includes("abcd") && !line.includes("bulk-value-") && !/eyJ[A-Za-z0-9_-]{10,}\./.test(line), line);
+      assert.ok(
+        !line.includes(CLIENT_SECRET) &&
+          !line.includes("abcd") &&
+          !line.includes("bulk-value-") &&
+          !/eyJ[A-Za-z0-9_-]{10,}\./.test(line),
+        line,
+      );
     }
   });
 });
@@ -261,7 +329,10 @@ describe("azure.keyvault metadata", () => {
     const c = parse({ vaultName: "https://legacy.vault.usgovcloudapi.net" });
     assert.equal(c.vaultUrl, "https://legacy.vault.usgovcloudapi.net");
     assert.equal(c.cloud.name, "AzureUSGovernmentCloud");
-    assert.equal(parse({ vaultName: "old.vault.azure.cn", azureEnvironment: "AzurePublicCloud" }).vaultUrl, "https://old.vault.azure.cn");
+    assert.equal(
+      parse({ vaultName: "old.vault.azure.cn", azureEnvironment: "AzurePublicCloud" }).vaultUrl,
+      "https://old.vault.azure.cn",
+    );
   });
 
   it("vaultUrl: https only, no path; a private host disables the challenge domain check", () => {
@@ -272,7 +343,10 @@ describe("azure.keyvault metadata", () => {
     const cn = parse({ vaultUrl: "https://x.vault.azure.cn" });
     assert.equal(cn.cloud.name, "AzureChinaCloud");
     assert.equal(cn.auth.authorityHost, "https://login.chinacloudapi.cn");
-    assert.equal(parse({ vaultUrl: "https://x.vault.azure.cn", azureEnvironment: "AzurePublicCloud" }).cloud.name, "AzurePublicCloud");
+    assert.equal(
+      parse({ vaultUrl: "https://x.vault.azure.cn", azureEnvironment: "AzurePublicCloud" }).cloud.name,
+      "AzurePublicCloud",
+    );
     assert.throws(() => parse({ vaultUrl: "http://kv.example" }), /must use https/);
     assert.throws(() => parse({ vaultUrl: "https://kv.example/secrets" }), /without a path/);
     assert.throws(() => parse({}), /missing vaultName/);
@@ -280,7 +354,14 @@ describe("azure.keyvault metadata", () => {
   });
 
   it("auth field aliases resolve in daprd's order and names are case-insensitive", () => {
-    const c = parse({ vaultName: "v", SPNTENANTID: "t1", clientId: "c1", spnClientSecret: "s1", spnCertificateFile: "/f", SPNCERTIFICATEPASSWORD: "p" });
+    const c = parse({
+      vaultName: "v",
+      SPNTENANTID: "t1",
+      clientId: "c1",
+      spnClientSecret: "s1",
+      spnCertificateFile: "/f",
+      SPNCERTIFICATEPASSWORD: "p",
+    });
     assert.equal(c.auth.tenantId, "t1");
     assert.equal(c.auth.clientId, "c1");
     assert.equal(c.auth.clientSecret, "s1");
@@ -291,18 +372,39 @@ describe("azure.keyvault metadata", () => {
   });
 
   it("azureAuthMethods and its aliases: daprd's names and short forms, in order; None and unknown names fail", () => {
-    assert.deepEqual(parse({ vaultName: "v" }).auth.methods, ["clientcredentials", "clientcertificate", "workloadidentity", "managedidentity", "cli"]);
-    assert.deepEqual(parse({ vaultName: "v", azureAuthMethods: "MI, creds" }).auth.methods, ["managedidentity", "clientcredentials"]);
-    assert.deepEqual(parse({ vaultName: "v", entraIDAuthMethods: "WorkloadIdentity,CommandLineInterface" }).auth.methods, ["workloadidentity", "cli"]);
+    assert.deepEqual(parse({ vaultName: "v" }).auth.methods, [
+      "clientcredentials",
+      "clientcertificate",
+      "workloadidentity",
+      "managedidentity",
+      "cli",
+    ]);
+    assert.deepEqual(parse({ vaultName: "v", azureAuthMethods: "MI, creds" }).auth.methods, [
+      "managedidentity",
+      "clientcredentials",
+    ]);
+    assert.deepEqual(
+      parse({ vaultName: "v", entraIDAuthMethods: "WorkloadIdentity,CommandLineInterface" }).auth.methods,
+      ["workloadidentity", "cli"],
+    );
     assert.deepEqual(parse({ vaultName: "v", azureADAuthMethods: "cert" }).auth.methods, ["clientcertificate"]);
     assert.deepEqual(parse({ vaultName: "v", microsoftEntraIDAuthMethods: "wi" }).auth.methods, ["workloadidentity"]);
     assert.throws(() => parse({ vaultName: "v", azureAuthMethods: "None" }), /disabled with auth method 'None'/);
-    assert.throws(() => parse({ vaultName: "v", azureAuthMethods: "mi,password" }), /invalid Azure auth method: password/);
+    assert.throws(
+      () => parse({ vaultName: "v", azureAuthMethods: "mi,password" }),
+      /invalid Azure auth method: password/,
+    );
   });
 
   it("authority: azureAuthorityHost, else AZURE_AUTHORITY_HOST, else the cloud's; custom hosts skip instance discovery", () => {
-    assert.equal(parse({ vaultName: "v" }, { AZURE_AUTHORITY_HOST: "https://login.example.test/" }).auth.authorityHost, "https://login.example.test");
-    const c = parse({ vaultName: "v", azureAuthorityHost: "https://127.0.0.1:9443" }, { AZURE_AUTHORITY_HOST: "https://ignored.test" });
+    assert.equal(
+      parse({ vaultName: "v" }, { AZURE_AUTHORITY_HOST: "https://login.example.test/" }).auth.authorityHost,
+      "https://login.example.test",
+    );
+    const c = parse(
+      { vaultName: "v", azureAuthorityHost: "https://127.0.0.1:9443" },
+      { AZURE_AUTHORITY_HOST: "https://ignored.test" },
+    );
     assert.equal(c.auth.authorityHost, "https://127.0.0.1:9443");
     assert.equal(c.auth.disableInstanceDiscovery, true);
     assert.equal(parse({ vaultName: "v", azureDisableInstanceDiscovery: "true" }).auth.disableInstanceDiscovery, true);
@@ -314,7 +416,8 @@ describe("azure.keyvault metadata", () => {
     for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
       const text = readFileSync(join(dir, file), "utf8");
       for (const line of text.split("\n")) {
-        if (/^\s*import\s/.test(line) && /["']@azure\//.test(line)) assert.match(line, /^\s*import type /, `${file}: ${line}`);
+        if (/^\s*import\s/.test(line) && /["']@azure\//.test(line))
+          assert.match(line, /^\s*import type /, `${file}: ${line}`);
       }
     }
   });

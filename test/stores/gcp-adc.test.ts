@@ -17,7 +17,14 @@ import { startGcpFixture, type GcpFixture } from "../servers/gcp/fixture.js";
 // No gcloud user credentials from the machine may stand in for the ones under test.
 const home = mkdtempSync(join(tmpdir(), "keyward-gcp-home-"));
 process.env.HOME = home;
-for (const v of ["GOOGLE_APPLICATION_CREDENTIALS", "GCE_METADATA_HOST", "GCE_METADATA_IP", "METADATA_SERVER_DETECTION", "GOOGLE_CLOUD_UNIVERSE_DOMAIN"]) delete process.env[v];
+for (const v of [
+  "GOOGLE_APPLICATION_CREDENTIALS",
+  "GCE_METADATA_HOST",
+  "GCE_METADATA_IP",
+  "METADATA_SERVER_DETECTION",
+  "GOOGLE_CLOUD_UNIVERSE_DOMAIN",
+])
+  delete process.env[v];
 
 const log = recordingLogger();
 
@@ -69,7 +76,10 @@ describe("gcp.secretmanager with Application Default Credentials", () => {
     await assert.rejects(open(md), (err: unknown) => {
       assert.ok(err instanceof SecretStoreError);
       assert.equal(err.kind, "bad_credentials");
-      assert.match(err.message, /^failed to setup secretmanager client: no Application Default Credentials: Could not load the default credentials/);
+      assert.match(
+        err.message,
+        /^failed to setup secretmanager client: no Application Default Credentials: Could not load the default credentials/,
+      );
       return true;
     });
   });

@@ -49,11 +49,14 @@ describe("gcp.secretmanager service-account auth", () => {
     await s.close();
   });
 
-  it("selfSignedJWT: \"false\" exchanges the key at token_uri once and reuses the access token", async () => {
+  it('selfSignedJWT: "false" exchanges the key at token_uri once and reuses the access token', async () => {
     const s = await open(fx.metadata({ selfSignedJWT: "false" }));
-    for (let i = 0; i < 3; i++) assert.deepEqual(await s.getSecret({ name: "auth-secret", metadata: {} }), { "auth-secret": "auth-value-5521" });
+    for (let i = 0; i < 3; i++)
+      assert.deepEqual(await s.getSecret({ name: "auth-secret", metadata: {} }), { "auth-secret": "auth-value-5521" });
     const bulk = await s.bulkGetSecret({ metadata: {} });
-    assert.deepEqual(Object.values(bulk), [{ [`projects/${fx.projectNumber}/secrets/auth-secret`]: "auth-value-5521" }]);
+    assert.deepEqual(Object.values(bulk), [
+      { [`projects/${fx.projectNumber}/secrets/auth-secret`]: "auth-value-5521" },
+    ]);
     const call = fx.server.calls.at(-1);
     assert.equal(call?.credential, "access-token");
     assert.equal(call?.principal, fx.key.client_email);
@@ -62,12 +65,19 @@ describe("gcp.secretmanager service-account auth", () => {
   });
 
   it("a key the token endpoint refuses is bad credentials, naming the endpoint's reason", async () => {
-    const stale = fx.identity.createServiceAccount(`gone@${fx.projectId}.iam.gserviceaccount.com`, fx.projectId, fx.auth.tokenUri);
+    const stale = fx.identity.createServiceAccount(
+      `gone@${fx.projectId}.iam.gserviceaccount.com`,
+      fx.projectId,
+      fx.auth.tokenUri,
+    );
     fx.identity.revokeKey(stale.private_key_id);
     const s = await open(fx.metadata({ selfSignedJWT: "false" }, stale));
     await assert.rejects(
       s.getSecret({ name: "auth-secret", metadata: {} }),
-      failsWith("bad_credentials", /^failed to access secret version of "auth-secret": bad credentials \(could not get an access token\) \(UNAUTHENTICATED: .*token endpoint http:\/\/127\.0\.0\.1:\d+\/token refused the service-account key \(invalid_grant: Invalid JWT Signature\.\)\)$/),
+      failsWith(
+        "bad_credentials",
+        /^failed to access secret version of "auth-secret": bad credentials \(could not get an access token\) \(UNAUTHENTICATED: .*token endpoint http:\/\/127\.0\.0\.1:\d+\/token refused the service-account key \(invalid_grant: Invalid JWT Signature\.\)\)$/,
+      ),
     );
     assert.equal(fx.auth.counts.refused, 1);
     await s.close();
@@ -81,13 +91,21 @@ describe("gcp.secretmanager service-account auth", () => {
     const s = await open(fx.metadata({ selfSignedJWT: "false", token_uri: `http://127.0.0.1:${port}/token` }));
     await assert.rejects(
       s.getSecret({ name: "auth-secret", metadata: {} }),
-      failsWith("unavailable", new RegExp(`could not reach the token service .*token endpoint http://127\\.0\\.0\\.1:${port}/token unreachable \\(ECONNREFUSED\\)`)),
+      failsWith(
+        "unavailable",
+        new RegExp(
+          `could not reach the token service .*token endpoint http://127\\.0\\.0\\.1:${port}/token unreachable \\(ECONNREFUSED\\)`,
+        ),
+      ),
     );
     await s.close();
   });
 
-  it("selfSignedJWT: \"false\" without a key is a configuration error", async () => {
-    await assert.rejects(open({ project_id: fx.projectId, selfSignedJWT: "false" }), failsWith("invalid_config", /needs a service-account key/));
+  it('selfSignedJWT: "false" without a key is a configuration error', async () => {
+    await assert.rejects(
+      open({ project_id: fx.projectId, selfSignedJWT: "false" }),
+      failsWith("invalid_config", /needs a service-account key/),
+    );
   });
 
   it("neither key nor token appears in messages or logs", () => {

@@ -78,12 +78,29 @@ describe("gcp.secretmanager", () => {
 
   it("gets the latest version, or the one version_id names", async () => {
     assert.deepEqual(await store.getSecret({ name: "versioned", metadata: {} }), { versioned: SEEDED[0] });
-    assert.deepEqual(await store.getSecret({ name: "versioned", metadata: { version_id: "1" } }), { versioned: SEEDED[2] });
-    assert.deepEqual(await store.getSecret({ name: "versioned", metadata: { version_id: "latest" } }), { versioned: SEEDED[0] });
-    assert.deepEqual(await store.getSecret({ name: "versioned", metadata: { version_id: "" } }), { versioned: SEEDED[0] });
-    assert.deepEqual(await store.getSecret({ name: "multi-line", metadata: {} }), { "multi-line": "line1\nline2 ünïcode" });
-    await assert.rejects(store.getSecret({ name: "versioned", metadata: { version_id: "7" } }), failsWith("not_found", /"versioned" version "7": not found \(NOT_FOUND: Secret Version \[projects\/770011223344\/secrets\/versioned\/versions\/7\] not found\.\)/));
-    await assert.rejects(store.getSecret({ name: "versioned", metadata: { version_id: "first" } }), failsWith("invalid_request", /invalid request \(INVALID_ARGUMENT/));
+    assert.deepEqual(await store.getSecret({ name: "versioned", metadata: { version_id: "1" } }), {
+      versioned: SEEDED[2],
+    });
+    assert.deepEqual(await store.getSecret({ name: "versioned", metadata: { version_id: "latest" } }), {
+      versioned: SEEDED[0],
+    });
+    assert.deepEqual(await store.getSecret({ name: "versioned", metadata: { version_id: "" } }), {
+      versioned: SEEDED[0],
+    });
+    assert.deepEqual(await store.getSecret({ name: "multi-line", metadata: {} }), {
+      "multi-line": "line1\nline2 ünïcode",
+    });
+    await assert.rejects(
+      store.getSecret({ name: "versioned", metadata: { version_id: "7" } }),
+      failsWith(
+        "not_found",
+        /"versioned" version "7": not found \(NOT_FOUND: Secret Version \[projects\/770011223344\/secrets\/versioned\/versions\/7\] not found\.\)/,
+      ),
+    );
+    await assert.rejects(
+      store.getSecret({ name: "versioned", metadata: { version_id: "first" } }),
+      failsWith("invalid_request", /invalid request \(INVALID_ARGUMENT/),
+    );
   });
 
   it("an empty secret name is daprd's error", async () => {
@@ -126,7 +143,7 @@ describe("gcp.secretmanager", () => {
     }
   });
 
-  it("shortBulkNames: \"true\" returns plain secret names", async () => {
+  it('shortBulkNames: "true" returns plain secret names', async () => {
     const s = await open(fx.metadata({ shortBulkNames: "true" }));
     const bulk = await s.bulkGetSecret({ metadata: {} });
     assert.deepEqual(bulk.versioned, { versioned: SEEDED[0] });
@@ -135,19 +152,43 @@ describe("gcp.secretmanager", () => {
   });
 
   it("not found and disabled versions are not_found errors that name the secret", async () => {
-    await assert.rejects(store.getSecret({ name: "nope", metadata: {} }), failsWith("not_found", /^failed to access secret version of "nope": not found \(NOT_FOUND: Secret \[projects\/770011223344\/secrets\/nope\] not found or has no versions\.\)$/));
+    await assert.rejects(
+      store.getSecret({ name: "nope", metadata: {} }),
+      failsWith(
+        "not_found",
+        /^failed to access secret version of "nope": not found \(NOT_FOUND: Secret \[projects\/770011223344\/secrets\/nope\] not found or has no versions\.\)$/,
+      ),
+    );
     fx.server.seed(fx.projectId, "switched-off", "v");
     fx.server.setVersionState(fx.projectId, "switched-off", 1, "DISABLED");
-    await assert.rejects(store.getSecret({ name: "switched-off", metadata: {} }), failsWith("not_found", /"switched-off": version disabled or destroyed \(FAILED_PRECONDITION: .* is in DISABLED state\.\)/));
+    await assert.rejects(
+      store.getSecret({ name: "switched-off", metadata: {} }),
+      failsWith(
+        "not_found",
+        /"switched-off": version disabled or destroyed \(FAILED_PRECONDITION: .* is in DISABLED state\.\)/,
+      ),
+    );
   });
 
   it("permission denied is told apart, for get and for bulk", async () => {
     fx.server.seed(fx.projectId, "forbidden", "zzz-forbidden-value");
     fx.server.deny(`projects/${fx.projectId}/secrets/forbidden`, fx.key.client_email);
-    await assert.rejects(store.getSecret({ name: "forbidden", metadata: {} }), failsWith("permission_denied", /"forbidden": permission denied \(PERMISSION_DENIED: Permission 'secretmanager\.versions\.access' denied/));
+    await assert.rejects(
+      store.getSecret({ name: "forbidden", metadata: {} }),
+      failsWith(
+        "permission_denied",
+        /"forbidden": permission denied \(PERMISSION_DENIED: Permission 'secretmanager\.versions\.access' denied/,
+      ),
+    );
     await assert.rejects(store.bulkGetSecret({ metadata: {} }), failsWith("permission_denied", /permission denied/));
     const other = await open(fx.metadata({ project_id: "someone-elses" }));
-    await assert.rejects(other.bulkGetSecret({ metadata: {} }), failsWith("permission_denied", /^failed to list secrets in "projects\/someone-elses": permission denied \(PERMISSION_DENIED: Permission 'secretmanager\.secrets\.list'/));
+    await assert.rejects(
+      other.bulkGetSecret({ metadata: {} }),
+      failsWith(
+        "permission_denied",
+        /^failed to list secrets in "projects\/someone-elses": permission denied \(PERMISSION_DENIED: Permission 'secretmanager\.secrets\.list'/,
+      ),
+    );
     await other.close();
     fx.server.reset();
   });
@@ -157,7 +198,13 @@ describe("gcp.secretmanager", () => {
     assert.deepEqual(await store.getSecret({ name: "conftestsecret", metadata: {} }), { conftestsecret: "abcd" });
     fx.server.throttleNext(10, "AccessSecretVersion");
     try {
-      await assert.rejects(store.getSecret({ name: "conftestsecret", metadata: {} }), failsWith("throttled", /^failed to access secret version of "conftestsecret": throttled \(quota exceeded, retries exhausted\) \(RESOURCE_EXHAUSTED: Quota exceeded[^()]*\)$/));
+      await assert.rejects(
+        store.getSecret({ name: "conftestsecret", metadata: {} }),
+        failsWith(
+          "throttled",
+          /^failed to access secret version of "conftestsecret": throttled \(quota exceeded, retries exhausted\) \(RESOURCE_EXHAUSTED: Quota exceeded[^()]*\)$/,
+        ),
+      );
     } finally {
       fx.server.reset();
     }
@@ -166,34 +213,65 @@ describe("gcp.secretmanager", () => {
   it("an unreachable endpoint is reported as unreachable", async () => {
     const port = await closedPort();
     const s = await open(fx.metadata({ endpoint: `127.0.0.1:${port}` }));
-    await assert.rejects(s.getSecret({ name: "conftestsecret", metadata: {} }), failsWith("unavailable", new RegExp(`Secret Manager unreachable at 127\\.0\\.0\\.1:${port} \\(UNAVAILABLE`)));
+    await assert.rejects(
+      s.getSecret({ name: "conftestsecret", metadata: {} }),
+      failsWith("unavailable", new RegExp(`Secret Manager unreachable at 127\\.0\\.0\\.1:${port} \\(UNAVAILABLE`)),
+    );
     await s.close();
   });
 
   it("bad credentials (a deleted key) are told apart", async () => {
-    const stale = fx.identity.createServiceAccount(`stale@${fx.projectId}.iam.gserviceaccount.com`, fx.projectId, fx.auth.tokenUri);
+    const stale = fx.identity.createServiceAccount(
+      `stale@${fx.projectId}.iam.gserviceaccount.com`,
+      fx.projectId,
+      fx.auth.tokenUri,
+    );
     fx.identity.revokeKey(stale.private_key_id);
     const s = await open(fx.metadata({}, stale));
-    await assert.rejects(s.getSecret({ name: "conftestsecret", metadata: {} }), failsWith("bad_credentials", /"conftestsecret": bad credentials \(UNAUTHENTICATED: Request had invalid authentication credentials/));
+    await assert.rejects(
+      s.getSecret({ name: "conftestsecret", metadata: {} }),
+      failsWith(
+        "bad_credentials",
+        /"conftestsecret": bad credentials \(UNAUTHENTICATED: Request had invalid authentication credentials/,
+      ),
+    );
     await s.close();
   });
 
   it("a caller's abort signal cancels the call", async () => {
     const ac = new AbortController();
     ac.abort();
-    await assert.rejects(store.getSecret({ name: "conftestsecret", metadata: {} }, ac.signal), failsWith("unavailable", /request cancelled/));
+    await assert.rejects(
+      store.getSecret({ name: "conftestsecret", metadata: {} }, ac.signal),
+      failsWith("unavailable", /request cancelled/),
+    );
   });
 
   it("accepts daprd's camelCase names and snake_case aliases, case-insensitively, and keys with \\n escapes", async () => {
     const k = fx.key;
     const camel = await open({
-      projectID: k.project_id, type: k.type, privateKeyID: k.private_key_id, privateKey: k.private_key.replace(/\n/g, "\\n"),
-      clientEmail: k.client_email, clientID: k.client_id, authURI: k.auth_uri, tokenURI: k.token_uri,
-      authProviderX509CertURL: k.auth_provider_x509_cert_url, clientX509CertURL: k.client_x509_cert_url, endpoint: `127.0.0.1:${fx.server.port}`,
+      projectID: k.project_id,
+      type: k.type,
+      privateKeyID: k.private_key_id,
+      privateKey: k.private_key.replace(/\n/g, "\\n"),
+      clientEmail: k.client_email,
+      clientID: k.client_id,
+      authURI: k.auth_uri,
+      tokenURI: k.token_uri,
+      authProviderX509CertURL: k.auth_provider_x509_cert_url,
+      clientX509CertURL: k.client_x509_cert_url,
+      endpoint: `127.0.0.1:${fx.server.port}`,
     });
     assert.deepEqual(await camel.getSecret({ name: "secondsecret", metadata: {} }), { secondsecret: "efgh" });
     await camel.close();
-    const upper = await open({ PROJECT_ID: k.project_id, Type: k.type, PRIVATE_KEY_ID: k.private_key_id, Private_Key: k.private_key, CLIENT_EMAIL: k.client_email, Endpoint: `https://127.0.0.1:${fx.server.port}` });
+    const upper = await open({
+      PROJECT_ID: k.project_id,
+      Type: k.type,
+      PRIVATE_KEY_ID: k.private_key_id,
+      Private_Key: k.private_key,
+      CLIENT_EMAIL: k.client_email,
+      Endpoint: `https://127.0.0.1:${fx.server.port}`,
+    });
     assert.deepEqual(await upper.getSecret({ name: "secondsecret", metadata: {} }), { secondsecret: "efgh" });
     assert.equal(fx.server.calls.at(-1)?.principal, k.client_email);
     await upper.close();
@@ -204,27 +282,49 @@ describe("gcp.secretmanager", () => {
     const base = fx.metadata();
     const without = (name: string) => Object.fromEntries(Object.entries(base).filter(([n]) => n !== name));
     await assert.rejects(open(without("project_id")), { message: "missing property `project_id` in metadata" });
-    await assert.rejects(open(without("type")), { message: "failed to setup secretmanager client: missing property `type` in metadata" });
-    await assert.rejects(open(without("private_key")), { message: "failed to setup secretmanager client: missing property `private_key` in metadata" });
-    await assert.rejects(open(without("client_email")), { message: "failed to setup secretmanager client: missing property `client_email` in metadata" });
+    await assert.rejects(open(without("type")), {
+      message: "failed to setup secretmanager client: missing property `type` in metadata",
+    });
+    await assert.rejects(open(without("private_key")), {
+      message: "failed to setup secretmanager client: missing property `private_key` in metadata",
+    });
+    await assert.rejects(open(without("client_email")), {
+      message: "failed to setup secretmanager client: missing property `client_email` in metadata",
+    });
     const broken = k.private_key.slice(0, 200) + "garbage" + k.private_key.slice(260);
-    await assert.rejects(open({ ...base, private_key: broken }), failsWith("bad_credentials", /^failed to setup secretmanager client: property `private_key` is not a PEM private key$/));
-    await assert.rejects(open({ ...base, endpoint: "http://127.0.0.1:1" }), failsWith("invalid_config", /plaintext http is not supported/));
+    await assert.rejects(
+      open({ ...base, private_key: broken }),
+      failsWith(
+        "bad_credentials",
+        /^failed to setup secretmanager client: property `private_key` is not a PEM private key$/,
+      ),
+    );
+    await assert.rejects(
+      open({ ...base, endpoint: "http://127.0.0.1:1" }),
+      failsWith("invalid_config", /plaintext http is not supported/),
+    );
     await assert.rejects(open({ ...base, endpoint: "a b:c" }), failsWith("invalid_config", /is not host:port/));
     await assert.rejects(open({ ...base, shortBulkNames: "perhaps" }), /shortBulkNames: "perhaps" is not a boolean/);
-    await assert.rejects(open({ ...base, type: "authorized_user" }), /credential type "authorized_user" is not supported/);
+    await assert.rejects(
+      open({ ...base, type: "authorized_user" }),
+      /credential type "authorized_user" is not supported/,
+    );
   });
 
   it("endpoint forms: host:port, host alone (443), https:// prefix, bracketed IPv6", () => {
     assert.deepEqual(parseEndpoint("10.1.2.3:8443"), { host: "10.1.2.3", port: 8443 });
-    assert.deepEqual(parseEndpoint("secretmanager.europe-west1.rep.googleapis.com"), { host: "secretmanager.europe-west1.rep.googleapis.com", port: 443 });
+    assert.deepEqual(parseEndpoint("secretmanager.europe-west1.rep.googleapis.com"), {
+      host: "secretmanager.europe-west1.rep.googleapis.com",
+      port: 443,
+    });
     assert.deepEqual(parseEndpoint("https://sm.private.example:444/"), { host: "sm.private.example", port: 444 });
     assert.deepEqual(parseEndpoint("[::1]:9000"), { host: "::1", port: 9000 });
     assert.throws(() => parseEndpoint("host:99999"), /is not host:port/);
   });
 
   it("redaction strips tokens, JWTs and PEM keys from text that could reach a client", () => {
-    const text = "Bearer abc.def oops ya29.a0AfH6SMB-secret eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln -----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY----- tail";
+    const text =
+      "Bearer abc.def oops ya29.a0AfH6SMB-secret eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln -----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY----- tail";
     const out = redact(text, ["oops-not-present", "tail-value-longer"]);
     assert.equal(out, "Bearer [redacted] oops [redacted token] [redacted jwt] [redacted key] tail");
     assert.equal(redact("value s3cr3t-known-1 here", ["s3cr3t-known-1"]), "value [redacted] here");
@@ -232,7 +332,12 @@ describe("gcp.secretmanager", () => {
 
   it("no secret value, key or token appears in any message or log line", () => {
     assert.ok(messages.length >= 10);
-    const forbidden = [...SEEDED, "zzz-forbidden-value", fx.key.private_key.split("\n")[1] as string, ...fx.identity.issued];
+    const forbidden = [
+      ...SEEDED,
+      "zzz-forbidden-value",
+      fx.key.private_key.split("\n")[1] as string,
+      ...fx.identity.issued,
+    ];
     for (const line of [...messages, ...log.lines]) {
       for (const f of forbidden) assert.ok(!line.includes(f), `leak in: ${line}`);
       assert.doesNotMatch(line, /eyJ[\w-]+\.[\w-]+/);

@@ -11,7 +11,10 @@ import { recordingLogger } from "../helpers/store-context.js";
 class ScriptedSource implements SecretSource {
   lists = 0;
   watches: { rv: string; handlers: WatchHandlers; stopped: boolean }[] = [];
-  listResult: () => Promise<SecretList> = async () => ({ secrets: new Map([["s", { k: `v${this.lists}` }]]), resourceVersion: String(10 * this.lists) });
+  listResult: () => Promise<SecretList> = async () => ({
+    secrets: new Map([["s", { k: `v${this.lists}` }]]),
+    resourceVersion: String(10 * this.lists),
+  });
 
   async list(): Promise<SecretList> {
     this.lists++;
@@ -76,7 +79,10 @@ describe("kubernetes watch cache", () => {
     const cache = new SecretWatchCache(src, log, SLOW);
     await cache.snapshot("ns");
     await settle();
-    src.last.handlers.event({ type: "ERROR", status: { code: 410, reason: "Expired", message: "too old resource version: 10 (12)" } });
+    src.last.handlers.event({
+      type: "ERROR",
+      status: { code: 410, reason: "Expired", message: "too old resource version: 10 (12)" },
+    });
     await settle();
     assert.equal(src.lists, 2, "relisted at once");
     assert.deepEqual((await cache.snapshot("ns"))?.get("s"), { k: "v2" });
@@ -111,12 +117,17 @@ describe("kubernetes watch cache", () => {
   it("a read waiting for the first list gives up with the caller's deadline", async () => {
     const src = new ScriptedSource();
     let release!: () => void;
-    src.listResult = () => new Promise((resolve) => (release = () => resolve({ secrets: new Map(), resourceVersion: "1" })));
+    src.listResult = () =>
+      new Promise((resolve) => (release = () => resolve({ secrets: new Map(), resourceVersion: "1" })));
     const cache = new SecretWatchCache(src, recordingLogger(), SLOW);
     const controller = new AbortController();
     const waiting = cache.snapshot("ns", controller.signal);
     controller.abort();
-    await assert.rejects(waiting, (err: unknown) => err instanceof SecretStoreError && err.kind === "unavailable" && /waiting for the first list/.test(err.message));
+    await assert.rejects(
+      waiting,
+      (err: unknown) =>
+        err instanceof SecretStoreError && err.kind === "unavailable" && /waiting for the first list/.test(err.message),
+    );
     release();
     assert.ok(await cache.snapshot("ns"), "the list itself still completes");
     cache.close();

@@ -13,7 +13,12 @@ const FAST = { backoffInitialMs: 50, backoffMaxMs: 400, healthyAfterMs: 300, ref
 const CANARY = `watch-canary-${process.pid}-${Date.now()}`;
 
 /** Polls `check` until it passes (bounded): watch updates arrive asynchronously. */
-async function eventually(what: string, check: () => Promise<boolean> | boolean, tries = 200, delayMs = 25): Promise<void> {
+async function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  tries = 200,
+  delayMs = 25,
+): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await check()) return;
     await sleep(delayMs);
@@ -45,11 +50,18 @@ describe("kubernetes store with watch: true", () => {
   async function open(metadata: ComponentMetadata, logger: RecordingLogger = log): Promise<KubernetesSecretStore> {
     const s = new KubernetesSecretStore({ watchCache: FAST });
     stores.push(s);
-    await s.init({ kubeconfigPath: kubeconfig, watch: "true", ...metadata }, storeContext("kubernetes", 10_000, logger));
+    await s.init(
+      { kubeconfigPath: kubeconfig, watch: "true", ...metadata },
+      storeContext("kubernetes", 10_000, logger),
+    );
     return s;
   }
 
-  async function value(s: KubernetesSecretStore, name: string, namespace?: string): Promise<Record<string, string> | string> {
+  async function value(
+    s: KubernetesSecretStore,
+    name: string,
+    namespace?: string,
+  ): Promise<Record<string, string> | string> {
     try {
       return await s.getSecret({ name, metadata: namespace ? { namespace } : {} });
     } catch (err) {
@@ -70,11 +82,15 @@ describe("kubernetes store with watch: true", () => {
     server.putSecret("cached", "a", { k: "1", other: CANARY });
     server.putSecret("cached", "b", { k: "2" });
     const s = await open({ defaultNamespace: "cached" });
-    for (let i = 0; i < 20; i++) assert.deepEqual(await s.getSecret({ name: "a", metadata: {} }), { k: "1", other: CANARY });
+    for (let i = 0; i < 20; i++)
+      assert.deepEqual(await s.getSecret({ name: "a", metadata: {} }), { k: "1", other: CANARY });
     assert.deepEqual(await s.bulkGetSecret({ metadata: {} }), { a: { k: "1", other: CANARY }, b: { k: "2" } });
     await assert.rejects(s.getSecret({ name: "missing", metadata: {} }), (err: unknown) => {
       assert.ok(err instanceof SecretStoreError && err.kind === "not_found");
-      assert.match(err.message, /secret "missing" not found in namespace "cached".*NotFound: secrets "missing" not found/);
+      assert.match(
+        err.message,
+        /secret "missing" not found in namespace "cached".*NotFound: secrets "missing" not found/,
+      );
       return true;
     });
     assert.equal(server.count({ verb: "get", namespace: "cached" }), 0);
@@ -92,9 +108,15 @@ describe("kubernetes store with watch: true", () => {
     assert.deepEqual(await value(s, "x"), { v: "1" });
     await eventually("watch open", () => server.count({ verb: "watch", namespace: "live" }) >= 1);
     server.putSecret("live", "x", { v: "2", w: "new key" });
-    await eventually("update seen", async () => JSON.stringify(await value(s, "x")) === JSON.stringify({ v: "2", w: "new key" }));
+    await eventually(
+      "update seen",
+      async () => JSON.stringify(await value(s, "x")) === JSON.stringify({ v: "2", w: "new key" }),
+    );
     server.putSecret("live", "y", { y: "added" });
-    await eventually("addition seen", async () => JSON.stringify(await value(s, "y")) === JSON.stringify({ y: "added" }));
+    await eventually(
+      "addition seen",
+      async () => JSON.stringify(await value(s, "y")) === JSON.stringify({ y: "added" }),
+    );
     server.deleteSecret("live", "x");
     await eventually("deletion seen", async () => (await value(s, "x")) === "not_found");
     server.bookmark();
@@ -109,7 +131,10 @@ describe("kubernetes store with watch: true", () => {
     try {
       const s = await open({ defaultNamespace: "slow" });
       pending = s.getSecret({ name: "early", metadata: {} });
-      void pending.then(() => (settled = true), () => (settled = true));
+      void pending.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
       await eventually("the list reached the server", () => server.count({ verb: "list", namespace: "slow" }) === 1);
       await sleep(50);
       assert.equal(settled, false, "the read waits for the list");
@@ -127,7 +152,7 @@ describe("kubernetes store with watch: true", () => {
     assert.deepEqual(await value(s, "h"), { h: "1" });
     assert.deepEqual(await value(s, "h", "away"), { h: "away" });
     assert.deepEqual(Object.keys(s.watchStatus() ?? {}).sort(), ["away", "home"]);
-    assert.equal(server.count({ verb: "get" , namespace: "away" }), 0);
+    assert.equal(server.count({ verb: "get", namespace: "away" }), 0);
   });
 
   it("watches at most maxNamespaces namespaces; reads in others go to the API server", async () => {
@@ -135,7 +160,10 @@ describe("kubernetes store with watch: true", () => {
     server.putSecret("cap-2", "c", { c: "2" });
     const s = new KubernetesSecretStore({ watchCache: { ...FAST, maxNamespaces: 1 } });
     stores.push(s);
-    await s.init({ kubeconfigPath: kubeconfig, watch: "true", defaultNamespace: "cap-1" }, storeContext("kubernetes", 10_000, log));
+    await s.init(
+      { kubeconfigPath: kubeconfig, watch: "true", defaultNamespace: "cap-1" },
+      storeContext("kubernetes", 10_000, log),
+    );
     assert.deepEqual(await value(s, "c"), { c: "1" });
     assert.deepEqual(await value(s, "c", "cap-2"), { c: "2" });
     assert.deepEqual(Object.keys(s.watchStatus() ?? {}), ["cap-1"]);
@@ -153,11 +181,22 @@ describe("kubernetes store with watch: true", () => {
     server.putSecret("restart", "r", { r: "while down" });
     // Reads keep being served from the last copy while the API server is away.
     assert.deepEqual(await value(s, "r"), { r: "before" });
-    await eventually("three failed reconnects", () => rlog.lines.filter((l) => l.includes("watch of secrets failed; retrying")).length >= 3);
-    const delays = rlog.lines.filter((l) => l.includes("watch of secrets failed; retrying")).map((l) => (JSON.parse(l.slice(l.indexOf("{"))) as { retryInMs: number }).retryInMs);
-    assert.ok((delays[1] as number) > (delays[0] as number) && (delays[2] as number) > (delays[1] as number), `backoff grows: ${delays.join(", ")}`);
+    await eventually(
+      "three failed reconnects",
+      () => rlog.lines.filter((l) => l.includes("watch of secrets failed; retrying")).length >= 3,
+    );
+    const delays = rlog.lines
+      .filter((l) => l.includes("watch of secrets failed; retrying"))
+      .map((l) => (JSON.parse(l.slice(l.indexOf("{"))) as { retryInMs: number }).retryInMs);
+    assert.ok(
+      (delays[1] as number) > (delays[0] as number) && (delays[2] as number) > (delays[1] as number),
+      `backoff grows: ${delays.join(", ")}`,
+    );
     await server.restart();
-    await eventually("change made while down seen", async () => JSON.stringify(await value(s, "r")) === JSON.stringify({ r: "while down" }));
+    await eventually(
+      "change made while down seen",
+      async () => JSON.stringify(await value(s, "r")) === JSON.stringify({ r: "while down" }),
+    );
     assert.equal(server.count({ verb: "list", namespace: "restart" }), 1, "resumed the watch without relisting");
   });
 
@@ -173,13 +212,22 @@ describe("kubernetes store with watch: true", () => {
     server.deleteSecret("expire", "gone");
     server.compact();
     await server.restart();
-    await eventually("relisted after 410", async () => JSON.stringify(await value(s, "e")) === JSON.stringify({ e: "new" }));
+    await eventually(
+      "relisted after 410",
+      async () => JSON.stringify(await value(s, "e")) === JSON.stringify({ e: "new" }),
+    );
     assert.equal(await value(s, "gone"), "not_found");
     assert.equal(server.count({ verb: "list", namespace: "expire" }), 2);
-    assert.ok(elog.lines.some((l) => l.includes("resourceVersion expired; relisting")), "logs the resync");
+    assert.ok(
+      elog.lines.some((l) => l.includes("resourceVersion expired; relisting")),
+      "logs the resync",
+    );
     // And it keeps watching after the resync.
     server.putSecret("expire", "e", { e: "newer" });
-    await eventually("update after resync", async () => JSON.stringify(await value(s, "e")) === JSON.stringify({ e: "newer" }));
+    await eventually(
+      "update after resync",
+      async () => JSON.stringify(await value(s, "e")) === JSON.stringify({ e: "newer" }),
+    );
   });
 
   it("when the Role does not allow list, reads go to the API server directly and the log says why", async () => {
@@ -191,8 +239,20 @@ describe("kubernetes store with watch: true", () => {
       assert.deepEqual(await value(s, "n"), { n: "1" });
       assert.deepEqual(await value(s, "n"), { n: "1" });
       assert.equal(server.count({ verb: "get", namespace: "nolist", name: "n" }), 2);
-      assert.ok(nlog.lines.some((l) => l.startsWith("warn") && l.includes("cannot list secrets") && l.includes('verb \\"list\\" on secrets in namespace \\"nolist\\"')), nlog.lines.join("\n"));
-      await assert.rejects(s.bulkGetSecret({ metadata: {} }), (err: unknown) => err instanceof SecretStoreError && err.kind === "permission_denied" && err.message.includes('"list"'));
+      assert.ok(
+        nlog.lines.some(
+          (l) =>
+            l.startsWith("warn") &&
+            l.includes("cannot list secrets") &&
+            l.includes('verb \\"list\\" on secrets in namespace \\"nolist\\"'),
+        ),
+        nlog.lines.join("\n"),
+      );
+      await assert.rejects(
+        s.bulkGetSecret({ metadata: {} }),
+        (err: unknown) =>
+          err instanceof SecretStoreError && err.kind === "permission_denied" && err.message.includes('"list"'),
+      );
     } finally {
       server.allow("list", "nolist");
     }
@@ -202,12 +262,18 @@ describe("kubernetes store with watch: true", () => {
     server.putSecret("closing", "c", { c: "1" });
     const s = await open({ defaultNamespace: "closing" });
     assert.deepEqual(await value(s, "c"), { c: "1" });
-    await eventually("watch open", () => server.state.watchers.size > 0 && server.count({ verb: "watch", namespace: "closing" }) >= 1);
+    await eventually(
+      "watch open",
+      () => server.state.watchers.size > 0 && server.count({ verb: "watch", namespace: "closing" }) >= 1,
+    );
     const before = [...server.state.watchers].filter((w) => w.namespace === "closing").length;
     assert.equal(before, 1);
     await s.close();
     await s.close();
-    await eventually("server saw the watch end", () => [...server.state.watchers].filter((w) => w.namespace === "closing").length === 0);
+    await eventually(
+      "server saw the watch end",
+      () => [...server.state.watchers].filter((w) => w.namespace === "closing").length === 0,
+    );
     assert.equal(await value(s, "c"), "unavailable");
   });
 

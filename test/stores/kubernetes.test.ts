@@ -3,7 +3,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { KubernetesSecretStore, NAMESPACE_MISSING, type KubernetesStoreOptions } from "../../src/stores/kubernetes/kubernetes.js";
+import {
+  KubernetesSecretStore,
+  NAMESPACE_MISSING,
+  type KubernetesStoreOptions,
+} from "../../src/stores/kubernetes/kubernetes.js";
 import { SecretStoreError, type ComponentMetadata } from "../../src/stores/types.js";
 import { describeSecretStoreConformance } from "../conformance/secret-store.case.js";
 import { recordingLogger, storeContext, type RecordingLogger } from "../helpers/store-context.js";
@@ -34,7 +38,11 @@ function rejectsWith(kind: SecretStoreError["kind"], ...patterns: (RegExp | stri
     assert.ok(err instanceof SecretStoreError, `expected SecretStoreError, got ${String(err)}`);
     assert.equal(err.kind, kind, err.message);
     for (const p of patterns) {
-      if (typeof p === "string") assert.ok(err.message.includes(p), `message ${JSON.stringify(err.message)} should contain ${JSON.stringify(p)}`);
+      if (typeof p === "string")
+        assert.ok(
+          err.message.includes(p),
+          `message ${JSON.stringify(err.message)} should contain ${JSON.stringify(p)}`,
+        );
       else assert.match(err.message, p);
     }
     assert.ok(!err.message.includes(CANARY), "no secret value in the message");
@@ -59,7 +67,12 @@ describe("kubernetes store", () => {
     server = await KubeApiTestServer.start();
     kubeconfig = server.writeKubeconfig();
     for (const ns of ["ns-a", "ns-b", "ns-c"]) server.putSecret(ns, "where", { where: ns });
-    server.putSecret("default", "db", { username: "admin", password: `${CANARY}-pw`, "config.json": '{"a":1}', unicode: "héllo ✓" });
+    server.putSecret("default", "db", {
+      username: "admin",
+      password: `${CANARY}-pw`,
+      "config.json": '{"a":1}',
+      unicode: "héllo ✓",
+    });
     server.putSecret("default", "empty", {});
   });
   after(async () => {
@@ -85,14 +98,28 @@ describe("kubernetes store", () => {
 
   it("without any namespace source the read fails with daprd's message", async () => {
     const s = await open({ kubeconfigPath: kubeconfig });
-    await assert.rejects(s.getSecret({ name: "where", metadata: {} }), rejectsWith("invalid_request", NAMESPACE_MISSING));
+    await assert.rejects(
+      s.getSecret({ name: "where", metadata: {} }),
+      rejectsWith("invalid_request", NAMESPACE_MISSING),
+    );
     await assert.rejects(s.bulkGetSecret({ metadata: {} }), { message: NAMESPACE_MISSING });
-    await assert.rejects(s.getSecret({ name: "where", metadata: { namespace: "../etc" } }), rejectsWith("invalid_request", "not a valid Kubernetes namespace"));
+    await assert.rejects(
+      s.getSecret({ name: "where", metadata: { namespace: "../etc" } }),
+      rejectsWith("invalid_request", "not a valid Kubernetes namespace"),
+    );
   });
 
   it("a missing secret is not_found with the API server's reason and message", async () => {
     const s = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "default" });
-    await assert.rejects(s.getSecret({ name: "nope", metadata: {} }), rejectsWith("not_found", 'secret "nope" not found in namespace "default"', "404 NotFound", 'secrets "nope" not found'));
+    await assert.rejects(
+      s.getSecret({ name: "nope", metadata: {} }),
+      rejectsWith(
+        "not_found",
+        'secret "nope" not found in namespace "default"',
+        "404 NotFound",
+        'secrets "nope" not found',
+      ),
+    );
   });
 
   it("an RBAC denial names the verb and the namespace to grant", async () => {
@@ -103,9 +130,18 @@ describe("kubernetes store", () => {
       const s = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "restricted" });
       await assert.rejects(
         s.getSecret({ name: "guarded", metadata: {} }),
-        rejectsWith("permission_denied", 'verb "get" on secrets in namespace "restricted"', "403 Forbidden", 'cannot get resource "secrets"', 'User "system:serviceaccount:default:keyward"'),
+        rejectsWith(
+          "permission_denied",
+          'verb "get" on secrets in namespace "restricted"',
+          "403 Forbidden",
+          'cannot get resource "secrets"',
+          'User "system:serviceaccount:default:keyward"',
+        ),
       );
-      await assert.rejects(s.bulkGetSecret({ metadata: {} }), rejectsWith("permission_denied", 'verb "list" on secrets in namespace "restricted"', 'add verb "list"'));
+      await assert.rejects(
+        s.bulkGetSecret({ metadata: {} }),
+        rejectsWith("permission_denied", 'verb "list" on secrets in namespace "restricted"', 'add verb "list"'),
+      );
     } finally {
       server.allow("get", "restricted");
       server.allow("list", "restricted");
@@ -114,7 +150,12 @@ describe("kubernetes store", () => {
 
   it("multi-key secrets come back whole, values base64-decoded; no capability is advertised", async () => {
     const s = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "default" });
-    assert.deepEqual(await s.getSecret({ name: "db", metadata: {} }), { username: "admin", password: `${CANARY}-pw`, "config.json": '{"a":1}', unicode: "héllo ✓" });
+    assert.deepEqual(await s.getSecret({ name: "db", metadata: {} }), {
+      username: "admin",
+      password: `${CANARY}-pw`,
+      "config.json": '{"a":1}',
+      unicode: "héllo ✓",
+    });
     assert.deepEqual(await s.getSecret({ name: "empty", metadata: {} }), {});
     assert.deepEqual([...s.features()], []);
   });
@@ -142,7 +183,10 @@ describe("kubernetes store", () => {
   it("a rejected token is bad_credentials, without the token in the message", async () => {
     const bad = `bad-token-${CANARY}`;
     const s = await open({ kubeconfigPath: server.writeKubeconfig({ token: bad }), defaultNamespace: "default" });
-    await assert.rejects(s.getSecret({ name: "db", metadata: {} }), rejectsWith("bad_credentials", "rejected the credentials", "401"));
+    await assert.rejects(
+      s.getSecret({ name: "db", metadata: {} }),
+      rejectsWith("bad_credentials", "rejected the credentials", "401"),
+    );
     await assert.rejects(s.getSecret({ name: "db", metadata: {} }), (err: Error) => !err.message.includes(bad));
     // A token the HTTP client itself refuses (the client's error quotes the header value): still not echoed.
     const dir = mkdtempSync(join(tmpdir(), "kw-kc-"));
@@ -163,8 +207,14 @@ describe("kubernetes store", () => {
     const closed = await KubeApiTestServer.start({ tls: server.tls });
     const deadUrl = closed.url;
     await closed.close();
-    const dead = await open({ kubeconfigPath: server.writeKubeconfig({ server: deadUrl }), defaultNamespace: "default" });
-    await assert.rejects(dead.getSecret({ name: "db", metadata: {} }), rejectsWith("unavailable", "cannot reach the Kubernetes API server", "ECONNREFUSED"));
+    const dead = await open({
+      kubeconfigPath: server.writeKubeconfig({ server: deadUrl }),
+      defaultNamespace: "default",
+    });
+    await assert.rejects(
+      dead.getSecret({ name: "db", metadata: {} }),
+      rejectsWith("unavailable", "cannot reach the Kubernetes API server", "ECONNREFUSED"),
+    );
   });
 
   it("requestTimeout and the caller's signal bound a hung request", async () => {
@@ -173,24 +223,39 @@ describe("kubernetes store", () => {
     try {
       await assert.rejects(s.bulkGetSecret({ metadata: {} }), rejectsWith("unavailable", "timed out"));
       const slow = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "default" });
-      await assert.rejects(slow.bulkGetSecret({ metadata: {} }, AbortSignal.timeout(200)), rejectsWith("unavailable", "timed out"));
+      await assert.rejects(
+        slow.bulkGetSecret({ metadata: {} }, AbortSignal.timeout(200)),
+        rejectsWith("unavailable", "timed out"),
+      );
     } finally {
       release();
     }
-    await assert.rejects(open({ kubeconfigPath: kubeconfig, requestTimeout: "soon" }), /requestTimeout: "soon" is not a positive duration/);
+    await assert.rejects(
+      open({ kubeconfigPath: kubeconfig, requestTimeout: "soon" }),
+      /requestTimeout: "soon" is not a positive duration/,
+    );
   });
 
   it("bad metadata fails init with a clear message", async () => {
     await assert.rejects(open({ kubeconfigPath: kubeconfig, watch: "maybe" }), /watch: "maybe" is not a boolean/);
-    await assert.rejects(open({ kubeconfigPath: kubeconfig, defaultNamespace: "Not_Valid" }), rejectsWith("invalid_config", "defaultNamespace"));
-    await assert.rejects(open({ kubeconfigPath: join(tmpdir(), `nope-${process.pid}`, "config") }), rejectsWith("invalid_config", "cannot load kubeconfig", "ENOENT"));
+    await assert.rejects(
+      open({ kubeconfigPath: kubeconfig, defaultNamespace: "Not_Valid" }),
+      rejectsWith("invalid_config", "defaultNamespace"),
+    );
+    await assert.rejects(
+      open({ kubeconfigPath: join(tmpdir(), `nope-${process.pid}`, "config") }),
+      rejectsWith("invalid_config", "cannot load kubeconfig", "ENOENT"),
+    );
     const dir = mkdtempSync(join(tmpdir(), "kw-kc-"));
     const broken = join(dir, "broken");
     writeFileSync(broken, `users:\n- name: x\n  user:\n    token: ${CANARY}\n  : : [\n`);
     await assert.rejects(open({ kubeconfigPath: broken }), rejectsWith("invalid_config", "not a valid kubeconfig"));
     const noContext = join(dir, "nocontext");
     writeFileSync(noContext, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n");
-    await assert.rejects(open({ kubeconfigPath: noContext }), rejectsWith("invalid_config", "no usable current context"));
+    await assert.rejects(
+      open({ kubeconfigPath: noContext }),
+      rejectsWith("invalid_config", "no usable current context"),
+    );
   });
 
   describe("where the configuration comes from", () => {
@@ -204,30 +269,56 @@ describe("kubernetes store", () => {
     }
 
     it("in a pod: the service account and KUBERNETES_SERVICE_HOST/PORT, with metadata {}", async () => {
-      const env = { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(server.port), KEYWARD_SERVICE_ACCOUNT_DIR: saDir(server.token), HOME: mkdtempSync(join(tmpdir(), "kw-home-")) };
+      const env = {
+        KUBERNETES_SERVICE_HOST: "127.0.0.1",
+        KUBERNETES_SERVICE_PORT: String(server.port),
+        KEYWARD_SERVICE_ACCOUNT_DIR: saDir(server.token),
+        HOME: mkdtempSync(join(tmpdir(), "kw-home-")),
+      };
       const s = await open({}, { env, argv: [] });
       process.env.NAMESPACE = "default";
       try {
-        assert.deepEqual(await s.getSecret({ name: "db", metadata: {} }), { username: "admin", password: `${CANARY}-pw`, "config.json": '{"a":1}', unicode: "héllo ✓" });
+        assert.deepEqual(await s.getSecret({ name: "db", metadata: {} }), {
+          username: "admin",
+          password: `${CANARY}-pw`,
+          "config.json": '{"a":1}',
+          unicode: "héllo ✓",
+        });
       } finally {
         delete process.env.NAMESPACE;
       }
-      assert.ok(log.lines.some((l) => l.includes("in-cluster service account")), "logs where the config came from");
+      assert.ok(
+        log.lines.some((l) => l.includes("in-cluster service account")),
+        "logs where the config came from",
+      );
     });
 
     it("an explicit kubeconfigPath wins over the in-cluster service account", async () => {
-      const env = { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: "1", KEYWARD_SERVICE_ACCOUNT_DIR: saDir("wrong") };
+      const env = {
+        KUBERNETES_SERVICE_HOST: "127.0.0.1",
+        KUBERNETES_SERVICE_PORT: "1",
+        KEYWARD_SERVICE_ACCOUNT_DIR: saDir("wrong"),
+      };
       const s = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "ns-a" }, { env, argv: [] });
       assert.deepEqual(await s.getSecret({ name: "where", metadata: {} }), { where: "ns-a" });
     });
 
     it("--kubeconfig argument, then KUBECONFIG (a list; missing entries skipped), then ~/.kube/config", async () => {
       const home = mkdtempSync(join(tmpdir(), "kw-home-"));
-      const viaArg = await open({ defaultNamespace: "ns-a" }, { env: { HOME: home }, argv: ["node", "keyward", "--kubeconfig", kubeconfig] });
+      const viaArg = await open(
+        { defaultNamespace: "ns-a" },
+        { env: { HOME: home }, argv: ["node", "keyward", "--kubeconfig", kubeconfig] },
+      );
       assert.deepEqual(await viaArg.getSecret({ name: "where", metadata: {} }), { where: "ns-a" });
-      const viaEnv = await open({ defaultNamespace: "ns-b" }, { env: { HOME: home, KUBECONFIG: `${join(home, "missing")}:${kubeconfig}` }, argv: [] });
+      const viaEnv = await open(
+        { defaultNamespace: "ns-b" },
+        { env: { HOME: home, KUBECONFIG: `${join(home, "missing")}:${kubeconfig}` }, argv: [] },
+      );
       assert.deepEqual(await viaEnv.getSecret({ name: "where", metadata: {} }), { where: "ns-b" });
-      await assert.rejects(open({}, { env: { HOME: home }, argv: [] }), rejectsWith("invalid_config", "no Kubernetes configuration found"));
+      await assert.rejects(
+        open({}, { env: { HOME: home }, argv: [] }),
+        rejectsWith("invalid_config", "no Kubernetes configuration found"),
+      );
       mkdirSync(join(home, ".kube"));
       writeFileSync(join(home, ".kube", "config"), server.kubeconfig());
       const viaHome = await open({ defaultNamespace: "ns-c" }, { env: { HOME: home }, argv: [] });

@@ -7,7 +7,12 @@ import { recordingLogger, storeContext } from "../helpers/store-context.js";
 process.env.conftestsecret = "abcd";
 process.env.secondsecret = "efgh";
 
-describeSecretStoreConformance({ name: "local.env", create: () => new EnvSecretStore(), metadata: {}, missing: "empty" });
+describeSecretStoreConformance({
+  name: "local.env",
+  create: () => new EnvSecretStore(),
+  metadata: {},
+  missing: "empty",
+});
 
 describe("local.env", () => {
   it("certification: certtestsecret", async () => {
@@ -39,7 +44,8 @@ describe("local.env", () => {
     assert.deepEqual(await s.getSecret({ name: "APP_API_TOKEN", metadata: {} }), { APP_API_TOKEN: "" });
     assert.deepEqual(await s.getSecret({ name: "dapr_lower", metadata: {} }), { dapr_lower: "" });
     const bulk = await s.bulkGetSecret();
-    for (const k of Object.keys(bulk)) assert.ok(!k.toUpperCase().startsWith("DAPR_") && k.toUpperCase() !== "APP_API_TOKEN", k);
+    for (const k of Object.keys(bulk))
+      assert.ok(!k.toUpperCase().startsWith("DAPR_") && k.toUpperCase() !== "APP_API_TOKEN", k);
     assert.ok(log.lines.some((l) => l.includes("refused")));
     for (const l of log.lines) assert.ok(!l.includes("canary"));
     // The prefix does not launder a refused name: prefix "DAPR_" + name is still refused.

@@ -18,7 +18,10 @@ function file(name: string, content: string): string {
 describeSecretStoreConformance({
   name: "local.file",
   create: () => new FileSecretStore(),
-  metadata: { secretsFile: file("conformance.json", JSON.stringify({ conftestsecret: "abcd", secondsecret: "efgh" })), nestedSeparator: ":" },
+  metadata: {
+    secretsFile: file("conformance.json", JSON.stringify({ conftestsecret: "abcd", secondsecret: "efgh" })),
+    nestedSeparator: ":",
+  },
 });
 
 async function open(metadata: ComponentMetadata): Promise<FileSecretStore> {
@@ -34,13 +37,17 @@ describe("local.file", () => {
   it("certification: nested secrets flatten with the default separator", async () => {
     const s = await open({ secretsFile: cert });
     assert.deepEqual(await s.getSecret({ name: "certtestsecret", metadata: {} }), { certtestsecret: "abcd" });
-    assert.deepEqual(await s.getSecret({ name: "nestedsecret:secret", metadata: {} }), { "nestedsecret:secret": "efgh" });
+    assert.deepEqual(await s.getSecret({ name: "nestedsecret:secret", metadata: {} }), {
+      "nestedsecret:secret": "efgh",
+    });
     await assert.rejects(s.getSecret({ name: "nestedsecret", metadata: {} }), /secret nestedsecret not found/);
   });
 
   it("certification: nestedSeparator '::'", async () => {
     const s = await open({ secretsFile: cert, nestedSeparator: "::" });
-    assert.deepEqual(await s.getSecret({ name: "nestedsecret::secret", metadata: {} }), { "nestedsecret::secret": "efgh" });
+    assert.deepEqual(await s.getSecret({ name: "nestedsecret::secret", metadata: {} }), {
+      "nestedsecret::secret": "efgh",
+    });
     await assert.rejects(s.getSecret({ name: "nestedsecret:secret", metadata: {} }));
   });
 
@@ -60,18 +67,29 @@ describe("local.file", () => {
   });
 
   it("multiValued: objects are multi-key secrets, strings single, other top-level types dropped", async () => {
-    const p = file("multi.json", JSON.stringify({ parent: { child1: "12345", child2: { child3: "67890" } }, single: "v", num: 5, list: ["x"] }));
+    const p = file(
+      "multi.json",
+      JSON.stringify({ parent: { child1: "12345", child2: { child3: "67890" } }, single: "v", num: 5, list: ["x"] }),
+    );
     const s = await open({ secretsFile: p, multiValued: "true" });
-    assert.deepEqual(await s.getSecret({ name: "parent", metadata: {} }), { child1: "12345", "child2:child3": "67890" });
+    assert.deepEqual(await s.getSecret({ name: "parent", metadata: {} }), {
+      child1: "12345",
+      "child2:child3": "67890",
+    });
     assert.deepEqual(await s.getSecret({ name: "single", metadata: {} }), { single: "v" });
     await assert.rejects(s.getSecret({ name: "num", metadata: {} }), /secret num not found/);
-    assert.deepEqual(await s.bulkGetSecret(), { parent: { child1: "12345", "child2:child3": "67890" }, single: { single: "v" } });
+    assert.deepEqual(await s.bulkGetSecret(), {
+      parent: { child1: "12345", "child2:child3": "67890" },
+      single: { single: "v" },
+    });
     assert.deepEqual(s.features(), ["MULTIPLE_KEY_VALUES_PER_SECRET"]);
   });
 
   it("metadata names are case-insensitive", async () => {
     const s = await open({ SECRETSFILE: cert, NestedSeparator: "/" });
-    assert.deepEqual(await s.getSecret({ name: "nestedsecret/secret", metadata: {} }), { "nestedsecret/secret": "efgh" });
+    assert.deepEqual(await s.getSecret({ name: "nestedsecret/secret", metadata: {} }), {
+      "nestedsecret/secret": "efgh",
+    });
   });
 
   it("returned maps are copies: a caller cannot change the store", async () => {
@@ -91,7 +109,10 @@ describe("local.file", () => {
 
   it("bad configuration fails init with a clear message and no file content", async () => {
     await assert.rejects(open({}), { message: "missing local secrets file in metadata" });
-    await assert.rejects(open({ secretsFile: join(dir, "nope.json") }), /cannot read secrets file .*nope\.json: ENOENT/);
+    await assert.rejects(
+      open({ secretsFile: join(dir, "nope.json") }),
+      /cannot read secrets file .*nope\.json: ENOENT/,
+    );
     const secretText = "s3cr3t-leak-canary";
     const bad = file("bad.json", `{\n  "a": "${secretText}",\n  oops\n}`);
     await assert.rejects(open({ secretsFile: bad }), (err: unknown) => {
@@ -101,7 +122,10 @@ describe("local.file", () => {
       return true;
     });
     await assert.rejects(open({ secretsFile: file("arr.json", "[1]") }), /JSON object at the top level/);
-    await assert.rejects(open({ secretsFile: file("dup.json", JSON.stringify({ "a:b": "1", a: { b: "2" } })) }), /two values for the flattened key "a:b"/);
+    await assert.rejects(
+      open({ secretsFile: file("dup.json", JSON.stringify({ "a:b": "1", a: { b: "2" } })) }),
+      /two values for the flattened key "a:b"/,
+    );
     await assert.rejects(open({ secretsFile: cert, multiValued: "maybe" }), /multiValued: "maybe" is not a boolean/);
   });
 });

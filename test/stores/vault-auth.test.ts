@@ -55,8 +55,13 @@ function count(path: RegExp): number {
   return vault.requests.filter((r) => path.test(r.path)).length;
 }
 
-function approle(name: string, opts: { ttl?: string; maxTtl?: string; policies?: string[]; bindSecretId?: boolean; mount?: string } = {}): { roleId: string; secretId: string } {
-  const mount = vault.state.mustNamespace("").auths.get(`${opts.mount ?? "approle"}/`) ?? vault.state.enableAuth("", opts.mount ?? "approle", "approle");
+function approle(
+  name: string,
+  opts: { ttl?: string; maxTtl?: string; policies?: string[]; bindSecretId?: boolean; mount?: string } = {},
+): { roleId: string; secretId: string } {
+  const mount =
+    vault.state.mustNamespace("").auths.get(`${opts.mount ?? "approle"}/`) ??
+    vault.state.enableAuth("", opts.mount ?? "approle", "approle");
   const roleId = `role-${name}-${Math.random().toString(36).slice(2)}`;
   const secretId = `secret-id-${name}-${Math.random().toString(36).slice(2)}`;
   credentials.push(roleId, secretId);
@@ -77,7 +82,10 @@ function approle(name: string, opts: { ttl?: string; maxTtl?: string; policies?:
 
 /** The token the server issued last through a login. */
 function lastLoginToken(): string {
-  const t = [...vault.state.tokens.values()].filter((x) => x.path.endsWith("/login")).sort((a, b) => a.createdAt - b.createdAt).at(-1);
+  const t = [...vault.state.tokens.values()]
+    .filter((x) => x.path.endsWith("/login"))
+    .sort((a, b) => a.createdAt - b.createdAt)
+    .at(-1);
   assert.ok(t, "a login token exists");
   return t.id;
 }
@@ -98,14 +106,19 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
     // Every token the server ever issued (root, created, logged in, revoked) is absent from logs and messages.
     const lines = [...logs.flatMap((l) => l.lines), ...messages];
     assert.ok(lines.length > 10);
-    for (const t of vault.state.issued) for (const line of lines) assert.ok(!line.includes(t), `token leaked into: ${line}`);
-    for (const c of credentials) for (const line of lines) assert.ok(!line.includes(c), `credential leaked into: ${line}`);
+    for (const t of vault.state.issued)
+      for (const line of lines) assert.ok(!line.includes(t), `token leaked into: ${line}`);
+    for (const c of credentials)
+      for (const line of lines) assert.ok(!line.includes(c), `credential leaked into: ${line}`);
   });
 
   void it("looks the token up at init and renews a renewable token that expires mid-run while requests keep succeeding", async () => {
     const t = vault.token({ policies: ["reader"], ttl: 3, maxTtl: 120, renewable: true });
     const s = await open({ vaultToken: t.id });
-    assert.ok(vault.requests.some((r) => r.path === "/v1/auth/token/lookup-self" && r.token === t.id), "lookup-self at init");
+    assert.ok(
+      vault.requests.some((r) => r.path === "/v1/auth/token/lookup-self" && r.token === t.id),
+      "lookup-self at init",
+    );
     const started = Date.now();
     let ok = 0;
     // Bounded: ~7 s of requests, more than twice the token's 3 s TTL.
@@ -130,9 +143,15 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
       await sleep(100);
     }
     assert.ok(count(/auth\/approle\/login/) - before >= 2, `logins: ${count(/auth\/approle\/login/) - before}`);
-    assert.ok(vault.requests.slice(firstRead).some((r) => r.path === "/v1/auth/token/renew-self" && r.status === 200), "renewed before the max TTL");
+    assert.ok(
+      vault.requests.slice(firstRead).some((r) => r.path === "/v1/auth/token/renew-self" && r.status === 200),
+      "renewed before the max TTL",
+    );
     // Renewed and replaced ahead of time: no read ever met an expired token.
-    assert.deepEqual(vault.requests.slice(firstRead).filter((r) => r.path === "/v1/secret/data/dapr/app" && r.status !== 200), []);
+    assert.deepEqual(
+      vault.requests.slice(firstRead).filter((r) => r.path === "/v1/secret/data/dapr/app" && r.status !== 200),
+      [],
+    );
   });
 
   void it("AppRole: secret ID from a file, a custom mount path, and a role without secret ID", async () => {
@@ -175,10 +194,17 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
     // Renewal is due at two thirds of the 2 s TTL; bounded wait for the refused renewal and the new login.
     for (let i = 0; i < 40 && count(/auth\/approle\/login/) === before; i++) await sleep(100);
     assert.equal(count(/auth\/approle\/login/) - before, 1);
-    assert.ok(vault.requests.some((r) => r.path === "/v1/auth/token/renew-self" && r.status === 403), "the renewal was refused");
+    assert.ok(
+      vault.requests.some((r) => r.path === "/v1/auth/token/renew-self" && r.status === 403),
+      "the renewal was refused",
+    );
     const reads = vault.requests.length;
     assert.deepEqual(await read(s), { password: "app-secret-value" });
-    assert.deepEqual(vault.requests.slice(reads).map((r) => r.status), [200], "the read went through at once with the new token");
+    assert.deepEqual(
+      vault.requests.slice(reads).map((r) => r.status),
+      [200],
+      "the read went through at once with the new token",
+    );
   });
 
   void it("when logging in again fails too, the store reports it after one attempt", async () => {
@@ -191,7 +217,10 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
     await assert.rejects(read(s), (err: unknown) => {
       assert.ok(err instanceof SecretStoreError);
       assert.equal(err.kind, "bad_credentials");
-      assert.match(err.message, /Vault rejected the token reading secret "app" .*invalid, expired or revoked.*logging in again failed: Vault refused the AppRole login .*invalid role or secret ID/);
+      assert.match(
+        err.message,
+        /Vault rejected the token reading secret "app" .*invalid, expired or revoked.*logging in again failed: Vault refused the AppRole login .*invalid role or secret ID/,
+      );
       return true;
     });
     assert.equal(count(/auth\/approle\/login/) - before, 1, "exactly one login attempt");
@@ -204,7 +233,10 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
     await assert.rejects(read(s, "other"), (err: unknown) => {
       assert.ok(err instanceof SecretStoreError);
       assert.equal(err.kind, "permission_denied");
-      assert.match(err.message, /permission denied by Vault policy reading secret "other" at secret\/data\/dapr\/other \(403: permission denied\)/);
+      assert.match(
+        err.message,
+        /permission denied by Vault policy reading secret "other" at secret\/data\/dapr\/other \(403: permission denied\)/,
+      );
       return true;
     });
     assert.equal(count(/auth\/approle\/login/), before);
@@ -212,16 +244,35 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
 
   void it("Kubernetes: service-account JWT file and role, custom mount path; an unbound account is refused", async () => {
     const k8s = vault.state.enableAuth("", "k8s-prod", "kubernetes");
-    k8s.kubeRoles.set("app", { name: "app", boundNames: ["app-sa"], boundNamespaces: ["default"], tokenTtl: 3600, tokenMaxTtl: 0, tokenPolicies: ["reader"], audience: "" });
+    k8s.kubeRoles.set("app", {
+      name: "app",
+      boundNames: ["app-sa"],
+      boundNamespaces: ["default"],
+      tokenTtl: 3600,
+      tokenMaxTtl: 0,
+      tokenPolicies: ["reader"],
+      audience: "",
+    });
     const jwtText = vault.serviceAccountJwt("app-sa", "default");
     credentials.push(jwtText);
     const jwt = file("sa-token", jwtText);
-    const s = await open({ authMethod: "kubernetes", kubernetesRole: "app", kubernetesTokenPath: jwt, authMountPath: "k8s-prod" });
+    const s = await open({
+      authMethod: "kubernetes",
+      kubernetesRole: "app",
+      kubernetesTokenPath: jwt,
+      authMountPath: "k8s-prod",
+    });
     assert.deepEqual(await read(s), { password: "app-secret-value" });
     assert.ok(vault.requests.some((r) => r.path === "/v1/auth/k8s-prod/login"));
     const other = file("sa-other", vault.serviceAccountJwt("intruder", "default"));
-    await assert.rejects(open({ kubernetesRole: "app", kubernetesTokenPath: other, kubernetesMountPath: "k8s-prod" }), /Vault refused the Kubernetes login at auth\/k8s-prod \(role app\) \(403\): service account name not authorized/);
-    await assert.rejects(open({ authMethod: "kubernetes", kubernetesTokenPath: jwt }), /Kubernetes login needs kubernetesRole/);
+    await assert.rejects(
+      open({ kubernetesRole: "app", kubernetesTokenPath: other, kubernetesMountPath: "k8s-prod" }),
+      /Vault refused the Kubernetes login at auth\/k8s-prod \(role app\) \(403\): service account name not authorized/,
+    );
+    await assert.rejects(
+      open({ authMethod: "kubernetes", kubernetesTokenPath: jwt }),
+      /Kubernetes login needs kubernetesRole/,
+    );
   });
 
   void it("a token file is re-read when it changes, and on a 403", async () => {
@@ -263,7 +314,8 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
     const s = await open({ vaultToken: closed.id });
     await s.close();
     await sleep(1600);
-    const renewals = (id: string) => vault.requests.filter((r) => r.path === "/v1/auth/token/renew-self" && r.token === id).length;
+    const renewals = (id: string) =>
+      vault.requests.filter((r) => r.path === "/v1/auth/token/renew-self" && r.token === id).length;
     assert.ok(renewals(kept.id) >= 1, "the open store renewed its token");
     assert.equal(renewals(closed.id), 0, "the closed store did not");
   });
@@ -283,10 +335,19 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
 
   void it("configuration errors name the problem", async () => {
     await assert.rejects(open({ vaultToken: "x", roleId: "r" }), /authMethod approle does not take vaultToken/);
-    await assert.rejects(open({ authMethod: "token", vaultToken: "x", roleId: "r" }), /authMethod token does not take roleId/);
+    await assert.rejects(
+      open({ authMethod: "token", vaultToken: "x", roleId: "r" }),
+      /authMethod token does not take roleId/,
+    );
     await assert.rejects(open({ authMethod: "approle", secretId: "s" }), /AppRole login needs roleId/);
-    await assert.rejects(open({ roleId: "r", secretId: "s", secretIdFile: "/x" }), /secretId and secretIdFile both set/);
+    await assert.rejects(
+      open({ roleId: "r", secretId: "s", secretIdFile: "/x" }),
+      /secretId and secretIdFile both set/,
+    );
     await assert.rejects(open({ authMethod: "ldap", vaultToken: "x" }), /invalid authMethod ldap/);
-    await assert.rejects(open({ roleId: "r", secretIdFile: join(dir, "missing") }), /couldn't read AppRole secret ID from .*missing: ENOENT/);
+    await assert.rejects(
+      open({ roleId: "r", secretIdFile: join(dir, "missing") }),
+      /couldn't read AppRole secret ID from .*missing: ENOENT/,
+    );
   });
 });

@@ -17,11 +17,15 @@ const stores: VaultSecretStore[] = [];
 async function open(metadata: ComponentMetadata = {}): Promise<VaultSecretStore> {
   const s = new VaultSecretStore();
   stores.push(s);
-  await s.init({ vaultAddr: vault.url, vaultToken: vault.rootToken, ...metadata }, storeContext("vault", 10_000, recordingLogger()));
+  await s.init(
+    { vaultAddr: vault.url, vaultToken: vault.rootToken, ...metadata },
+    storeContext("vault", 10_000, recordingLogger()),
+  );
   return s;
 }
 
-const get = (s: VaultSecretStore, name: string, metadata: Record<string, string> = {}) => s.getSecret({ name, metadata });
+const get = (s: VaultSecretStore, name: string, metadata: Record<string, string> = {}) =>
+  s.getSecret({ name, metadata });
 
 async function fails(p: Promise<unknown>, kind: SecretStoreError["kind"], pattern: RegExp): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
@@ -53,10 +57,21 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
     const s = await open({ enginePath: "kv1" });
     assert.ok(vault.requests.some((r) => r.path === "/v1/sys/internal/ui/mounts/kv1"));
     assert.deepEqual(await get(s, "legacy"), { token: "old-school" });
-    assert.deepEqual(await s.bulkGetSecret({ metadata: {} }), { "folder/deep": { d: "e" }, legacy: { token: "old-school" } });
+    assert.deepEqual(await s.bulkGetSecret({ metadata: {} }), {
+      "folder/deep": { d: "e" },
+      legacy: { token: "old-school" },
+    });
     assert.ok(vault.requests.some((r) => r.path === "/v1/kv1/dapr/legacy"));
-    await fails(get(s, "legacy", { version_id: "2" }), "invalid_request", /KV version 1 mount, which keeps no versions/);
-    await fails(get(s, "absent"), "not_found", /getSecret absent failed secret key or version not exist: no secret absent at kv1\/dapr\/absent/);
+    await fails(
+      get(s, "legacy", { version_id: "2" }),
+      "invalid_request",
+      /KV version 1 mount, which keeps no versions/,
+    );
+    await fails(
+      get(s, "absent"),
+      "not_found",
+      /getSecret absent failed secret key or version not exist: no secret absent at kv1\/dapr\/absent/,
+    );
   });
 
   void it("kvVersion 1 and 2 can be set explicitly; auto detects v2 too", async () => {
@@ -67,7 +82,11 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
     const before = vault.requests.length;
     const auto = await open();
     assert.deepEqual(await get(auto, "db"), { user: "u", password: "p" });
-    assert.equal(vault.requests.slice(before).filter((r) => r.path.startsWith("/v1/sys/internal/ui/mounts")).length, 1, "asked once");
+    assert.equal(
+      vault.requests.slice(before).filter((r) => r.path.startsWith("/v1/sys/internal/ui/mounts")).length,
+      1,
+      "asked once",
+    );
     await assert.rejects(open({ kvVersion: "3" }), /invalid kvVersion 3/);
   });
 
@@ -99,8 +118,21 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
 
   void it("AppRole login happens inside the namespace", async () => {
     const auth = vault.state.enableAuth("team-a", "approle", "approle");
-    vault.state.mustNamespace("team-a").policies.set("reader", [{ path: "secret/data/dapr/*", capabilities: ["read"] }]);
-    auth.appRoles.set("r", { name: "r", roleId: "ns-role", bindSecretId: false, secretIdTtl: 0, secretIdNumUses: 0, tokenTtl: 600, tokenMaxTtl: 0, tokenPolicies: ["reader"], tokenPeriod: 0, secretIds: new Map() });
+    vault.state
+      .mustNamespace("team-a")
+      .policies.set("reader", [{ path: "secret/data/dapr/*", capabilities: ["read"] }]);
+    auth.appRoles.set("r", {
+      name: "r",
+      roleId: "ns-role",
+      bindSecretId: false,
+      secretIdTtl: 0,
+      secretIdNumUses: 0,
+      tokenTtl: 600,
+      tokenMaxTtl: 0,
+      tokenPolicies: ["reader"],
+      tokenPeriod: 0,
+      secretIds: new Map(),
+    });
     const s = new VaultSecretStore();
     stores.push(s);
     await s.init({ vaultAddr: vault.url, namespace: "team-a", roleId: "ns-role" }, storeContext());
@@ -113,13 +145,29 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
     vault.state.mountSecrets("team-a/apps", "secret", "kv", 2);
     vault.put("dapr/db", { password: "apps-password" }, { namespace: "team-a/apps" });
     // Policies of the token's own namespace name child-namespace paths with the child's prefix.
-    vault.state.mustNamespace("team-a").policies.set("apps-reader", [{ path: "apps/secret/data/dapr/*", capabilities: ["read"] }]);
+    vault.state
+      .mustNamespace("team-a")
+      .policies.set("apps-reader", [{ path: "apps/secret/data/dapr/*", capabilities: ["read"] }]);
     const auth = vault.state.mustNamespace("team-a").auths.get("approle/");
     assert.ok(auth);
-    auth.appRoles.set("apps", { name: "apps", roleId: "apps-role", bindSecretId: false, secretIdTtl: 0, secretIdNumUses: 0, tokenTtl: 600, tokenMaxTtl: 0, tokenPolicies: ["apps-reader"], tokenPeriod: 0, secretIds: new Map() });
+    auth.appRoles.set("apps", {
+      name: "apps",
+      roleId: "apps-role",
+      bindSecretId: false,
+      secretIdTtl: 0,
+      secretIdNumUses: 0,
+      tokenTtl: 600,
+      tokenMaxTtl: 0,
+      tokenPolicies: ["apps-reader"],
+      tokenPeriod: 0,
+      secretIds: new Map(),
+    });
     const s = new VaultSecretStore();
     stores.push(s);
-    await s.init({ vaultAddr: vault.url, namespace: "team-a/apps", authNamespace: "team-a", roleId: "apps-role" }, storeContext());
+    await s.init(
+      { vaultAddr: vault.url, namespace: "team-a/apps", authNamespace: "team-a", roleId: "apps-role" },
+      storeContext(),
+    );
     assert.deepEqual(await get(s, "db"), { password: "apps-password" });
     assert.equal(vault.requests.filter((r) => r.path === "/v1/auth/approle/login").at(-1)?.namespace, "team-a");
     assert.equal(vault.requests.filter((r) => r.path === "/v1/secret/data/dapr/db").at(-1)?.namespace, "team-a/apps");
@@ -132,7 +180,8 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
     assert.ok(vault.requests.some((r) => r.path === "/v1/secret/data/dapr/with%20space"));
     const bulk = await s.bulkGetSecret({ metadata: {} });
     assert.deepEqual(bulk["team/payments/api"], { key: "k1" });
-    for (const bad of ["", "a/../db", "../db", "a//b", "/db", "db/"]) await fails(get(s, bad), "invalid_request", /secret name|not a valid Vault path/);
+    for (const bad of ["", "a/../db", "../db", "a//b", "/db", "db/"])
+      await fails(get(s, bad), "invalid_request", /secret name|not a valid Vault path/);
   });
 
   void it("non-string values come back as JSON text", async () => {
@@ -143,8 +192,16 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
   void it("missing secret, missing version, deleted and destroyed versions are told apart", async () => {
     for (const v of ["one", "two", "three"]) vault.put("dapr/rotating", { v });
     const s = await open();
-    await fails(get(s, "nope"), "not_found", /getSecret nope failed secret key or version not exist: no secret nope at secret\/data\/dapr\/nope/);
-    await fails(get(s, "rotating", { version_id: "9" }), "not_found", /version 9 of secret rotating does not exist \(current version is 3\)/);
+    await fails(
+      get(s, "nope"),
+      "not_found",
+      /getSecret nope failed secret key or version not exist: no secret nope at secret\/data\/dapr\/nope/,
+    );
+    await fails(
+      get(s, "rotating", { version_id: "9" }),
+      "not_found",
+      /version 9 of secret rotating does not exist \(current version is 3\)/,
+    );
     await fails(get(s, "nope", { version_id: "2" }), "not_found", /no secret nope/);
     await fails(get(s, "rotating", { version_id: "x" }), "invalid_request", /version_id "x" is not a version number/);
     const mount = vault.state.mustNamespace("").mounts.get("secret/");
@@ -152,7 +209,11 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
     assert.ok(secret);
     (secret.versions.get(1) as { deletionTime: string }).deletionTime = "2026-01-01T00:00:00.000000000Z";
     Object.assign(secret.versions.get(2) as object, { destroyed: true, data: null });
-    await fails(get(s, "rotating", { version_id: "1" }), "not_found", /version 1 of secret rotating was deleted at 2026-01-01/);
+    await fails(
+      get(s, "rotating", { version_id: "1" }),
+      "not_found",
+      /version 1 of secret rotating was deleted at 2026-01-01/,
+    );
     await fails(get(s, "rotating", { version_id: "2" }), "not_found", /version 2 of secret rotating was destroyed/);
     (secret.versions.get(3) as { deletionTime: string }).deletionTime = "2026-02-01T00:00:00.000000000Z";
     await fails(get(s, "rotating"), "not_found", /the latest version \(3\) of secret rotating was deleted/);
@@ -162,7 +223,10 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
 
   void it("a standby's 307 redirect to the active node is followed", async () => {
     const standby = await startVaultServer();
-    standby.intercept = (req) => ({ status: 307, headers: { Location: `${vault.url}/v1/${req.path}${req.query.size ? `?${req.query.toString()}` : ""}` } });
+    standby.intercept = (req) => ({
+      status: 307,
+      headers: { Location: `${vault.url}/v1/${req.path}${req.query.size ? `?${req.query.toString()}` : ""}` },
+    });
     try {
       const s = new VaultSecretStore();
       stores.push(s);
@@ -177,13 +241,25 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
   void it("permission denied, sealed, unreachable and throttled are told apart", async () => {
     vault.policy("db-reader", { "secret/data/dapr/db": ["read"] });
     const limited = await open({ vaultToken: vault.token({ policies: ["db-reader"] }).id });
-    await fails(get(limited, "team/payments/api"), "permission_denied", /permission denied by Vault policy reading secret "team\/payments\/api"/);
-    await fails(limited.bulkGetSecret({ metadata: {} }), "permission_denied", /permission denied by Vault policy listing secrets under secret\/metadata\/dapr\//);
+    await fails(
+      get(limited, "team/payments/api"),
+      "permission_denied",
+      /permission denied by Vault policy reading secret "team\/payments\/api"/,
+    );
+    await fails(
+      limited.bulkGetSecret({ metadata: {} }),
+      "permission_denied",
+      /permission denied by Vault policy listing secrets under secret\/metadata\/dapr\//,
+    );
 
     const s = await open();
     vault.seal();
     try {
-      await fails(get(s, "db"), "unavailable", /Vault at http:\/\/127\.0\.0\.1:\d+ is sealed \(503\) reading secret "db"/);
+      await fails(
+        get(s, "db"),
+        "unavailable",
+        /Vault at http:\/\/127\.0\.0\.1:\d+ is sealed \(503\) reading secret "db"/,
+      );
       await assert.rejects(s.ping(), /is sealed/);
     } finally {
       vault.unseal();
@@ -191,16 +267,27 @@ void describe("hashicorp.vault KV engines, namespaces and errors", () => {
     await s.ping();
     assert.deepEqual(await get(s, "db"), { user: "u", password: "p" });
 
-    vault.intercept = (req) => (req.path.startsWith("secret/") ? errors(429, "request path \"secret/data/dapr/db\": rate limit quota exceeded") : undefined);
+    vault.intercept = (req) =>
+      req.path.startsWith("secret/")
+        ? errors(429, 'request path "secret/data/dapr/db": rate limit quota exceeded')
+        : undefined;
     try {
-      await fails(get(s, "db"), "throttled", /Vault rate limit exceeded \(429\) reading secret "db".*rate limit quota exceeded/);
+      await fails(
+        get(s, "db"),
+        "throttled",
+        /Vault rate limit exceeded \(429\) reading secret "db".*rate limit quota exceeded/,
+      );
     } finally {
       vault.intercept = undefined;
     }
 
     await vault.stop();
     try {
-      await fails(get(s, "db"), "unavailable", /Vault at http:\/\/127\.0\.0\.1:\d+ is unreachable reading secret "db".*ECONNREFUSED/);
+      await fails(
+        get(s, "db"),
+        "unavailable",
+        /Vault at http:\/\/127\.0\.0\.1:\d+ is unreachable reading secret "db".*ECONNREFUSED/,
+      );
       await assert.rejects(s.ping(), /unreachable/);
     } finally {
       await vault.start();

@@ -39,9 +39,14 @@ async function open(metadata: ComponentMetadata): Promise<VaultSecretStore> {
   stores.push(s);
   return s;
 }
-const get = (s: VaultSecretStore, name: string, metadata: Record<string, string> = {}) => s.getSecret({ name, metadata });
+const get = (s: VaultSecretStore, name: string, metadata: Record<string, string> = {}) =>
+  s.getSecret({ name, metadata });
 
-async function rejectsWith(p: Promise<unknown>, kind: SecretStoreError["kind"], pattern: RegExp): Promise<SecretStoreError> {
+async function rejectsWith(
+  p: Promise<unknown>,
+  kind: SecretStoreError["kind"],
+  pattern: RegExp,
+): Promise<SecretStoreError> {
   let caught: unknown;
   await assert.rejects(p, (err: unknown) => {
     caught = err;
@@ -65,13 +70,18 @@ void describe("hashicorp.vault certification (daprd's cases)", () => {
     for (const s of stores) await s.close();
     await vault.close();
     // No token the server ever issued appears in anything the stores logged.
-    for (const log of logs) for (const line of log.lines) for (const t of vault.state.issued) assert.ok(!line.includes(t), line);
+    for (const log of logs)
+      for (const line of log.lines) for (const t of vault.state.issued) assert.ok(!line.includes(t), line);
   });
 
   void it("basic retrieval, a missing secret is an error, and recovery after Vault restarts", async () => {
     const s = await open(md);
     assert.deepEqual(await get(s, "secondsecret"), { secondsecret: "efgh" });
-    await rejectsWith(get(s, "this_secret_is_not_there"), "not_found", /getSecret this_secret_is_not_there failed secret key or version not exist/);
+    await rejectsWith(
+      get(s, "this_secret_is_not_there"),
+      "not_found",
+      /getSecret this_secret_is_not_there failed secret key or version not exist/,
+    );
     await vault.stop();
     await rejectsWith(get(s, "secondsecret"), "unavailable", /unreachable/);
     await vault.start();
@@ -90,7 +100,9 @@ void describe("hashicorp.vault certification (daprd's cases)", () => {
     const s = await open({ ...md, vaultKVPrefix: "alternativePrefix" });
     assert.deepEqual(await get(s, "secretUnderAlternativePrefix"), { altPrefixKey: "altPrefixValue" });
     await rejectsWith(get(s, "secretWithNoPrefix"), "not_found", /secretWithNoPrefix/);
-    assert.deepEqual(await s.bulkGetSecret({ metadata: {} }), { secretUnderAlternativePrefix: { altPrefixKey: "altPrefixValue" } });
+    assert.deepEqual(await s.bulkGetSecret({ metadata: {} }), {
+      secretUnderAlternativePrefix: { altPrefixKey: "altPrefixValue" },
+    });
   });
 
   void it("vaultKVUsePrefix=false reads from the mount root and bulk walks every folder", async () => {
@@ -113,22 +125,37 @@ void describe("hashicorp.vault certification (daprd's cases)", () => {
     const s = await open({ ...md, vaultValueType: "text" });
     assert.deepEqual(s.features(), []);
     assert.deepEqual(await get(s, "secondsecret"), { secondsecret: '{"secondsecret":"efgh"}' });
-    assert.deepEqual(await get(s, "multiplekeyvaluessecret"), { multiplekeyvaluessecret: '{"first":"1","second":"2","third":"3"}' });
+    assert.deepEqual(await get(s, "multiplekeyvaluessecret"), {
+      multiplekeyvaluessecret: '{"first":"1","second":"2","third":"3"}',
+    });
     await rejectsWith(get(s, "secretWithNoPrefix"), "not_found", /secretWithNoPrefix/);
-    await assert.rejects(open({ ...md, vaultValueType: "yaml" }), /invalid value type yaml, accepted values are map or text/);
+    await assert.rejects(
+      open({ ...md, vaultValueType: "yaml" }),
+      /invalid value type yaml, accepted values are map or text/,
+    );
   });
 
   void it("vaultAddr: a wrong address initialises and then fails with 'unreachable'; the default is https://127.0.0.1:8200", async () => {
     const s = await open({ vaultAddr: "http://127.0.0.1:1", vaultToken: "hvs.whatever" });
-    await rejectsWith(get(s, "secondsecret"), "unavailable", /Vault at http:\/\/127\.0\.0\.1:1 is unreachable reading secret "secondsecret".*ECONNREFUSED/);
+    await rejectsWith(
+      get(s, "secondsecret"),
+      "unavailable",
+      /Vault at http:\/\/127\.0\.0\.1:1 is unreachable reading secret "secondsecret".*ECONNREFUSED/,
+    );
     assert.equal(parseVaultConfig({ vaultToken: "x" }).address, "https://127.0.0.1:8200");
   });
 
   void it("enginePath: a custom KV v2 mount, with bulk", async () => {
     vault.state.mountSecrets("", "customSecretsPath", "kv", 2);
-    vault.put("dapr/secretUnderCustomPath", { the: "trick", was: "the", path: "parameter" }, { mount: "customSecretsPath" });
+    vault.put(
+      "dapr/secretUnderCustomPath",
+      { the: "trick", was: "the", path: "parameter" },
+      { mount: "customSecretsPath" },
+    );
     const s = await open({ ...md, enginePath: "customSecretsPath" });
-    assert.deepEqual(await s.bulkGetSecret({ metadata: {} }), { secretUnderCustomPath: { the: "trick", was: "the", path: "parameter" } });
+    assert.deepEqual(await s.bulkGetSecret({ metadata: {} }), {
+      secretUnderCustomPath: { the: "trick", was: "the", path: "parameter" },
+    });
     assert.deepEqual(await get(s, "secretUnderCustomPath"), { the: "trick", was: "the", path: "parameter" });
     const explicit = await open({ ...md, enginePath: "secret" });
     assert.deepEqual(await get(explicit, "conftestsecret"), { conftestsecret: "abcd" });
@@ -142,7 +169,9 @@ void describe("hashicorp.vault certification (daprd's cases)", () => {
     assert.deepEqual(await get(s, "secretUnderTest", { version_id: "2" }), { versionedKey: "secondVersion" });
     assert.deepEqual(await get(s, "secretUnderTest", { version_id: "0" }), { versionedKey: "latestValue" });
     // Bulk with a version skips secrets that lack it (as daprd), and keeps the ones that have it.
-    assert.deepEqual(await s.bulkGetSecret({ metadata: { version_id: "4" } }), { secretUnderTest: { versionedKey: "v4" } });
+    assert.deepEqual(await s.bulkGetSecret({ metadata: { version_id: "4" } }), {
+      secretUnderTest: { versionedKey: "v4" },
+    });
   });
 
   void it("vaultToken / vaultTokenMountPath: happy case, both, neither, broken path, bad token", async () => {
@@ -151,11 +180,23 @@ void describe("hashicorp.vault certification (daprd's cases)", () => {
     writeFileSync(file, `  ${vault.rootToken}\n`);
     const s = await open({ vaultAddr: vault.url, vaultTokenMountPath: file });
     assert.deepEqual(await get(s, "secondsecret"), { secondsecret: "efgh" });
-    await assert.rejects(open({ vaultAddr: vault.url, vaultTokenMountPath: file, vaultToken: vault.rootToken }), { message: "token mount path and token both set" });
+    await assert.rejects(open({ vaultAddr: vault.url, vaultTokenMountPath: file, vaultToken: vault.rootToken }), {
+      message: "token mount path and token both set",
+    });
     await assert.rejects(open({ vaultAddr: vault.url }), { message: "token mount path and token not set" });
-    await assert.rejects(open({ vaultAddr: vault.url, vaultTokenMountPath: join(dir, "nope") }), /couldn't read vault token from mount path .*nope: ENOENT/);
-    const bad = await open({ vaultAddr: vault.url, vaultToken: "this-is-not-the-correct-vault-token-to-talk-to-our-server" });
-    const err = await rejectsWith(get(bad, "secondsecret"), "bad_credentials", /Vault rejected the token reading secret "secondsecret".*invalid, expired or revoked/);
+    await assert.rejects(
+      open({ vaultAddr: vault.url, vaultTokenMountPath: join(dir, "nope") }),
+      /couldn't read vault token from mount path .*nope: ENOENT/,
+    );
+    const bad = await open({
+      vaultAddr: vault.url,
+      vaultToken: "this-is-not-the-correct-vault-token-to-talk-to-our-server",
+    });
+    const err = await rejectsWith(
+      get(bad, "secondsecret"),
+      "bad_credentials",
+      /Vault rejected the token reading secret "secondsecret".*invalid, expired or revoked/,
+    );
     assert.ok(!err.message.includes("this-is-not-the-correct"), err.message);
   });
 
@@ -184,7 +225,12 @@ void describe("hashicorp.vault certification: TLS (caFamily)", () => {
     mkdirSync(join(caDir, "nested"), { recursive: true });
     writeFileSync(join(caDir, "a-wrong-ca.pem"), wrong.ca);
     writeFileSync(join(caDir, "nested", "right-ca.pem"), tls.ca);
-    const variants: Record<string, string>[] = [{ caCert: tls.caPath }, { caPath: caDir }, { caPem: tls.ca }, { caCert: tls.caPath, tlsServerName: "localhost" }];
+    const variants: Record<string, string>[] = [
+      { caCert: tls.caPath },
+      { caPath: caDir },
+      { caPem: tls.ca },
+      { caCert: tls.caPath, tlsServerName: "localhost" },
+    ];
     for (const extra of variants) {
       const s = await open({ ...base(), ...extra });
       assert.deepEqual(await get(s, "secondsecret"), { secondsecret: "efgh" }, JSON.stringify(Object.keys(extra)));
@@ -198,7 +244,11 @@ void describe("hashicorp.vault certification: TLS (caFamily)", () => {
 
   void it("a tlsServerName that does not match, or a wrong CA, initialise and then fail with a TLS message", async () => {
     const badName = await open({ ...base(), caCert: tls.caPath, tlsServerName: "badTlsServerName" });
-    await rejectsWith(get(badName, "secondsecret"), "unavailable", /TLS verification of Vault at https:\/\/127\.0\.0\.1:\d+ failed.*badtlsservername/i);
+    await rejectsWith(
+      get(badName, "secondsecret"),
+      "unavailable",
+      /TLS verification of Vault at https:\/\/127\.0\.0\.1:\d+ failed.*badtlsservername/i,
+    );
     const badCa = await open({ ...base(), caCert: wrong.caPath, tlsServerName: "localhost" });
     await rejectsWith(get(badCa, "secondsecret"), "unavailable", /TLS verification .* failed/);
     const systemPool = await open(base());
@@ -213,7 +263,10 @@ void describe("hashicorp.vault certification: TLS (caFamily)", () => {
   });
 
   void it("an unreadable or non-PEM CA fails init clearly", async () => {
-    await assert.rejects(open({ ...base(), caCert: join(tls.dir, "missing.pem") }), /couldn't read CA file from disk: .*missing\.pem: ENOENT/);
+    await assert.rejects(
+      open({ ...base(), caCert: join(tls.dir, "missing.pem") }),
+      /couldn't read CA file from disk: .*missing\.pem: ENOENT/,
+    );
     await assert.rejects(open({ ...base(), caPem: "not a certificate" }), /couldn't read PEM from caPem/);
   });
 });

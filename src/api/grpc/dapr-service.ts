@@ -21,7 +21,8 @@ import type * as Protobuf from "protobufjs";
 
 const require = createRequire(import.meta.url);
 let protobufjs: typeof Protobuf | undefined;
-const protobuf = (): typeof Protobuf => (protobufjs ??= createRequire(require.resolve("@grpc/proto-loader"))("protobufjs") as typeof Protobuf);
+const protobuf = (): typeof Protobuf =>
+  (protobufjs ??= createRequire(require.resolve("@grpc/proto-loader"))("protobufjs") as typeof Protobuf);
 
 const PROTO_ROOT = join(dirname(require.resolve("@dapr/dapr/package.json")), "proto");
 const DAPR_PROTO = "dapr/proto/runtime/v1/dapr.proto";
@@ -56,7 +57,9 @@ export function serviceRpcs(protoText: string, service: string): RpcShape[] {
   if (end < 0) throw new Error(`service ${service} is not closed`);
   const body = text.slice(head.index + head[0].length, end);
   const rpcs: RpcShape[] = [];
-  for (const m of body.matchAll(/\brpc\s+(\w+)\s*\(\s*(stream\s+)?[\w.]+\s*\)\s*returns\s*\(\s*(stream\s+)?[\w.]+\s*\)/g)) {
+  for (const m of body.matchAll(
+    /\brpc\s+(\w+)\s*\(\s*(stream\s+)?[\w.]+\s*\)\s*returns\s*\(\s*(stream\s+)?[\w.]+\s*\)/g,
+  )) {
     rpcs.push({ name: m[1]!, requestStream: m[2] !== undefined, responseStream: m[3] !== undefined });
   }
   if (rpcs.length === 0) throw new Error(`service ${service} has no rpc`);
@@ -84,7 +87,8 @@ function fullRoot(): Protobuf.Root {
 function serializer(type: () => Protobuf.Type): (value: unknown) => Buffer {
   return (value) => {
     const cls = type();
-    if (Array.isArray(value)) throw new Error(`Failed to serialize message: expected object with ${cls.name} structure, got array instead`);
+    if (Array.isArray(value))
+      throw new Error(`Failed to serialize message: expected object with ${cls.name} structure, got array instead`);
     return cls.encode(cls.fromObject(value as Record<string, unknown>)).finish() as Buffer;
   };
 }
@@ -146,7 +150,14 @@ export function warmDaprService(): string[] {
   }
   const parsed = served!.methodsArray;
   const listed = serviceRpcs(readFileSync(join(PROTO_ROOT, DAPR_PROTO), "utf8"), "Dapr");
-  const differ = listed.filter((r, i) => parsed[i]?.name !== r.name || !!parsed[i]?.requestStream !== r.requestStream || !!parsed[i]?.responseStream !== r.responseStream).map((r) => r.name);
+  const differ = listed
+    .filter(
+      (r, i) =>
+        parsed[i]?.name !== r.name ||
+        !!parsed[i]?.requestStream !== r.requestStream ||
+        !!parsed[i]?.responseStream !== r.responseStream,
+    )
+    .map((r) => r.name);
   if (parsed.length !== listed.length) differ.push(`(${parsed.length} rpcs parsed, ${listed.length} listed)`);
   return differ;
 }

@@ -14,7 +14,14 @@ import {
 } from "@grpc/grpc-js";
 import { ApiError } from "../../errors/catalogue.js";
 import type { Logger } from "../../log.js";
-import { apiAllowed, componentInfo, DAPR_RUNTIME_VERSION, KEYWARD_VERSION, tokenMatches, type SidecarState } from "../sidecar-state.js";
+import {
+  apiAllowed,
+  componentInfo,
+  DAPR_RUNTIME_VERSION,
+  KEYWARD_VERSION,
+  tokenMatches,
+  type SidecarState,
+} from "../sidecar-state.js";
 import { daprService } from "./dapr-service.js";
 import { errorInfoMetadata } from "./status-details.js";
 
@@ -25,7 +32,13 @@ export interface GrpcApiOptions {
   log: Logger;
 }
 
-const GROUP: Record<string, string> = { GetSecret: "secrets", GetBulkSecret: "secrets", GetMetadata: "metadata", SetMetadata: "metadata", Shutdown: "shutdown" };
+const GROUP: Record<string, string> = {
+  GetSecret: "secrets",
+  GetBulkSecret: "secrets",
+  GetMetadata: "metadata",
+  SetMetadata: "metadata",
+  Shutdown: "shutdown",
+};
 
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
 
@@ -49,7 +62,8 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     // With no token, no API allow/deny list and no API logging the wrapper below would pass everything
     // through unchanged: hand grpc-js its own call back and spare every call the extra layer (hot path, profiled).
     const cfg0 = state.runtime.configuration;
-    if (state.token === undefined && !opts.apiLogging && cfg0.apiAllowed === undefined && cfg0.apiDenied === undefined) return call as ServerInterceptingCall;
+    if (state.token === undefined && !opts.apiLogging && cfg0.apiAllowed === undefined && cfg0.apiDenied === undefined)
+      return call as ServerInterceptingCall;
     const method = descriptor.path.slice(descriptor.path.lastIndexOf("/") + 1);
     const started = performance.now();
     return new ServerInterceptingCall(call, {
@@ -59,14 +73,33 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
             const cfg = state.runtime.configuration;
             const group = GROUP[method] ?? method;
             if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method]) {
-              call.sendStatus({ code: status.UNIMPLEMENTED, details: "Not Implemented", metadata: errorInfoMetadata(status.UNIMPLEMENTED, "Not Implemented", "Not Implemented", { "http.code": "501", "http.error_message": "requested endpoint is not available" }) });
+              call.sendStatus({
+                code: status.UNIMPLEMENTED,
+                details: "Not Implemented",
+                metadata: errorInfoMetadata(status.UNIMPLEMENTED, "Not Implemented", "Not Implemented", {
+                  "http.code": "501",
+                  "http.error_message": "requested endpoint is not available",
+                }),
+              });
               return;
             }
             if (state.token !== undefined) {
               const given = md.get("dapr-api-token");
-              const detail = given.length === 0 ? "missing api token in request metadata" : !tokenMatches(state.token, String(given[0])) ? "authentication error: api token mismatch" : undefined;
+              const detail =
+                given.length === 0
+                  ? "missing api token in request metadata"
+                  : !tokenMatches(state.token, String(given[0]))
+                    ? "authentication error: api token mismatch"
+                    : undefined;
               if (detail !== undefined) {
-                call.sendStatus({ code: status.UNAUTHENTICATED, details: "Unauthorized", metadata: errorInfoMetadata(status.UNAUTHENTICATED, "Unauthorized", "Unauthorized", { "http.code": "401", "http.error_message": detail }) });
+                call.sendStatus({
+                  code: status.UNAUTHENTICATED,
+                  details: "Unauthorized",
+                  metadata: errorInfoMetadata(status.UNAUTHENTICATED, "Unauthorized", "Unauthorized", {
+                    "http.code": "401",
+                    "http.error_message": detail,
+                  }),
+                });
                 return;
               }
               md.remove("dapr-api-token");
@@ -76,7 +109,15 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
         });
       },
       sendStatus(st, next) {
-        if (opts.apiLogging) opts.log.info({ method: descriptor.path, code: status[st.code], duration: Math.round((performance.now() - started) * 1000) / 1000 }, "gRPC API called");
+        if (opts.apiLogging)
+          opts.log.info(
+            {
+              method: descriptor.path,
+              code: status[st.code],
+              duration: Math.round((performance.now() - started) * 1000) / 1000,
+            },
+            "gRPC API called",
+          );
         next(st);
       },
     });
@@ -101,7 +142,11 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
       reply(cb, () => ({
         id: state.appId,
         registered_components: componentInfo(state.runtime),
-        extended_metadata: { ...Object.fromEntries(state.runtime.extendedMetadata), daprRuntimeVersion: DAPR_RUNTIME_VERSION, keywardVersion: KEYWARD_VERSION },
+        extended_metadata: {
+          ...Object.fromEntries(state.runtime.extendedMetadata),
+          daprRuntimeVersion: DAPR_RUNTIME_VERSION,
+          keywardVersion: KEYWARD_VERSION,
+        },
         runtime_version: DAPR_RUNTIME_VERSION,
         enabled_features: [],
         actor_runtime: { runtime_status: "DISABLED", host_ready: false },

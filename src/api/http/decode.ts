@@ -18,7 +18,8 @@ export function cleanPath(p: string): string {
   return rooted ? `/${joined}` : joined || ".";
 }
 
-const hexVal = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
+const hexVal = (c: number): number =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
 
 export class EscapeError extends Error {
   constructor(readonly bad: string) {

@@ -3,7 +3,13 @@
  * U+2029 escaped. Hand-rolled because this is the hot path and JSON.stringify neither sorts nor escapes.
  */
 const NEEDS_ESCAPE = /[<>&\u2028\u2029]/;
-const ESCAPES: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029" };
+const ESCAPES: Record<string, string> = {
+  "<": "\\u003c",
+  ">": "\\u003e",
+  "&": "\\u0026",
+  "\u2028": "\\u2028",
+  "\u2029": "\\u2029",
+};
 
 export function goString(s: string): string {
   const j = JSON.stringify(s);
@@ -69,7 +75,8 @@ export function goNestedMap(m: Readonly<Record<string, Readonly<Record<string, s
   if (native) return goEscape(JSON.stringify(m));
   keys.sort();
   let out = "{";
-  for (let i = 0; i < keys.length; i++) out += (i ? "," : "") + JSON.stringify(keys[i]) + ":" + flatMapJson(m[keys[i]!]!);
+  for (let i = 0; i < keys.length; i++)
+    out += (i ? "," : "") + JSON.stringify(keys[i]) + ":" + flatMapJson(m[keys[i]!]!);
   return goEscape(out + "}");
 }
 

@@ -16,7 +16,8 @@ export function validateRequestBody(text: string, kind: "get" | "bulk"): string 
     const m = /position (\d+)/.exec(String(err));
     return `proto: syntax error${m ? ` (at offset ${m[1]})` : ""}: invalid JSON`;
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "proto: syntax error: the body must be a JSON object";
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return "proto: syntax error: the body must be a JSON object";
   const fields: Record<string, string> = FIELDS[kind];
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
     const want = fields[name];

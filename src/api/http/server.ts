@@ -5,7 +5,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { ApiError, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
 import type { Logger } from "../../log.js";
-import { apiAllowed, componentInfo, DAPR_RUNTIME_VERSION, KEYWARD_VERSION, tokenMatches, type SidecarState } from "../sidecar-state.js";
+import {
+  apiAllowed,
+  componentInfo,
+  DAPR_RUNTIME_VERSION,
+  KEYWARD_VERSION,
+  tokenMatches,
+  type SidecarState,
+} from "../sidecar-state.js";
 import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
 import { apiErrorBody, goFlatMap, goNestedMap, goString } from "./encode.js";
 import { validateRequestBody } from "./request-body.js";
@@ -31,7 +38,11 @@ function sendError(res: ServerResponse, err: ApiError | ApiErrorDefinition, args
 
 /** Go's http.Error: plain text with a newline. */
 function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff", "Content-Length": Buffer.byteLength(text) + 1 });
+  res.writeHead(status, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Length": Buffer.byteLength(text) + 1,
+  });
   res.end(text + "\n");
 }
 
@@ -58,7 +69,12 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 }
 
 /** Reads and checks a body as daprd's universal handler does; answers 400 itself and returns false on error. */
-async function acceptBody(req: IncomingMessage, res: ServerResponse, max: number, kind: "get" | "bulk"): Promise<boolean> {
+async function acceptBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  max: number,
+  kind: "get" | "bulk",
+): Promise<boolean> {
   if (!hasBody(req)) return true;
   let body: Buffer;
   try {
@@ -83,12 +99,22 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     const started = opts.apiLogging ? performance.now() : 0;
     handle(req, res, opts).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
-      if (!res.headersSent) sendError(res, new ApiError({ code: "ERROR", httpStatus: 500, grpcCode: 13, template: "internal error" }));
+      if (!res.headersSent)
+        sendError(res, new ApiError({ code: "ERROR", httpStatus: 500, grpcCode: 13, template: "internal error" }));
       else res.destroy();
     });
     if (opts.apiLogging) {
       res.once("finish", () => {
-        log.info({ method: req.method, path: (req.url ?? "").split("?")[0], code: res.statusCode, duration: Math.round((performance.now() - started) * 1000) / 1000, useragent: req.headers["user-agent"] ?? "" }, "HTTP API called");
+        log.info(
+          {
+            method: req.method,
+            path: (req.url ?? "").split("?")[0],
+            code: res.statusCode,
+            duration: Math.round((performance.now() - started) * 1000) / 1000,
+            useragent: req.headers["user-agent"] ?? "",
+          },
+          "HTTP API called",
+        );
       });
     }
   };
@@ -97,7 +123,9 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     // Malformed requests never reach the handler; answer them plainly and never crash.
     if (!socket.writable) return socket.destroy();
     const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
-    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
   });
   return server;
 }
@@ -124,7 +152,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
   const cfg = state.runtime.configuration;
   if (seg[1] === "v1.0") {
     // apiAllowed allocates on every call; without any allow or deny list its answer is always yes (hot path).
-    if (seg[2] === "secrets" && seg.length === 5 && method === "GET" && ((cfg.apiAllowed === undefined && cfg.apiDenied === undefined) || apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http"))) {
+    if (
+      seg[2] === "secrets" &&
+      seg.length === 5 &&
+      method === "GET" &&
+      ((cfg.apiAllowed === undefined && cfg.apiDenied === undefined) ||
+        apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http"))
+    ) {
       return secrets(req, res, opts, seg[3]!, seg[4]!, rawQuery);
     }
     if (seg[2] === "healthz" && method === "GET") {
@@ -139,7 +173,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
       if (seg.length === 3 && method === "GET") return send(res, 200, metadataBody(state));
       if (seg.length === 4 && method === "PUT") return putMetadata(req, res, opts, seg[3]!);
     }
-    if (seg[2] === "shutdown" && seg.length === 3 && method === "POST" && apiAllowed(cfg.apiAllowed, cfg.apiDenied, "shutdown", "http")) {
+    if (
+      seg[2] === "shutdown" &&
+      seg.length === 3 &&
+      method === "POST" &&
+      apiAllowed(cfg.apiAllowed, cfg.apiDenied, "shutdown", "http")
+    ) {
       res.writeHead(204).end();
       if (String(req.headers["dapr-force-shutdown"]).toLowerCase() === "true") setTimeout(() => process.exit(1), 100);
       else state.requestShutdown("POST /v1.0/shutdown");
@@ -149,7 +188,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
   sendError(res, Errors.DIRECT_INVOKE);
 }
 
-async function secrets(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions, rawStore: string, rawKey: string, rawQuery: string): Promise<void> {
+async function secrets(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: HttpApiOptions,
+  rawStore: string,
+  rawKey: string,
+  rawQuery: string,
+): Promise<void> {
   let store: string;
   let key: string;
   let param = "secretStoreName";
@@ -195,7 +241,11 @@ export function metadataBody(state: SidecarState): string {
     if (c.capabilities.length) parts.push(`"capabilities":[${c.capabilities.map(goString).join(",")}]`);
     return `{${parts.join(",")}}`;
   });
-  const extended: Record<string, string> = { ...Object.fromEntries(state.runtime.extendedMetadata), daprRuntimeVersion: DAPR_RUNTIME_VERSION, keywardVersion: KEYWARD_VERSION };
+  const extended: Record<string, string> = {
+    ...Object.fromEntries(state.runtime.extendedMetadata),
+    daprRuntimeVersion: DAPR_RUNTIME_VERSION,
+    keywardVersion: KEYWARD_VERSION,
+  };
   return (
     `{"id":${goString(state.appId)},"runtimeVersion":${goString(DAPR_RUNTIME_VERSION)}` +
     (components.length ? `,"components":[${components.join(",")}]` : "") +
@@ -203,7 +253,12 @@ export function metadataBody(state: SidecarState): string {
   );
 }
 
-async function putMetadata(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions, rawKey: string): Promise<void> {
+async function putMetadata(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: HttpApiOptions,
+  rawKey: string,
+): Promise<void> {
   let key: string;
   try {
     key = queryUnescape(rawKey);

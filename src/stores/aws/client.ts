@@ -47,10 +47,16 @@ function checkEndpoint(endpoint: string | undefined, field: string): string | un
   try {
     url = new URL(endpoint);
   } catch {
-    throw new SecretStoreError("invalid_config", `metadata ${field}: ${JSON.stringify(endpoint)} is not a URL (expected e.g. https://secretsmanager.us-east-1.amazonaws.com)`);
+    throw new SecretStoreError(
+      "invalid_config",
+      `metadata ${field}: ${JSON.stringify(endpoint)} is not a URL (expected e.g. https://secretsmanager.us-east-1.amazonaws.com)`,
+    );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new SecretStoreError("invalid_config", `metadata ${field}: ${JSON.stringify(endpoint)} must be an http:// or https:// URL`);
+    throw new SecretStoreError(
+      "invalid_config",
+      `metadata ${field}: ${JSON.stringify(endpoint)} must be an http:// or https:// URL`,
+    );
   }
   return endpoint;
 }
@@ -71,25 +77,36 @@ export async function readAwsSettings(md: ComponentMetadata, log: StoreLogger): 
   const secrets = [accessKey, secretKey, sessionToken].filter((s): s is string => s !== undefined);
 
   if ((accessKey === undefined) !== (secretKey === undefined)) {
-    throw new SecretStoreError("invalid_config", `metadata ${accessKey === undefined ? "secretKey" : "accessKey"} is set without ${accessKey === undefined ? "accessKey" : "secretKey"}: give both, or neither to use the default credential chain`);
+    throw new SecretStoreError(
+      "invalid_config",
+      `metadata ${accessKey === undefined ? "secretKey" : "accessKey"} is set without ${accessKey === undefined ? "accessKey" : "secretKey"}: give both, or neither to use the default credential chain`,
+    );
   }
   if (sessionToken !== undefined && accessKey === undefined) {
     throw new SecretStoreError("invalid_config", "metadata sessionToken is set without accessKey and secretKey");
   }
   if (option(md, "trustAnchorArn") !== undefined || option(md, "trustProfileArn") !== undefined) {
-    throw new SecretStoreError("invalid_config", "IAM Roles Anywhere (trustAnchorArn/trustProfileArn) is not supported by this store; use static keys, assumeRoleArn or the default credential chain");
+    throw new SecretStoreError(
+      "invalid_config",
+      "IAM Roles Anywhere (trustAnchorArn/trustProfileArn) is not supported by this store; use static keys, assumeRoleArn or the default credential chain",
+    );
   }
 
   const { fromNodeProviderChain, fromTemporaryCredentials } = await import("@aws-sdk/credential-providers");
   let base: AwsCredentialProvider;
   let baseSource: string;
   if (accessKey !== undefined && secretKey !== undefined) {
-    const creds: AwsCredentials = { accessKeyId: accessKey, secretAccessKey: secretKey, ...(sessionToken ? { sessionToken } : {}) };
+    const creds: AwsCredentials = {
+      accessKeyId: accessKey,
+      secretAccessKey: secretKey,
+      ...(sessionToken ? { sessionToken } : {}),
+    };
     base = async () => creds;
     baseSource = "metadata accessKey/secretKey";
   } else {
     base = fromNodeProviderChain() as AwsCredentialProvider;
-    baseSource = "the default credential chain (environment, shared config, web identity token file, container or instance metadata)";
+    baseSource =
+      "the default credential chain (environment, shared config, web identity token file, container or instance metadata)";
   }
 
   let auth: AwsAuthMethod = accessKey !== undefined ? "static keys" : "default credential chain";
@@ -103,7 +120,12 @@ export async function readAwsSettings(md: ComponentMetadata, log: StoreLogger): 
     }) as AwsCredentialProvider;
     provider = wrapProvider(assumed, `STS AssumeRole of ${assumeRoleArn}`);
   }
-  log.info("AWS authentication configured", { auth, region: region ?? "(from environment/profile)", endpoint: endpoint ? withoutUserInfo(endpoint) : "(AWS default)", ...(assumeRoleArn ? { assumeRoleArn, sessionName } : {}) });
+  log.info("AWS authentication configured", {
+    auth,
+    region: region ?? "(from environment/profile)",
+    endpoint: endpoint ? withoutUserInfo(endpoint) : "(AWS default)",
+    ...(assumeRoleArn ? { assumeRoleArn, sessionName } : {}),
+  });
   return { region, endpoint, auth, credentials: provider, secrets };
 }
 
@@ -147,7 +169,10 @@ export async function checkRegion(regionProvider: () => Promise<string>): Promis
   } catch {
     // Fall through to the message below.
   }
-  throw new SecretStoreError("invalid_config", "no AWS region: set metadata region (or awsRegion), or AWS_REGION / a profile region in the environment");
+  throw new SecretStoreError(
+    "invalid_config",
+    "no AWS region: set metadata region (or awsRegion), or AWS_REGION / a profile region in the environment",
+  );
 }
 
 interface RawResponse {
@@ -158,7 +183,10 @@ interface RawResponse {
   keywardErrorMessage?: string;
 }
 interface MiddlewareStack {
-  addRelativeTo(mw: unknown, opts: { relation: "before" | "after"; toMiddleware: string; name: string; override?: boolean }): void;
+  addRelativeTo(
+    mw: unknown,
+    opts: { relation: "before" | "after"; toMiddleware: string; name: string; override?: boolean },
+  ): void;
 }
 
 /**
@@ -193,7 +221,12 @@ export function addErrorBodyReader(stack: MiddlewareStack): void {
     res.body = Readable.from([buf]);
     return out;
   };
-  stack.addRelativeTo(mw, { relation: "after", toMiddleware: "deserializerMiddleware", name: "keywardErrorBodyReader", override: true });
+  stack.addRelativeTo(mw, {
+    relation: "after",
+    toMiddleware: "deserializerMiddleware",
+    name: "keywardErrorBodyReader",
+    override: true,
+  });
 }
 
 /** Runs `fn` on at most `limit` items at once, in order of the input, and stops at the first failure. */

@@ -146,8 +146,10 @@ function classifyOne(err: unknown, secrets: readonly string[]): Classified {
   const message = typeof e.message === "string" ? redact(e.message, secrets) : redact(String(err), secrets);
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
 
-  if (name === "AbortError" || code === "ABORT_ERR") return { kind: "unavailable", code: "timeout", detail: "the request was cancelled or timed out" };
-  if (name === "TimeoutError" || code === "TimeoutError") return { kind: "unavailable", code: "timeout", detail: message };
+  if (name === "AbortError" || code === "ABORT_ERR")
+    return { kind: "unavailable", code: "timeout", detail: "the request was cancelled or timed out" };
+  if (name === "TimeoutError" || code === "TimeoutError")
+    return { kind: "unavailable", code: "timeout", detail: message };
   if (NETWORK_CODES.has(code)) return { kind: "unavailable", code, detail: message };
   // An error body the SDK could not parse (XML from an emulator or proxy, HTML from a gateway): the code was read from it.
   const bodyCode = e.$response?.keywardErrorCode;
@@ -161,7 +163,8 @@ function classifyOne(err: unknown, secrets: readonly string[]): Classified {
     const inner = classifyOne(e.cause, secrets);
     if (inner.kind !== "internal") return inner;
   }
-  if (status !== undefined) return { kind: kindFromStatus(status), code: name && name !== "Error" ? name : `HTTP ${status}`, detail: message };
+  if (status !== undefined)
+    return { kind: kindFromStatus(status), code: name && name !== "Error" ? name : `HTTP ${status}`, detail: message };
   return { kind: "internal", code: name || "Error", detail: message };
 }
 
@@ -192,14 +195,29 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
   if (err instanceof AwsCredentialError) {
     const inner = classifyOne(err.cause, ctx.secrets);
     // A missing credential, a rejected token or an unreachable STS all stop the call before it is made.
-    const kind: SecretStoreErrorKind = inner.kind === "unavailable" || inner.kind === "throttled" || inner.kind === "permission_denied" ? inner.kind : "bad_credentials";
-    return new SecretStoreError(kind, `${ctx.action} in ${ctx.service} failed: ${WHAT[kind]}: could not obtain AWS credentials from ${err.source} (${inner.code}: ${inner.detail})`, { cause: err });
+    const kind: SecretStoreErrorKind =
+      inner.kind === "unavailable" || inner.kind === "throttled" || inner.kind === "permission_denied"
+        ? inner.kind
+        : "bad_credentials";
+    return new SecretStoreError(
+      kind,
+      `${ctx.action} in ${ctx.service} failed: ${WHAT[kind]}: could not obtain AWS credentials from ${err.source} (${inner.code}: ${inner.detail})`,
+      { cause: err },
+    );
   }
   const c = classifyOne(err, ctx.secrets);
   // Secrets Manager refuses reads of a secret scheduled for deletion: for the reader it is gone.
   if (c.code === "InvalidRequestException" && /marked (for )?delet/i.test(c.detail)) c.kind = "not_found";
   if (c.kind === "not_found" && ctx.secretName !== undefined) {
-    return new SecretStoreError("not_found", `secret ${ctx.secretName} not found in ${ctx.service} (${c.code}: ${c.detail})`, { cause: err });
+    return new SecretStoreError(
+      "not_found",
+      `secret ${ctx.secretName} not found in ${ctx.service} (${c.code}: ${c.detail})`,
+      { cause: err },
+    );
   }
-  return new SecretStoreError(c.kind, `${ctx.action} in ${ctx.service} failed: ${WHAT[c.kind]} (${c.code}: ${c.detail})`, { cause: err });
+  return new SecretStoreError(
+    c.kind,
+    `${ctx.action} in ${ctx.service} failed: ${WHAT[c.kind]} (${c.code}: ${c.detail})`,
+    { cause: err },
+  );
 }

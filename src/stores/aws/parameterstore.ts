@@ -52,9 +52,16 @@ export class ParameterStore implements SecretStore {
     const selector = versionId ? `${req.name}:${versionId}` : req.name;
     let out: GetParameterCommandOutput;
     try {
-      out = await client.send(new sdk.GetParameterCommand({ Name: this.prefix + selector, WithDecryption: true }), { abortSignal: signal });
+      out = await client.send(new sdk.GetParameterCommand({ Name: this.prefix + selector, WithDecryption: true }), {
+        abortSignal: signal,
+      });
     } catch (err) {
-      throw toStoreError(err, { service: SERVICE, action: `get parameter ${this.prefix + selector}`, secretName: this.prefix + selector, secrets: this.secrets });
+      throw toStoreError(err, {
+        service: SERVICE,
+        action: `get parameter ${this.prefix + selector}`,
+        secretName: this.prefix + selector,
+        secrets: this.secrets,
+      });
     }
     const p = out.Parameter;
     if (p?.Value === undefined) return {};
@@ -72,7 +79,11 @@ export class ParameterStore implements SecretStore {
       let page;
       try {
         page = await client.send(
-          new sdk.DescribeParametersCommand({ MaxResults: PAGE_SIZE, ...(filters ? { ParameterFilters: filters } : {}), ...(nextToken ? { NextToken: nextToken } : {}) }),
+          new sdk.DescribeParametersCommand({
+            MaxResults: PAGE_SIZE,
+            ...(filters ? { ParameterFilters: filters } : {}),
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
           { abortSignal: signal },
         );
       } catch (err) {
@@ -86,10 +97,17 @@ export class ParameterStore implements SecretStore {
 
     const values = await mapLimit(names, BULK_CONCURRENCY, async (name) => {
       try {
-        const out = await client.send(new sdk.GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal: signal });
+        const out = await client.send(new sdk.GetParameterCommand({ Name: name, WithDecryption: true }), {
+          abortSignal: signal,
+        });
         return out.Parameter?.Value;
       } catch (err) {
-        const e = toStoreError(err, { service: SERVICE, action: `get parameter ${name}`, secretName: name, secrets: this.secrets });
+        const e = toStoreError(err, {
+          service: SERVICE,
+          action: `get parameter ${name}`,
+          secretName: name,
+          secrets: this.secrets,
+        });
         // Deleted between the listing and the read.
         if (e.kind === "not_found") return undefined;
         throw e;
@@ -119,9 +137,14 @@ export class ParameterStore implements SecretStore {
   }
 
   private ready(): { client: SSMClient; sdk: Sdk } {
-    if (!this.client || !this.sdk) throw new SecretStoreError("internal", `${SERVICE} store is not initialised or was closed`);
+    if (!this.client || !this.sdk)
+      throw new SecretStoreError("internal", `${SERVICE} store is not initialised or was closed`);
     return { client: this.client, sdk: this.sdk };
   }
 }
 
-export const definition: SecretStoreDefinition = { type: "aws.parameterstore", version: "v1", create: () => new ParameterStore() };
+export const definition: SecretStoreDefinition = {
+  type: "aws.parameterstore",
+  version: "v1",
+  create: () => new ParameterStore(),
+};

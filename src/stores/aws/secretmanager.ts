@@ -33,7 +33,10 @@ export class SecretsManagerStore implements SecretStore {
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
     // daprd documents multipleKeyValuesPerSecret; its decoder also knew the field as multipleKeysPerSecret.
-    const multiName = metadataValue(metadata, "multipleKeyValuesPerSecret") !== undefined ? "multipleKeyValuesPerSecret" : "multipleKeysPerSecret";
+    const multiName =
+      metadataValue(metadata, "multipleKeyValuesPerSecret") !== undefined
+        ? "multipleKeyValuesPerSecret"
+        : "multipleKeysPerSecret";
     this.multiKey = booleanOption(metadata, multiName, false);
     const settings = await readAwsSettings(metadata, ctx.log);
     this.secrets = settings.secrets;
@@ -56,13 +59,24 @@ export class SecretsManagerStore implements SecretStore {
     let out: GetSecretValueCommandOutput;
     try {
       out = await client.send(
-        new sdk.GetSecretValueCommand({ SecretId: req.name, ...(versionId ? { VersionId: versionId } : {}), ...(versionStage ? { VersionStage: versionStage } : {}) }),
+        new sdk.GetSecretValueCommand({
+          SecretId: req.name,
+          ...(versionId ? { VersionId: versionId } : {}),
+          ...(versionStage ? { VersionStage: versionStage } : {}),
+        }),
         { abortSignal: signal },
       );
     } catch (err) {
-      const which = [versionId && `version_id ${versionId}`, versionStage && `version_stage ${versionStage}`].filter(Boolean).join(", ");
+      const which = [versionId && `version_id ${versionId}`, versionStage && `version_stage ${versionStage}`]
+        .filter(Boolean)
+        .join(", ");
       const name = which ? `${req.name} (${which})` : req.name;
-      throw toStoreError(err, { service: SERVICE, action: `get secret ${name}`, secretName: name, secrets: this.secrets });
+      throw toStoreError(err, {
+        service: SERVICE,
+        action: `get secret ${name}`,
+        secretName: name,
+        secrets: this.secrets,
+      });
     }
     return this.format(out, req.name);
   }
@@ -76,7 +90,10 @@ export class SecretsManagerStore implements SecretStore {
     for (;;) {
       let page;
       try {
-        page = await client.send(new sdk.ListSecretsCommand({ MaxResults: PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) }), { abortSignal: signal });
+        page = await client.send(
+          new sdk.ListSecretsCommand({ MaxResults: PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) }),
+          { abortSignal: signal },
+        );
       } catch (err) {
         throw toStoreError(err, { service: SERVICE, action: "list secrets", secrets: this.secrets });
       }
@@ -90,7 +107,12 @@ export class SecretsManagerStore implements SecretStore {
       try {
         return await client.send(new sdk.GetSecretValueCommand({ SecretId: name }), { abortSignal: signal });
       } catch (err) {
-        const e = toStoreError(err, { service: SERVICE, action: `get secret ${name}`, secretName: name, secrets: this.secrets });
+        const e = toStoreError(err, {
+          service: SERVICE,
+          action: `get secret ${name}`,
+          secretName: name,
+          secrets: this.secrets,
+        });
         // Deleted between the listing and the read, scheduled for deletion, or without a current version yet.
         if (e.kind === "not_found") return undefined;
         throw e;
@@ -114,7 +136,8 @@ export class SecretsManagerStore implements SecretStore {
   }
 
   private ready(): { client: SecretsManagerClient; sdk: Sdk } {
-    if (!this.client || !this.sdk) throw new SecretStoreError("internal", `${SERVICE} store is not initialised or was closed`);
+    if (!this.client || !this.sdk)
+      throw new SecretStoreError("internal", `${SERVICE} store is not initialised or was closed`);
     return { client: this.client, sdk: this.sdk };
   }
 
@@ -145,7 +168,8 @@ function parseObject(text: string): SecretData | undefined {
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
   const out: SecretData = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) out[k] = typeof val === "string" ? val : JSON.stringify(val);
+  for (const [k, val] of Object.entries(v as Record<string, unknown>))
+    out[k] = typeof val === "string" ? val : JSON.stringify(val);
   return out;
 }
 
@@ -153,4 +177,8 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === "" ? undefined : v;
 }
 
-export const definition: SecretStoreDefinition = { type: "aws.secretmanager", version: "v1", create: () => new SecretsManagerStore() };
+export const definition: SecretStoreDefinition = {
+  type: "aws.secretmanager",
+  version: "v1",
+  create: () => new SecretsManagerStore(),
+};

@@ -12,9 +12,21 @@ export interface AzureCloud {
   authorityHost: string;
 }
 
-const PUBLIC: AzureCloud = { name: "AzurePublicCloud", vaultSuffix: "vault.azure.net", authorityHost: "https://login.microsoftonline.com" };
-const CHINA: AzureCloud = { name: "AzureChinaCloud", vaultSuffix: "vault.azure.cn", authorityHost: "https://login.chinacloudapi.cn" };
-const USGOV: AzureCloud = { name: "AzureUSGovernmentCloud", vaultSuffix: "vault.usgovcloudapi.net", authorityHost: "https://login.microsoftonline.us" };
+const PUBLIC: AzureCloud = {
+  name: "AzurePublicCloud",
+  vaultSuffix: "vault.azure.net",
+  authorityHost: "https://login.microsoftonline.com",
+};
+const CHINA: AzureCloud = {
+  name: "AzureChinaCloud",
+  vaultSuffix: "vault.azure.cn",
+  authorityHost: "https://login.chinacloudapi.cn",
+};
+const USGOV: AzureCloud = {
+  name: "AzureUSGovernmentCloud",
+  vaultSuffix: "vault.usgovcloudapi.net",
+  authorityHost: "https://login.microsoftonline.us",
+};
 
 /** Names daprd accepts for `azureEnvironment` (case-insensitive). */
 const CLOUD_NAMES: Record<string, AzureCloud> = {
@@ -47,7 +59,13 @@ export const AZURE_KEYS = {
 
 /** Auth methods in daprd's default order. */
 export type AuthMethod = "clientcredentials" | "clientcertificate" | "workloadidentity" | "managedidentity" | "cli";
-export const DEFAULT_AUTH_ORDER: readonly AuthMethod[] = ["clientcredentials", "clientcertificate", "workloadidentity", "managedidentity", "cli"];
+export const DEFAULT_AUTH_ORDER: readonly AuthMethod[] = [
+  "clientcredentials",
+  "clientcertificate",
+  "workloadidentity",
+  "managedidentity",
+  "cli",
+];
 
 const METHOD_NAMES: Record<string, AuthMethod | "none"> = {
   clientcredentials: "clientcredentials",
@@ -116,7 +134,9 @@ export function parseAuthMethods(raw: string | undefined): { methods: readonly A
     const name = part.trim().toLowerCase();
     const method = METHOD_NAMES[name];
     if (!method) {
-      throw invalid(`invalid Azure auth method: ${part.trim()} (use ClientCredentials, ClientCertificate, WorkloadIdentity, ManagedIdentity, CommandLineInterface or None)`);
+      throw invalid(
+        `invalid Azure auth method: ${part.trim()} (use ClientCredentials, ClientCertificate, WorkloadIdentity, ManagedIdentity, CommandLineInterface or None)`,
+      );
     }
     if (method === "none") throw invalid("all Azure auth methods have been disabled with auth method 'None'");
     if (!methods.includes(method)) methods.push(method);
@@ -129,7 +149,8 @@ export function parseAuthMethods(raw: string | undefined): { methods: readonly A
  * identity webhook), else the cloud's authority.
  */
 function authorityHost(md: ComponentMetadata, cloud: AzureCloud, env: NodeJS.ProcessEnv): string {
-  const raw = nonEmpty(md, ["azureAuthorityHost"]) ?? (env.AZURE_AUTHORITY_HOST?.trim() || undefined) ?? cloud.authorityHost;
+  const raw =
+    nonEmpty(md, ["azureAuthorityHost"]) ?? (env.AZURE_AUTHORITY_HOST?.trim() || undefined) ?? cloud.authorityHost;
   let url: URL;
   try {
     url = new URL(raw);
@@ -164,8 +185,10 @@ export function parseKeyVaultConfig(md: ComponentMetadata, env: NodeJS.ProcessEn
     } catch {
       throw invalid(`vaultUrl ${JSON.stringify(vaultUrlRaw)} is not a URL`);
     }
-    if (url.protocol !== "https:") throw invalid(`vaultUrl ${vaultUrlRaw} must use https (Key Vault only accepts tokens over TLS)`);
-    if (url.pathname !== "/" && url.pathname !== "") throw invalid(`vaultUrl ${vaultUrlRaw} must be the vault's base URL, without a path`);
+    if (url.protocol !== "https:")
+      throw invalid(`vaultUrl ${vaultUrlRaw} must use https (Key Vault only accepts tokens over TLS)`);
+    if (url.pathname !== "/" && url.pathname !== "")
+      throw invalid(`vaultUrl ${vaultUrlRaw} must be the vault's base URL, without a path`);
   }
   const hostCloud = url && KNOWN_CLOUDS.find((c) => url.hostname.toLowerCase().endsWith(`.${c.vaultSuffix}`));
   // A vaultUrl in a known cloud's domain picks that cloud unless azureEnvironment says otherwise.
@@ -181,7 +204,9 @@ export function parseKeyVaultConfig(md: ComponentMetadata, env: NodeJS.ProcessEn
   } else {
     if (!vaultName) throw invalid("missing vaultName in metadata (the Azure Key Vault name, e.g. mykeyvault)");
     if (!/^[A-Za-z0-9-]+$/.test(vaultName)) {
-      throw invalid(`vaultName ${JSON.stringify(vaultName)} is not a Key Vault name (letters, digits and hyphens); use vaultUrl for a full URL`);
+      throw invalid(
+        `vaultName ${JSON.stringify(vaultName)} is not a Key Vault name (letters, digits and hyphens); use vaultUrl for a full URL`,
+      );
     }
     vaultUrl = `https://${vaultName}.${cloud.vaultSuffix}`;
     vaultLabel = vaultName;
@@ -189,7 +214,9 @@ export function parseKeyVaultConfig(md: ComponentMetadata, env: NodeJS.ProcessEn
 
   const { methods, explicit } = parseAuthMethods(metadataValue(md, ...AZURE_KEYS.authMethods));
   const host = authorityHost(md, cloud, env);
-  const discoveryOff = isTruthy(metadataValue(md, ...AZURE_KEYS.disableInstanceDiscovery)) || !KNOWN_AUTHORITY_HOSTS.has(new URL(host).host);
+  const discoveryOff =
+    isTruthy(metadataValue(md, ...AZURE_KEYS.disableInstanceDiscovery)) ||
+    !KNOWN_AUTHORITY_HOSTS.has(new URL(host).host);
   const auth: AuthSettings = {
     tenantId: nonEmpty(md, AZURE_KEYS.tenantId),
     clientId: nonEmpty(md, AZURE_KEYS.clientId),

@@ -135,11 +135,15 @@ export class AuthChain implements TokenCredential {
         return token;
       } catch (err) {
         if (options?.abortSignal?.aborted && !this.authorityUnreachable(link, err)) throw err;
-        if (err instanceof SecretStoreError || !isUnavailable(err) || this.authorityUnreachable(link, err)) throw this.failure(link, err);
+        if (err instanceof SecretStoreError || !isUnavailable(err) || this.authorityUnreachable(link, err))
+          throw this.failure(link, err);
         reasons.push(`${METHOD_LABEL[link.method]}: ${this.redactor.redact(entraReason(err))}`);
       }
     }
-    throw new SecretStoreError("bad_credentials", `bad credentials: no Azure credential could get a token for Key Vault (${reasons.join("; ")})`);
+    throw new SecretStoreError(
+      "bad_credentials",
+      `bad credentials: no Azure credential could get a token for Key Vault (${reasons.join("; ")})`,
+    );
   }
 
   private async attempt(link: Link, scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
@@ -162,9 +166,12 @@ export class AuthChain implements TokenCredential {
       return token;
     } catch (err) {
       if (timer.signal.aborted && !options?.abortSignal?.aborted) {
-        throw Object.assign(new Error(`no ${METHOD_LABEL[link.method]} endpoint answered within ${link.timeoutMs} ms`), {
-          name: "CredentialUnavailableError",
-        });
+        throw Object.assign(
+          new Error(`no ${METHOD_LABEL[link.method]} endpoint answered within ${link.timeoutMs} ms`),
+          {
+            name: "CredentialUnavailableError",
+          },
+        );
       }
       throw err;
     } finally {
@@ -176,26 +183,45 @@ export class AuthChain implements TokenCredential {
   /** MSAL reports a dead authority as "unavailable"; that is an outage to report, not a method to skip. */
   private authorityUnreachable(link: Link, err: unknown): boolean {
     if (link.method === "managedidentity" || link.method === "cli") return false;
-    return networkCode(err) !== undefined || /endpoints_resolution_error|network_error|openid_config_error/.test(String((err as Error).message));
+    return (
+      networkCode(err) !== undefined ||
+      /endpoints_resolution_error|network_error|openid_config_error/.test(String((err as Error).message))
+    );
   }
 
   private failure(link: Link, err: unknown): SecretStoreError {
     if (err instanceof SecretStoreError) return err;
     const label = METHOD_LABEL[link.method];
-    const code = networkCode(err) ?? (this.authorityUnreachable(link, err) ? "cannot fetch its OpenID configuration" : undefined);
+    const code =
+      networkCode(err) ?? (this.authorityUnreachable(link, err) ? "cannot fetch its OpenID configuration" : undefined);
     const usesAuthority = link.method !== "managedidentity" && link.method !== "cli";
     if (code) {
       const where = usesAuthority ? `the Microsoft Entra authority ${this.authorityHost}` : `the ${label} endpoint`;
       const tls = isTlsProblem(code) ? ": TLS verification failed" : "";
-      return new SecretStoreError("unavailable", `unreachable: ${where}${tls} (${code}) while getting a token with ${label}`, { cause: err });
+      return new SecretStoreError(
+        "unavailable",
+        `unreachable: ${where}${tls} (${code}) while getting a token with ${label}`,
+        { cause: err },
+      );
     }
     const status = (err as { statusCode?: number }).statusCode;
     const reason = this.redactor.redact(entraReason(err));
-    if (status === 429) return new SecretStoreError("throttled", `throttled: Microsoft Entra ID throttled the ${label} token request (${reason})`, { cause: err });
+    if (status === 429)
+      return new SecretStoreError(
+        "throttled",
+        `throttled: Microsoft Entra ID throttled the ${label} token request (${reason})`,
+        { cause: err },
+      );
     if (status !== undefined && status >= 500) {
-      return new SecretStoreError("unavailable", `the ${label} token endpoint is unavailable (HTTP ${status}: ${reason})`, { cause: err });
+      return new SecretStoreError(
+        "unavailable",
+        `the ${label} token endpoint is unavailable (HTTP ${status}: ${reason})`,
+        { cause: err },
+      );
     }
-    return new SecretStoreError("bad_credentials", `bad credentials: ${label} authentication failed (${reason})`, { cause: err });
+    return new SecretStoreError("bad_credentials", `bad credentials: ${label} authentication failed (${reason})`, {
+      cause: err,
+    });
   }
 }
 
@@ -209,19 +235,24 @@ export function certificatePem(data: Buffer, password: string | undefined, sourc
   if (text.includes("-----BEGIN")) {
     const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     if (blocks.length === 0) throw invalid(`${source} holds no PEM certificate`);
-    const keyBlock = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.exec(text)?.[0];
+    const keyBlock =
+      /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.exec(
+        text,
+      )?.[0];
     if (!keyBlock) throw invalid(`${source} holds no PEM private key (it needs the certificate and its key)`);
     try {
       certs = blocks.map((b) => new X509Certificate(b));
       key = createPrivateKey({ key: keyBlock, format: "pem", passphrase: password ?? "" });
     } catch (err) {
       const encrypted = /ENCRYPTED|Proc-Type: 4,ENCRYPTED/.test(keyBlock);
-      if (encrypted) throw invalid(`${source}: cannot decrypt the private key; azureCertificatePassword is missing or wrong`);
+      if (encrypted)
+        throw invalid(`${source}: cannot decrypt the private key; azureCertificatePassword is missing or wrong`);
       throw invalid(`${source} is not a valid PEM certificate and key (${(err as Error).message})`);
     }
   } else {
     const pfx = looksLikePkcs12(data) ? data : Buffer.from(text.replace(/\s+/g, ""), "base64");
-    if (!looksLikePkcs12(pfx)) throw invalid(`${source} is neither PEM nor a PKCS#12 (PFX) bundle (inline PFX must be base64)`);
+    if (!looksLikePkcs12(pfx))
+      throw invalid(`${source} is neither PEM nor a PKCS#12 (PFX) bundle (inline PFX must be base64)`);
     try {
       const parsed = readPkcs12(pfx, password ?? "");
       certs = parsed.certificates.map((der) => new X509Certificate(der));
@@ -235,7 +266,9 @@ export function certificatePem(data: Buffer, password: string | undefined, sourc
     }
   }
   if (key.asymmetricKeyType !== "rsa" && key.asymmetricKeyType !== "rsa-pss") {
-    throw invalid(`${source}: the private key is ${key.asymmetricKeyType}; Microsoft Entra ID client certificates need an RSA key`);
+    throw invalid(
+      `${source}: the private key is ${key.asymmetricKeyType}; Microsoft Entra ID client certificates need an RSA key`,
+    );
   }
   const leaf = certs.find((c) => c.checkPrivateKey(key));
   if (!leaf) throw invalid(`${source}: no certificate in it matches its private key`);
@@ -283,7 +316,10 @@ export function buildCredential(identity: Identity, auth: AuthSettings, opts: Cr
           missing(method, "azureClientSecret needs azureTenantId and azureClientId");
           break;
         }
-        links.push({ method, credential: new identity.ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret, common) });
+        links.push({
+          method,
+          credential: new identity.ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret, common),
+        });
         break;
       }
       case "clientcertificate": {
@@ -291,7 +327,8 @@ export function buildCredential(identity: Identity, auth: AuthSettings, opts: Cr
           missing(method, "neither azureCertificate nor azureCertificateFile is set");
           break;
         }
-        if (!auth.tenantId || !auth.clientId) throw invalid("a client certificate needs azureTenantId and azureClientId");
+        if (!auth.tenantId || !auth.clientId)
+          throw invalid("a client certificate needs azureTenantId and azureClientId");
         let data: Buffer;
         let source: string;
         if (auth.certificateFile) {
@@ -306,7 +343,15 @@ export function buildCredential(identity: Identity, auth: AuthSettings, opts: Cr
           data = Buffer.from(auth.certificate ?? "", "utf8");
         }
         const pem = certificatePem(data, auth.certificatePassword, source);
-        links.push({ method, credential: new identity.ClientCertificateCredential(auth.tenantId, auth.clientId, { certificate: pem }, common) });
+        links.push({
+          method,
+          credential: new identity.ClientCertificateCredential(
+            auth.tenantId,
+            auth.clientId,
+            { certificate: pem },
+            common,
+          ),
+        });
         break;
       }
       case "workloadidentity": {
@@ -318,10 +363,16 @@ export function buildCredential(identity: Identity, auth: AuthSettings, opts: Cr
           break;
         }
         if (!clientId || !tenantId) {
-          missing(method, "it needs a client id and tenant id (azureClientId/azureTenantId or AZURE_CLIENT_ID/AZURE_TENANT_ID)");
+          missing(
+            method,
+            "it needs a client id and tenant id (azureClientId/azureTenantId or AZURE_CLIENT_ID/AZURE_TENANT_ID)",
+          );
           break;
         }
-        links.push({ method, credential: new identity.WorkloadIdentityCredential({ ...common, tenantId, clientId, tokenFilePath }) });
+        links.push({
+          method,
+          credential: new identity.WorkloadIdentityCredential({ ...common, tenantId, clientId, tokenFilePath }),
+        });
         break;
       }
       case "managedidentity": {
@@ -344,7 +395,8 @@ export function buildCredential(identity: Identity, auth: AuthSettings, opts: Cr
         break;
     }
   }
-  if (links.length === 0) throw invalid(`no suitable Azure credential for the methods ${auth.methods.join(", ")}: ${skipped.join("; ")}`);
+  if (links.length === 0)
+    throw invalid(`no suitable Azure credential for the methods ${auth.methods.join(", ")}: ${skipped.join("; ")}`);
   if (skipped.length > 0) opts.log.debug("azure.keyvault: auth methods skipped", { skipped });
   return new AuthChain(links, auth.authorityHost, opts.redactor, opts.log);
 }

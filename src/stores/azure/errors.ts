@@ -56,7 +56,10 @@ export function networkCode(err: unknown): string | undefined {
     seen.add(e);
     const { code, message, errors } = asErrorLike(e);
     if (code && (NETWORK_CODES.has(code) || TLS_CODES.test(code))) return code;
-    const m = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|self[- ]signed certificate[^.,;]*|unable to verify the first certificate|certificate has expired)\b/i.exec(message ?? "");
+    const m =
+      /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|self[- ]signed certificate[^.,;]*|unable to verify the first certificate|certificate has expired)\b/i.exec(
+        message ?? "",
+      );
     if (m) return m[1];
     for (const inner of errors ?? []) {
       const c = networkCode(inner);
@@ -114,7 +117,8 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
     return new SecretStoreError(err.kind, ctx.redactor.redact(err.message), { cause: err.cause });
   }
   const e = asErrorLike(err);
-  const make = (kind: SecretStoreErrorKind, message: string) => new SecretStoreError(kind, ctx.redactor.redact(message), { cause: err });
+  const make = (kind: SecretStoreErrorKind, message: string) =>
+    new SecretStoreError(kind, ctx.redactor.redact(message), { cause: err });
   const what = ctx.version ? `secret ${ctx.name} version ${ctx.version}` : `secret ${ctx.name}`;
 
   if (e.statusCode !== undefined) {
@@ -127,27 +131,58 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
       return make("permission_denied", `${what} is disabled in Azure Key Vault ${ctx.vault} (${detail})`);
     }
     if (status === 403) {
-      return make("permission_denied", `permission denied: cannot ${ctx.action} in Azure Key Vault ${ctx.vault}; the identity lacks the needed secrets permission or role (${detail})`);
+      return make(
+        "permission_denied",
+        `permission denied: cannot ${ctx.action} in Azure Key Vault ${ctx.vault}; the identity lacks the needed secrets permission or role (${detail})`,
+      );
     }
-    if (status === 401) return make("bad_credentials", `bad credentials: Azure Key Vault ${ctx.vault} rejected the access token to ${ctx.action} (${detail})`);
-    if (status === 429) return make("throttled", `throttled: Azure Key Vault ${ctx.vault} kept answering 429 Too Many Requests to ${ctx.action} (${detail})`);
-    if (status === 400) return make("invalid_request", `Azure Key Vault ${ctx.vault} refused to ${ctx.action} as a bad request (${detail})`);
-    if (status >= 500) return make("unavailable", `Azure Key Vault ${ctx.vault} is unavailable: HTTP ${status} to ${ctx.action} (${detail})`);
+    if (status === 401)
+      return make(
+        "bad_credentials",
+        `bad credentials: Azure Key Vault ${ctx.vault} rejected the access token to ${ctx.action} (${detail})`,
+      );
+    if (status === 429)
+      return make(
+        "throttled",
+        `throttled: Azure Key Vault ${ctx.vault} kept answering 429 Too Many Requests to ${ctx.action} (${detail})`,
+      );
+    if (status === 400)
+      return make(
+        "invalid_request",
+        `Azure Key Vault ${ctx.vault} refused to ${ctx.action} as a bad request (${detail})`,
+      );
+    if (status >= 500)
+      return make(
+        "unavailable",
+        `Azure Key Vault ${ctx.vault} is unavailable: HTTP ${status} to ${ctx.action} (${detail})`,
+      );
     return make("internal", `Azure Key Vault ${ctx.vault} answered HTTP ${status} to ${ctx.action} (${detail})`);
   }
   if (e.name === "AbortError" || ctx.signal?.aborted) {
     const last = ctx.lastFailure === undefined ? undefined : networkCode(ctx.lastFailure);
     if (last) {
-      return make("unavailable", `Azure Key Vault ${ctx.vault} is unreachable (${last}): still failing when the request's time budget ran out while trying to ${ctx.action}`);
+      return make(
+        "unavailable",
+        `Azure Key Vault ${ctx.vault} is unreachable (${last}): still failing when the request's time budget ran out while trying to ${ctx.action}`,
+      );
     }
-    return make("unavailable", `timed out or cancelled: could not ${ctx.action} in Azure Key Vault ${ctx.vault} within the request's time budget`);
+    return make(
+      "unavailable",
+      `timed out or cancelled: could not ${ctx.action} in Azure Key Vault ${ctx.vault} within the request's time budget`,
+    );
   }
   const code = networkCode(err);
   if (code) {
     if (isTlsProblem(code)) {
-      return make("unavailable", `Azure Key Vault ${ctx.vault} is unreachable: TLS verification failed (${code}); trust its CA with NODE_EXTRA_CA_CERTS`);
+      return make(
+        "unavailable",
+        `Azure Key Vault ${ctx.vault} is unreachable: TLS verification failed (${code}); trust its CA with NODE_EXTRA_CA_CERTS`,
+      );
     }
     return make("unavailable", `Azure Key Vault ${ctx.vault} is unreachable (${code}) while trying to ${ctx.action}`);
   }
-  return make("internal", `could not ${ctx.action} in Azure Key Vault ${ctx.vault}: ${firstSentence(e.message ?? String(err))}`);
+  return make(
+    "internal",
+    `could not ${ctx.action} in Azure Key Vault ${ctx.vault}: ${firstSentence(e.message ?? String(err))}`,
+  );
 }

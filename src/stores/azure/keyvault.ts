@@ -50,8 +50,16 @@ export class KeyVaultSecretStore implements SecretStore {
     this.log = ctx?.log ?? silent;
     const env = this.options.env ?? process.env;
     const config = parseKeyVaultConfig(metadata, env);
-    const [{ SecretClient }, identity] = await Promise.all([import("@azure/keyvault-secrets"), import("@azure/identity")]);
-    const credential = buildCredential(identity, config.auth, { env, tlsCa: this.options.tlsCa, log: this.log, redactor: this.redactor });
+    const [{ SecretClient }, identity] = await Promise.all([
+      import("@azure/keyvault-secrets"),
+      import("@azure/identity"),
+    ]);
+    const credential = buildCredential(identity, config.auth, {
+      env,
+      tlsCa: this.options.tlsCa,
+      log: this.log,
+      redactor: this.redactor,
+    });
     this.client = new SecretClient(config.vaultUrl, credential, {
       // The SDK only trusts a challenge from a host under the resource's domain; a private endpoint or a
       // custom vaultUrl is not, and the user named that host explicitly.
@@ -78,14 +86,25 @@ export class KeyVaultSecretStore implements SecretStore {
     const version = req.metadata.version_id || undefined;
     if (!name) throw new SecretStoreError("invalid_request", "missing secret name in request");
     if (!SECRET_NAME.test(name)) {
-      throw new SecretStoreError("invalid_request", `secret name ${JSON.stringify(name)} is not a valid Azure Key Vault secret name (1-127 letters, digits and hyphens)`);
+      throw new SecretStoreError(
+        "invalid_request",
+        `secret name ${JSON.stringify(name)} is not a valid Azure Key Vault secret name (1-127 letters, digits and hyphens)`,
+      );
     }
     const budget = this.budget(signal);
     try {
       const secret = await client.getSecret(name, { version, abortSignal: budget });
       return { [name]: secret.value ?? "" };
     } catch (err) {
-      throw toStoreError(err, { vault: config.vaultLabel, action: `get secret ${name}`, name, version, redactor: this.redactor, signal: budget, lastFailure: this.lastFailure.get(budget) });
+      throw toStoreError(err, {
+        vault: config.vaultLabel,
+        action: `get secret ${name}`,
+        name,
+        version,
+        redactor: this.redactor,
+        signal: budget,
+        lastFailure: this.lastFailure.get(budget),
+      });
     }
   }
 
@@ -97,7 +116,9 @@ export class KeyVaultSecretStore implements SecretStore {
     let count = 0;
     const ctx = { vault: config.vaultLabel, action: "list secrets", redactor: this.redactor, signal: budget };
     try {
-      const pages = client.listPropertiesOfSecrets({ abortSignal: budget }).byPage({ maxPageSize: max ? Math.min(max, MAX_PAGE_SIZE) : MAX_PAGE_SIZE });
+      const pages = client
+        .listPropertiesOfSecrets({ abortSignal: budget })
+        .byPage({ maxPageSize: max ? Math.min(max, MAX_PAGE_SIZE) : MAX_PAGE_SIZE });
       for await (const page of pages) {
         // daprd skips disabled secrets (and ones whose state is unknown): reading them would fail.
         const names = page.filter((p) => p.enabled === true).map((p) => p.name);
@@ -128,7 +149,14 @@ export class KeyVaultSecretStore implements SecretStore {
         this.log.debug("azure.keyvault: secret changed during bulk get, skipped", { name, status });
         return undefined;
       }
-      throw toStoreError(err, { vault: this.config?.vaultLabel ?? "", action: `get secret ${name}`, name, redactor: this.redactor, signal, lastFailure: this.lastFailure.get(signal) });
+      throw toStoreError(err, {
+        vault: this.config?.vaultLabel ?? "",
+        action: `get secret ${name}`,
+        name,
+        redactor: this.redactor,
+        signal,
+        lastFailure: this.lastFailure.get(signal),
+      });
     }
   }
 
@@ -173,4 +201,8 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return results;
 }
 
-export const definition: SecretStoreDefinition = { type: "azure.keyvault", version: "v1", create: () => new KeyVaultSecretStore() };
+export const definition: SecretStoreDefinition = {
+  type: "azure.keyvault",
+  version: "v1",
+  create: () => new KeyVaultSecretStore(),
+};

@@ -42,7 +42,7 @@ function parseAt(buf: Buffer, offset: number): { node: Der; end: number } {
   const body = buf.subarray(pos, end);
   const children: Der[] = [];
   if (constructed) {
-    for (let p = 0; p < body.length; ) {
+    for (let p = 0; p < body.length;) {
       const child = parseAt(body, p);
       children.push(child.node);
       p = child.end;
@@ -255,7 +255,12 @@ function rc2CbcDecrypt(key: Buffer, iv: Buffer, data: Buffer): Buffer {
         const s = [1, 2, 3, 5][i] as number;
         const r = R[i] as number;
         R[i] = (((r << (16 - s)) | (r >> s)) & 0xffff) as number;
-        R[i] = ((R[i] as number) - (K[j + i] as number) - ((R[(i + 3) % 4] as number) & (R[(i + 2) % 4] as number)) - (~(R[(i + 3) % 4] as number) & (R[(i + 1) % 4] as number))) & 0xffff;
+        R[i] =
+          ((R[i] as number) -
+            (K[j + i] as number) -
+            ((R[(i + 3) % 4] as number) & (R[(i + 2) % 4] as number)) -
+            (~(R[(i + 3) % 4] as number) & (R[(i + 1) % 4] as number))) &
+          0xffff;
       }
     };
     const rmash = (): void => {
@@ -302,7 +307,8 @@ function readBags(safeContents: Buffer, password: string, out: { certificates: B
 export function readPkcs12(pfx: Buffer, password: string): Pkcs12Contents {
   const root = parse(pfx);
   const authSafe = child(root, 1);
-  if (oid(child(authSafe, 0)) !== OID.data) throw new Error("PKCS#12 integrity mode other than password is not supported");
+  if (oid(child(authSafe, 0)) !== OID.data)
+    throw new Error("PKCS#12 integrity mode other than password is not supported");
   const contents = parse(octets(child(child(authSafe, 1), 0)));
   const out = { certificates: [] as Buffer[], keys: [] as KeyObject[] };
   for (const info of contents.children) {
@@ -313,7 +319,11 @@ export function readPkcs12(pfx: Buffer, password: string): Pkcs12Contents {
     } else if (type === OID.encryptedData) {
       const eci = child(content, 1);
       const encrypted = child(eci, 2);
-      readBags(decrypt(child(eci, 1), encrypted.constructed ? octets(encrypted) : encrypted.body, password), password, out);
+      readBags(
+        decrypt(child(eci, 1), encrypted.constructed ? octets(encrypted) : encrypted.body, password),
+        password,
+        out,
+      );
     }
   }
   const privateKey = out.keys[0];

@@ -51,11 +51,16 @@ function setupError(kind: "invalid_config" | "bad_credentials", message: string)
 /** `host:port`, `host` (port 443) or `https://host[:port]`; IPv6 hosts in brackets. */
 export function parseEndpoint(raw: string): { host: string; port: number } {
   let text = raw.trim();
-  if (/^http:\/\//i.test(text)) throw setupError("invalid_config", `endpoint ${JSON.stringify(raw)}: plaintext http is not supported; use host:port (TLS)`);
+  if (/^http:\/\//i.test(text))
+    throw setupError(
+      "invalid_config",
+      `endpoint ${JSON.stringify(raw)}: plaintext http is not supported; use host:port (TLS)`,
+    );
   text = text.replace(/^https:\/\//i, "").replace(/\/+$/, "");
   const m = /^(\[[^\]]+\]|[^:/\s]+)(?::(\d{1,5}))?$/.exec(text);
   const port = m?.[2] === undefined ? 443 : Number(m[2]);
-  if (!m || port < 1 || port > 65535) throw setupError("invalid_config", `endpoint ${JSON.stringify(raw)} is not host:port`);
+  if (!m || port < 1 || port > 65535)
+    throw setupError("invalid_config", `endpoint ${JSON.stringify(raw)} is not host:port`);
   return { host: (m[1] as string).replace(/^\[(.*)\]$/, "$1"), port };
 }
 
@@ -72,7 +77,10 @@ export function parseConfig(md: ComponentMetadata): GcpConfig {
       if (get(field) === "") throw setupError("invalid_config", `missing property \`${field}\` in metadata`);
     }
     if (get("type") !== "service_account") {
-      throw setupError("invalid_config", `credential type ${JSON.stringify(get("type"))} is not supported; use "service_account" or Application Default Credentials`);
+      throw setupError(
+        "invalid_config",
+        `credential type ${JSON.stringify(get("type"))} is not supported; use "service_account" or Application Default Credentials`,
+      );
     }
     // Keys pasted from a JSON file into YAML often keep their "\n" escapes.
     const privateKey = get("private_key").replace(/\\n/g, "\n");
@@ -81,8 +89,20 @@ export function parseConfig(md: ComponentMetadata): GcpConfig {
     } catch {
       throw setupError("bad_credentials", "property `private_key` is not a PEM private key");
     }
-    serviceAccount = { type: "service_account", project_id: projectId, private_key_id: get("private_key_id"), private_key: privateKey, client_email: get("client_email") };
-    for (const field of ["client_id", "auth_uri", "token_uri", "auth_provider_x509_cert_url", "client_x509_cert_url"] as const) {
+    serviceAccount = {
+      type: "service_account",
+      project_id: projectId,
+      private_key_id: get("private_key_id"),
+      private_key: privateKey,
+      client_email: get("client_email"),
+    };
+    for (const field of [
+      "client_id",
+      "auth_uri",
+      "token_uri",
+      "auth_provider_x509_cert_url",
+      "client_x509_cert_url",
+    ] as const) {
       const v = get(field);
       if (v !== "") serviceAccount[field] = v;
     }
@@ -91,7 +111,10 @@ export function parseConfig(md: ComponentMetadata): GcpConfig {
   const endpointRaw = metadataValue(md, "endpoint");
   const selfSignedJwt = booleanOption(md, "selfSignedJWT", true);
   if (!selfSignedJwt && !serviceAccount) {
-    throw setupError("invalid_config", "selfSignedJWT: \"false\" needs a service-account key in the metadata (it exchanges that key at token_uri)");
+    throw setupError(
+      "invalid_config",
+      'selfSignedJWT: "false" needs a service-account key in the metadata (it exchanges that key at token_uri)',
+    );
   }
   const config: GcpConfig = { projectId, shortBulkNames: booleanOption(md, "shortBulkNames", false), selfSignedJwt };
   if (serviceAccount) config.serviceAccount = serviceAccount;

@@ -38,11 +38,20 @@ export function isUnreadableVersion(err: unknown): boolean {
  * `prefix` is daprd's ("failed to access secret version", "failed to list secrets"); `subject` names what
  * was asked for; `endpoint` is shown when the service cannot be reached.
  */
-export function toStoreError(err: unknown, prefix: string, subject: string, endpoint: string, secrets: Iterable<string> = []): SecretStoreError {
+export function toStoreError(
+  err: unknown,
+  prefix: string,
+  subject: string,
+  endpoint: string,
+  secrets: Iterable<string> = [],
+): SecretStoreError {
   if (err instanceof SecretStoreError) return err;
   const e = err as { code?: unknown; details?: unknown; message?: unknown };
   const code = typeof e.code === "number" ? e.code : undefined;
-  const details = redact(typeof e.details === "string" && e.details !== "" ? e.details : String(e.message ?? err), secrets);
+  const details = redact(
+    typeof e.details === "string" && e.details !== "" ? e.details : String(e.message ?? err),
+    secrets,
+  );
   let kind: SecretStoreErrorKind;
   let what: string;
   if (details.startsWith(PLUGIN_FAILURE)) {

@@ -5,7 +5,16 @@
  */
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Grpc from "@grpc/grpc-js";
-import { SecretStoreError, type BulkSecretData, type ComponentMetadata, type GetSecretRequest, type SecretData, type SecretStore, type SecretStoreDefinition, type StoreContext } from "../types.js";
+import {
+  SecretStoreError,
+  type BulkSecretData,
+  type ComponentMetadata,
+  type GetSecretRequest,
+  type SecretData,
+  type SecretStore,
+  type SecretStoreDefinition,
+  type StoreContext,
+} from "../types.js";
 import { parseConfig, type GcpConfig } from "./config.js";
 import { isUnreadableVersion, redact, toStoreError } from "./errors.js";
 import { TokenExchange } from "./token-exchange.js";
@@ -144,7 +153,10 @@ export class GcpSecretManagerStore implements SecretStore {
         await untilAborted(client.auth.getClient(), ctx.signal);
       } catch (e) {
         await client.close().catch(() => undefined);
-        throw new SecretStoreError("bad_credentials", `failed to setup secretmanager client: no Application Default Credentials: ${redact((e as Error).message)}`);
+        throw new SecretStoreError(
+          "bad_credentials",
+          `failed to setup secretmanager client: no Application Default Credentials: ${redact((e as Error).message)}`,
+        );
       }
     }
     this.client = client;
@@ -152,7 +164,11 @@ export class GcpSecretManagerStore implements SecretStore {
     ctx.log.info("GCP Secret Manager store ready", {
       project: config.projectId,
       endpoint: this.endpointText,
-      auth: sa ? (config.selfSignedJwt ? "service account (self-signed JWT)" : "service account (token_uri exchange)") : "application default credentials",
+      auth: sa
+        ? config.selfSignedJwt
+          ? "service account (self-signed JWT)"
+          : "service account (token_uri exchange)"
+        : "application default credentials",
       ...(sa ? { serviceAccount: sa.client_email } : {}),
     });
   }
@@ -171,7 +187,10 @@ export class GcpSecretManagerStore implements SecretStore {
   private async access(resource: string, signal?: AbortSignal): Promise<string> {
     const { client } = this.ready();
     type Access = Cancellable<[{ payload?: { data?: Uint8Array | string | null } | null }, unknown, unknown]>;
-    const [response] = await withRetries(() => withSignal(client.accessSecretVersion({ name: resource }, CALL_OPTIONS) as Access, signal), signal);
+    const [response] = await withRetries(
+      () => withSignal(client.accessSecretVersion({ name: resource }, CALL_OPTIONS) as Access, signal),
+      signal,
+    );
     const data = response.payload?.data;
     if (data === undefined || data === null) return "";
     return typeof data === "string" ? data : Buffer.from(data).toString("utf8");
@@ -185,7 +204,10 @@ export class GcpSecretManagerStore implements SecretStore {
     try {
       return { [req.name]: await this.access(resource, signal) };
     } catch (e) {
-      const subject = version === "latest" ? JSON.stringify(req.name) : `${JSON.stringify(req.name)} version ${JSON.stringify(version)}`;
+      const subject =
+        version === "latest"
+          ? JSON.stringify(req.name)
+          : `${JSON.stringify(req.name)} version ${JSON.stringify(version)}`;
       throw toStoreError(e, "failed to access secret version of", subject, this.endpointText, this.secretsToRedact());
     }
   }
@@ -198,14 +220,23 @@ export class GcpSecretManagerStore implements SecretStore {
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
         const request = pageToken ? { parent, pageToken } : { parent };
-        const call = () => client.listSecrets(request, { ...CALL_OPTIONS, autoPaginate: false }) as Cancellable<[{ name?: string | null }[], unknown, { nextPageToken?: string | null } | null | undefined]>;
+        const call = () =>
+          client.listSecrets(request, { ...CALL_OPTIONS, autoPaginate: false }) as Cancellable<
+            [{ name?: string | null }[], unknown, { nextPageToken?: string | null } | null | undefined]
+          >;
         const [secrets, , response] = await withRetries(() => withSignal(call(), signal), signal);
         for (const s of secrets) if (s.name) names.push(s.name);
         pageToken = response?.nextPageToken ?? "";
         if (!pageToken) break;
       }
     } catch (e) {
-      throw toStoreError(e, "failed to list secrets in", JSON.stringify(parent), this.endpointText, this.secretsToRedact());
+      throw toStoreError(
+        e,
+        "failed to list secrets in",
+        JSON.stringify(parent),
+        this.endpointText,
+        this.secretsToRedact(),
+      );
     }
 
     const values: (string | undefined)[] = [];
@@ -222,7 +253,13 @@ export class GcpSecretManagerStore implements SecretStore {
             this.log?.debug("bulk get skipped a secret without a readable latest version", { secret: name });
             continue;
           }
-          throw toStoreError(e, "failed to access secret version of", JSON.stringify(name), this.endpointText, this.secretsToRedact());
+          throw toStoreError(
+            e,
+            "failed to access secret version of",
+            JSON.stringify(name),
+            this.endpointText,
+            this.secretsToRedact(),
+          );
         }
       }
     };
@@ -248,4 +285,8 @@ export class GcpSecretManagerStore implements SecretStore {
   }
 }
 
-export const definition: SecretStoreDefinition = { type: "gcp.secretmanager", version: "v1", create: () => new GcpSecretManagerStore() };
+export const definition: SecretStoreDefinition = {
+  type: "gcp.secretmanager",
+  version: "v1",
+  create: () => new GcpSecretManagerStore(),
+};

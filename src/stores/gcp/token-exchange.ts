@@ -49,7 +49,13 @@ export class TokenExchange {
   private assertion(): string {
     const iat = Math.floor(Date.now() / 1000);
     const header = { alg: "RS256", typ: "JWT", kid: this.key.private_key_id };
-    const claims = { iss: this.key.client_email, scope: CLOUD_PLATFORM_SCOPE, aud: this.tokenUri, iat, exp: iat + 3600 };
+    const claims = {
+      iss: this.key.client_email,
+      scope: CLOUD_PLATFORM_SCOPE,
+      aud: this.tokenUri,
+      iat,
+      exp: iat + 3600,
+    };
     const unsigned = `${b64url(header)}.${b64url(claims)}`;
     return `${unsigned}.${sign("RSA-SHA256", Buffer.from(unsigned), this.key.private_key).toString("base64url")}`;
   }
@@ -60,7 +66,10 @@ export class TokenExchange {
       res = await fetch(this.tokenUri, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-        body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: this.assertion() }),
+        body: new URLSearchParams({
+          grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+          assertion: this.assertion(),
+        }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
@@ -81,7 +90,10 @@ export class TokenExchange {
       this.seen.add(body.access_token);
       return body.access_token;
     }
-    const reason = typeof body.error === "string" ? `${body.error}${typeof body.error_description === "string" ? `: ${body.error_description}` : ""}` : `HTTP ${res.status}`;
+    const reason =
+      typeof body.error === "string"
+        ? `${body.error}${typeof body.error_description === "string" ? `: ${body.error_description}` : ""}`
+        : `HTTP ${res.status}`;
     const code = res.status >= 500 || res.status === 429 ? UNAVAILABLE : UNAUTHENTICATED;
     throw new TokenError(code, `token endpoint ${this.tokenUri} refused the service-account key (${reason})`);
   }

@@ -19,7 +19,10 @@ export async function readCredentialFile(path: string, what: string): Promise<st
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new SecretStoreError("invalid_config", `couldn't read ${what} from ${path}: ${(err as NodeJS.ErrnoException).code ?? "read error"}`);
+    throw new SecretStoreError(
+      "invalid_config",
+      `couldn't read ${what} from ${path}: ${(err as NodeJS.ErrnoException).code ?? "read error"}`,
+    );
   }
   const value = text.trim();
   if (value === "") throw new SecretStoreError("invalid_config", `${what} file ${path} is empty`);
@@ -42,14 +45,21 @@ export function describeAuth(auth: AuthSettings): string {
 }
 
 /** Logs in with AppRole or Kubernetes. Credential files are read at every login, so rotated ones are picked up. */
-export async function login(http: VaultHttp, auth: AuthSettings, signal?: AbortSignal, namespace?: string | null): Promise<IssuedToken> {
+export async function login(
+  http: VaultHttp,
+  auth: AuthSettings,
+  signal?: AbortSignal,
+  namespace?: string | null,
+): Promise<IssuedToken> {
   let path: string;
   let body: Record<string, string>;
   switch (auth.method) {
     case "approle": {
       const roleId = auth.roleId ?? (await readCredentialFile(auth.roleIdFile as string, "AppRole role ID"));
       body = { role_id: roleId };
-      const secretId = auth.secretId ?? (auth.secretIdFile ? await readCredentialFile(auth.secretIdFile, "AppRole secret ID") : undefined);
+      const secretId =
+        auth.secretId ??
+        (auth.secretIdFile ? await readCredentialFile(auth.secretIdFile, "AppRole secret ID") : undefined);
       if (secretId !== undefined) body.secret_id = secretId;
       path = `auth/${encodePath(auth.mountPath)}/login`;
       break;
@@ -65,14 +75,23 @@ export async function login(http: VaultHttp, auth: AuthSettings, signal?: AbortS
   const res = await http.request("POST", path, { body, signal, what, namespace });
   if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 404) {
     const detail = vaultErrors(res.body);
-    throw new SecretStoreError("bad_credentials", `Vault refused the ${describeAuth(auth)} (${res.status})${detail ? `: ${detail}` : ""}`);
+    throw new SecretStoreError(
+      "bad_credentials",
+      `Vault refused the ${describeAuth(auth)} (${res.status})${detail ? `: ${detail}` : ""}`,
+    );
   }
   if (res.status !== 200) throw responseError(http.address, res, what);
-  const a = (res.body as { auth?: { client_token?: unknown; lease_duration?: unknown; renewable?: unknown } } | null)?.auth;
+  const a = (res.body as { auth?: { client_token?: unknown; lease_duration?: unknown; renewable?: unknown } } | null)
+    ?.auth;
   if (!a || typeof a.client_token !== "string" || a.client_token === "") {
     throw new SecretStoreError("internal", `Vault answered the ${describeAuth(auth)} without a client token`);
   }
-  return { token: a.client_token, ttl: Number(a.lease_duration ?? 0) || 0, renewable: a.renewable === true, fromLogin: true };
+  return {
+    token: a.client_token,
+    ttl: Number(a.lease_duration ?? 0) || 0,
+    renewable: a.renewable === true,
+    fromLogin: true,
+  };
 }
 
 export function encodePath(p: string): string {

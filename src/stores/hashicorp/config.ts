@@ -15,7 +15,14 @@ export interface TlsSettings {
 
 export type AuthSettings =
   | { method: "token"; token?: string; tokenFile?: string }
-  | { method: "approle"; mountPath: string; roleId?: string; roleIdFile?: string; secretId?: string; secretIdFile?: string }
+  | {
+      method: "approle";
+      mountPath: string;
+      roleId?: string;
+      roleIdFile?: string;
+      secretId?: string;
+      secretIdFile?: string;
+    }
   | { method: "kubernetes"; mountPath: string; role: string; jwtFile: string };
 
 export interface VaultConfig {
@@ -66,30 +73,55 @@ function parseAuth(md: ComponentMetadata): AuthSettings {
   const secretIdFile = nonEmpty(metadataValue(md, "secretIdFile", "secretIdPath", "appRoleSecretIdFile"));
   const kubeRole = nonEmpty(metadataValue(md, "kubernetesRole", "vaultKubernetesRole"));
   const jwtFile = nonEmpty(metadataValue(md, "kubernetesTokenPath", "kubernetesJwtPath", "serviceAccountTokenPath"));
-  const explicit = nonEmpty(metadataValue(md, "authMethod", "vaultAuthMethod"))?.trim().toLowerCase();
+  const explicit = nonEmpty(metadataValue(md, "authMethod", "vaultAuthMethod"))
+    ?.trim()
+    .toLowerCase();
   const inferred = roleId || roleIdFile ? "approle" : kubeRole ? "kubernetes" : "token";
   const method = explicit ?? inferred;
-  const mountPath = nonEmpty(metadataValue(md, "authMountPath", "vaultAuthMountPath", method === "approle" ? "appRoleMountPath" : "kubernetesMountPath"));
+  const mountPath = nonEmpty(
+    metadataValue(
+      md,
+      "authMountPath",
+      "vaultAuthMountPath",
+      method === "approle" ? "appRoleMountPath" : "kubernetesMountPath",
+    ),
+  );
 
   switch (method) {
     case "token":
-      if (roleId || roleIdFile || kubeRole) throw invalid("authMethod token does not take roleId or kubernetesRole; set authMethod to approle or kubernetes");
+      if (roleId || roleIdFile || kubeRole)
+        throw invalid(
+          "authMethod token does not take roleId or kubernetesRole; set authMethod to approle or kubernetes",
+        );
       // daprd's exact messages for these two.
       if (!token && !tokenFile) throw invalid("token mount path and token not set");
       if (token && tokenFile) throw invalid("token mount path and token both set");
       return token ? { method, token } : { method, tokenFile: tokenFile as string };
     case "approle":
-      if (token || tokenFile) throw invalid("authMethod approle does not take vaultToken or vaultTokenMountPath; set only one way to authenticate");
+      if (token || tokenFile)
+        throw invalid(
+          "authMethod approle does not take vaultToken or vaultTokenMountPath; set only one way to authenticate",
+        );
       if (!roleId && !roleIdFile) throw invalid("AppRole login needs roleId (or roleIdFile)");
       if (roleId && roleIdFile) throw invalid("roleId and roleIdFile both set; set one");
       if (secretId && secretIdFile) throw invalid("secretId and secretIdFile both set; set one");
       return { method, mountPath: trimSlashes(mountPath ?? "approle"), roleId, roleIdFile, secretId, secretIdFile };
     case "kubernetes":
-      if (token || tokenFile) throw invalid("authMethod kubernetes does not take vaultToken or vaultTokenMountPath; set only one way to authenticate");
+      if (token || tokenFile)
+        throw invalid(
+          "authMethod kubernetes does not take vaultToken or vaultTokenMountPath; set only one way to authenticate",
+        );
       if (!kubeRole) throw invalid("Kubernetes login needs kubernetesRole");
-      return { method, mountPath: trimSlashes(mountPath ?? "kubernetes"), role: kubeRole, jwtFile: jwtFile ?? DEFAULT_KUBERNETES_JWT_PATH };
+      return {
+        method,
+        mountPath: trimSlashes(mountPath ?? "kubernetes"),
+        role: kubeRole,
+        jwtFile: jwtFile ?? DEFAULT_KUBERNETES_JWT_PATH,
+      };
     default:
-      throw invalid(`vault init error, invalid authMethod ${explicit}, accepted values are token, approle or kubernetes`);
+      throw invalid(
+        `vault init error, invalid authMethod ${explicit}, accepted values are token, approle or kubernetes`,
+      );
   }
 }
 
@@ -101,7 +133,8 @@ export function parseVaultConfig(md: ComponentMetadata): VaultConfig {
   } catch {
     throw invalid(`vaultAddr ${JSON.stringify(address)} is not a URL`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid(`vaultAddr ${JSON.stringify(address)} must start with http:// or https://`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw invalid(`vaultAddr ${JSON.stringify(address)} must start with http:// or https://`);
 
   const valueTypeRaw = nonEmpty(metadataValue(md, "vaultValueType"));
   const valueType = (valueTypeRaw ?? "map").trim().toLowerCase();
@@ -121,7 +154,12 @@ export function parseVaultConfig(md: ComponentMetadata): VaultConfig {
     valueType,
     kvVersion: parseKvVersion(metadataValue(md, "kvVersion", "vaultKVVersion")),
     namespace: namespace === undefined ? undefined : trimSlashes(namespace.trim()),
-    authNamespace: authNamespace === undefined ? undefined : trimSlashes(authNamespace) === "" || authNamespace.toLowerCase() === "root" ? null : trimSlashes(authNamespace),
+    authNamespace:
+      authNamespace === undefined
+        ? undefined
+        : trimSlashes(authNamespace) === "" || authNamespace.toLowerCase() === "root"
+          ? null
+          : trimSlashes(authNamespace),
     tls: {
       // daprd turns verification off only for the string "true".
       skipVerify: (metadataValue(md, "skipVerify") ?? "").trim().toLowerCase() === "true",

@@ -37,7 +37,10 @@ export class VaultHttp {
     private readonly timeoutMs: number,
   ) {
     this.base = new URL(address);
-    this.agent = this.base.protocol === "https:" ? new https.Agent({ keepAlive: true, maxSockets: 32, ...tls }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    this.agent =
+      this.base.protocol === "https:"
+        ? new https.Agent({ keepAlive: true, maxSockets: 32, ...tls })
+        : new http.Agent({ keepAlive: true, maxSockets: 32 });
   }
 
   /** `path` is below `/v1/` and already URL-encoded. A standby's redirect to the active node (307) is followed once. */
@@ -105,7 +108,13 @@ export class VaultHttp {
       });
       req.on("error", (err: NodeJS.ErrnoException) => {
         if (signal.aborted && !opts.signal?.aborted) {
-          reject(new SecretStoreError("unavailable", `Vault at ${this.address} did not answer within ${this.timeoutMs} ms ${opts.what}`, { cause: err }));
+          reject(
+            new SecretStoreError(
+              "unavailable",
+              `Vault at ${this.address} did not answer within ${this.timeoutMs} ms ${opts.what}`,
+              { cause: err },
+            ),
+          );
         } else if (opts.signal?.aborted) {
           reject(new SecretStoreError("unavailable", `request to Vault was cancelled ${opts.what}`, { cause: err }));
         } else if (RETRYABLE.has(err.code ?? "")) {
@@ -129,7 +138,9 @@ export function networkError(address: string, err: NodeJS.ErrnoException, what: 
   const code = err.code ?? "";
   const detail = err.message || code || String(err);
   if (TLS_CODES.test(code) || /certificate|altnames|ssl|tls/i.test(detail)) {
-    return new SecretStoreError("unavailable", `TLS verification of Vault at ${address} failed ${what}: ${detail}`, { cause: err });
+    return new SecretStoreError("unavailable", `TLS verification of Vault at ${address} failed ${what}: ${detail}`, {
+      cause: err,
+    });
   }
   return new SecretStoreError("unavailable", `Vault at ${address} is unreachable ${what}: ${detail}`, { cause: err });
 }
@@ -153,9 +164,12 @@ export function responseError(address: string, res: VaultHttpResponse, what: str
   const suffix = detail ? `: ${detail}` : "";
   if (isSealed(res)) return new SecretStoreError("unavailable", `Vault at ${address} is sealed (503) ${what}`);
   if (res.status === 429) return new SecretStoreError("throttled", `Vault rate limit exceeded (429) ${what}${suffix}`);
-  if (res.status === 403) return new SecretStoreError("permission_denied", `permission denied by Vault (403) ${what}${suffix}`);
-  if (res.status === 400) return new SecretStoreError("invalid_request", `Vault rejected the request (400) ${what}${suffix}`);
+  if (res.status === 403)
+    return new SecretStoreError("permission_denied", `permission denied by Vault (403) ${what}${suffix}`);
+  if (res.status === 400)
+    return new SecretStoreError("invalid_request", `Vault rejected the request (400) ${what}${suffix}`);
   if (res.status === 404) return new SecretStoreError("not_found", `not found in Vault (404) ${what}${suffix}`);
-  if (res.status >= 500) return new SecretStoreError("unavailable", `Vault is unavailable (${res.status}) ${what}${suffix}`);
+  if (res.status >= 500)
+    return new SecretStoreError("unavailable", `Vault is unavailable (${res.status}) ${what}${suffix}`);
   return new SecretStoreError("internal", `unexpected answer from Vault (${res.status}) ${what}${suffix}`);
 }

@@ -33,18 +33,31 @@ export class KvEngine {
     const asking = `${what ? `${what} (` : ""}asking which KV version mount ${engine}/ is${what ? ")" : ""}`;
     // Sent without the 403 recovery of ordinary requests: whatever goes wrong here, the read that follows
     // meets it again and reports it in its own words.
-    const res = await this.http.request("GET", `sys/internal/ui/mounts/${encodePath(engine)}`, { token: await this.tokens.current(signal), signal, what: asking });
+    const res = await this.http.request("GET", `sys/internal/ui/mounts/${encodePath(engine)}`, {
+      token: await this.tokens.current(signal),
+      signal,
+      what: asking,
+    });
     if (res.status === 200) {
-      const d = (res.body as { data?: { type?: string; options?: { version?: string } | null; path?: string } }).data ?? {};
+      const d =
+        (res.body as { data?: { type?: string; options?: { version?: string } | null; path?: string } }).data ?? {};
       this.detected = d.type === "kv" && String(d.options?.version ?? "1") === "2" ? 2 : 1;
-      this.log.info("vault KV mount detected", { mount: d.path ?? `${engine}/`, type: d.type, kvVersion: this.detected });
-      if (d.type !== "kv" && d.type !== "generic") this.log.warn("vault mount is not a KV secrets engine", { mount: `${engine}/`, type: d.type });
+      this.log.info("vault KV mount detected", {
+        mount: d.path ?? `${engine}/`,
+        type: d.type,
+        kvVersion: this.detected,
+      });
+      if (d.type !== "kv" && d.type !== "generic")
+        this.log.warn("vault mount is not a KV secrets engine", { mount: `${engine}/`, type: d.type });
       return this.detected;
     }
     if (res.status === 400 || res.status === 404 || res.status === 405) {
       // An old Vault, or a server without this endpoint: daprd's KV v2, for good.
       this.detected = 2;
-      this.log.warn("vault did not say which KV version the mount is; assuming version 2", { mount: `${engine}/`, status: res.status });
+      this.log.warn("vault did not say which KV version the mount is; assuming version 2", {
+        mount: `${engine}/`,
+        status: res.status,
+      });
     }
     // 403 (no access to the mount's metadata, or a bad token), 503 (sealed) and others: KV v2 for now, ask again later.
     return 2;
@@ -63,10 +76,17 @@ export class KvEngine {
     const what = `reading secret ${JSON.stringify(name)} at ${shown}`;
     const latest = versionId === undefined || versionId === "0";
     if (kv === 1 && !latest) {
-      throw new SecretStoreError("invalid_request", `secret ${JSON.stringify(name)}: version_id ${versionId} asked of ${engine}/, a KV version 1 mount, which keeps no versions`);
+      throw new SecretStoreError(
+        "invalid_request",
+        `secret ${JSON.stringify(name)}: version_id ${versionId} asked of ${engine}/, a KV version 1 mount, which keeps no versions`,
+      );
     }
     const query: Record<string, string> = kv === 2 && !latest ? { version: versionId as string } : {};
-    const res = await this.tokens.send("GET", kv === 2 ? `${encodePath(engine)}/data/${encodePath(rel)}` : `${encodePath(engine)}/${encodePath(rel)}`, { query, signal, what });
+    const res = await this.tokens.send(
+      "GET",
+      kv === 2 ? `${encodePath(engine)}/data/${encodePath(rel)}` : `${encodePath(engine)}/${encodePath(rel)}`,
+      { query, signal, what },
+    );
     if (res.status === 200) {
       const data = (res.body as { data?: unknown }).data;
       const inner = kv === 2 ? (data as { data?: unknown } | null)?.data : data;
@@ -76,9 +96,12 @@ export class KvEngine {
     if (res.status !== 404) throw responseError(this.http.address, res, what);
     if (kv === 1) throw notFound(name, `no secret ${name} at ${shown}`);
 
-    const meta = ((res.body as { data?: { metadata?: V2Metadata } } | null)?.data?.metadata ?? undefined) as V2Metadata | undefined;
+    const meta = ((res.body as { data?: { metadata?: V2Metadata } } | null)?.data?.metadata ?? undefined) as
+      V2Metadata | undefined;
     if (meta && typeof meta === "object") {
-      const which = latest ? `the latest version (${meta.version}) of secret ${name}` : `version ${meta.version ?? versionId} of secret ${name}`;
+      const which = latest
+        ? `the latest version (${meta.version}) of secret ${name}`
+        : `version ${meta.version ?? versionId} of secret ${name}`;
       if (meta.destroyed) throw notFound(name, `${which} was destroyed`);
       throw notFound(name, `${which} was deleted${meta.deletion_time ? ` at ${meta.deletion_time}` : ""}`);
     }
@@ -92,7 +115,10 @@ export class KvEngine {
 
   private async currentVersion(rel: string, signal?: AbortSignal): Promise<number | undefined | "unknown"> {
     try {
-      const res = await this.tokens.send("GET", `${encodePath(this.cfg.enginePath)}/metadata/${encodePath(rel)}`, { signal, what: "reading secret metadata" });
+      const res = await this.tokens.send("GET", `${encodePath(this.cfg.enginePath)}/metadata/${encodePath(rel)}`, {
+        signal,
+        what: "reading secret metadata",
+      });
       if (res.status === 404) return undefined;
       const v = (res.body as { data?: { current_version?: unknown } }).data?.current_version;
       return res.status === 200 && typeof v === "number" ? v : "unknown";
@@ -111,8 +137,13 @@ export class KvEngine {
     const listOne = async (folder: string) => {
       const rel = `${base}${folder}`;
       const shown = kv === 2 ? `${engine}/metadata/${rel}` : `${engine}/${rel}`;
-      const path = kv === 2 ? `${encodePath(engine)}/metadata/${encodePath(rel)}` : `${encodePath(engine)}/${encodePath(rel)}`;
-      const res = await this.tokens.send("GET", path, { query: { list: "true" }, signal, what: `listing secrets under ${shown}` });
+      const path =
+        kv === 2 ? `${encodePath(engine)}/metadata/${encodePath(rel)}` : `${encodePath(engine)}/${encodePath(rel)}`;
+      const res = await this.tokens.send("GET", path, {
+        query: { list: "true" },
+        signal,
+        what: `listing secrets under ${shown}`,
+      });
       if (res.status === 404) return;
       if (res.status !== 200) throw responseError(this.http.address, res, `listing secrets under ${shown}`);
       const keys = (res.body as { data?: { keys?: unknown } }).data?.keys;

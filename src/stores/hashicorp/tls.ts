@@ -11,7 +11,8 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/
 /** The certificates in a PEM text; fails like daprd ("couldn't read PEM") when there is none or one is broken. */
 function certificates(pem: string, source: string): string[] {
   const blocks = pem.match(PEM_BLOCK) ?? [];
-  if (blocks.length === 0) throw new SecretStoreError("invalid_config", `couldn't read PEM from ${source}: no certificate found`);
+  if (blocks.length === 0)
+    throw new SecretStoreError("invalid_config", `couldn't read PEM from ${source}: no certificate found`);
   for (const b of blocks) {
     try {
       new X509Certificate(b);
@@ -27,7 +28,10 @@ async function readCaFile(path: string): Promise<string[]> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new SecretStoreError("invalid_config", `couldn't read CA file from disk: ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new SecretStoreError(
+      "invalid_config",
+      `couldn't read CA file from disk: ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   return certificates(text, path);
 }
@@ -58,11 +62,18 @@ export async function tlsConnectionOptions(s: TlsSettings): Promise<ConnectionOp
     try {
       files = await filesBelow(s.caPath);
     } catch (err) {
-      throw new SecretStoreError("invalid_config", `couldn't read certificates at ${s.caPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new SecretStoreError(
+        "invalid_config",
+        `couldn't read certificates at ${s.caPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
     }
     const all: string[] = [];
     for (const f of files) all.push(...(await readCaFile(f)));
-    if (all.length === 0) throw new SecretStoreError("invalid_config", `couldn't read certificates at ${s.caPath}: the folder holds no certificate`);
+    if (all.length === 0)
+      throw new SecretStoreError(
+        "invalid_config",
+        `couldn't read certificates at ${s.caPath}: the folder holds no certificate`,
+      );
     opts.ca = all;
   } else if (s.caCert) opts.ca = await readCaFile(s.caCert);
   if (s.serverName) opts.servername = s.serverName;

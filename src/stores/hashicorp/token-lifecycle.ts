@@ -61,7 +61,10 @@ export class TokenLifecycle {
     } catch (err) {
       if (!(err instanceof SecretStoreError) || err.kind !== "unavailable") throw err;
       // Like daprd with an unreachable Vault, start anyway: the login is retried on the first request.
-      this.log.warn("vault login deferred: Vault is not reachable yet", { auth: describeAuth(this.auth), reason: this.redact(err.message) });
+      this.log.warn("vault login deferred: Vault is not reachable yet", {
+        auth: describeAuth(this.auth),
+        reason: this.redact(err.message),
+      });
     }
   }
 
@@ -94,10 +97,21 @@ export class TokenLifecycle {
     }
     const detail = vaultErrors(res.body);
     if (outcome === "invalid") {
-      const hint = this.auth.method === "token" ? (this.auth.tokenFile ? `; the token file ${this.auth.tokenFile} holds no valid token` : "; set a valid vaultToken") : "";
-      throw new SecretStoreError("bad_credentials", `Vault rejected the token ${opts.what}: it is invalid, expired or revoked (403${detail ? `: ${detail}` : ""})${hint}`);
+      const hint =
+        this.auth.method === "token"
+          ? this.auth.tokenFile
+            ? `; the token file ${this.auth.tokenFile} holds no valid token`
+            : "; set a valid vaultToken"
+          : "";
+      throw new SecretStoreError(
+        "bad_credentials",
+        `Vault rejected the token ${opts.what}: it is invalid, expired or revoked (403${detail ? `: ${detail}` : ""})${hint}`,
+      );
     }
-    throw new SecretStoreError("permission_denied", `permission denied by Vault policy ${opts.what} (403${detail ? `: ${detail}` : ""})`);
+    throw new SecretStoreError(
+      "permission_denied",
+      `permission denied by Vault policy ${opts.what} (403${detail ? `: ${detail}` : ""})`,
+    );
   }
 
   /** Replaces every token this store has held with `[redacted]`. */
@@ -147,7 +161,10 @@ export class TokenLifecycle {
       return "replaced";
     } catch (err) {
       const e = err instanceof SecretStoreError ? err : new SecretStoreError("internal", String(err));
-      throw new SecretStoreError(e.kind, `Vault rejected the token ${opts.what} (invalid, expired or revoked), and logging in again failed: ${this.redact(e.message)}`);
+      throw new SecretStoreError(
+        e.kind,
+        `Vault rejected the token ${opts.what} (invalid, expired or revoked), and logging in again failed: ${this.redact(e.message)}`,
+      );
     }
   }
 
@@ -156,7 +173,12 @@ export class TokenLifecycle {
     let flight = this.validityFlight.get(token);
     if (!flight) {
       flight = this.http
-        .request("GET", "auth/token/lookup-self", { token, signal, what: "checking the token", namespace: this.authNamespace })
+        .request("GET", "auth/token/lookup-self", {
+          token,
+          signal,
+          what: "checking the token",
+          namespace: this.authNamespace,
+        })
         .then((r) => r.status === 200)
         .finally(() => this.validityFlight.delete(token));
       this.validityFlight.set(token, flight);
@@ -177,7 +199,11 @@ export class TokenLifecycle {
     if (this.closed) return issued.token;
     this.setToken(issued.token, true);
     this.retryMs = 1000;
-    this.log.info("logged in to Vault", { auth: describeAuth(this.auth), ttlSeconds: issued.ttl, renewable: issued.renewable });
+    this.log.info("logged in to Vault", {
+      auth: describeAuth(this.auth),
+      ttlSeconds: issued.ttl,
+      renewable: issued.renewable,
+    });
     this.schedule({ ttl: issued.ttl, renewable: issued.renewable, fullTtl: issued.ttl });
     return issued.token;
   }
@@ -193,7 +219,11 @@ export class TokenLifecycle {
       const s = await stat(file);
       stamp = `${s.mtimeMs}:${s.size}:${s.ino}`;
     } catch (err) {
-      if (atInit) throw new SecretStoreError("invalid_config", `couldn't read vault token from mount path ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+      if (atInit)
+        throw new SecretStoreError(
+          "invalid_config",
+          `couldn't read vault token from mount path ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+        );
       return false;
     }
     if (!force && stamp === this.fileStamp) return false;
@@ -201,7 +231,11 @@ export class TokenLifecycle {
     try {
       token = await readCredentialFile(file, "vault token");
     } catch (err) {
-      if (atInit) throw new SecretStoreError("invalid_config", `couldn't read vault token from mount path ${file}: ${(err as Error).message}`);
+      if (atInit)
+        throw new SecretStoreError(
+          "invalid_config",
+          `couldn't read vault token from mount path ${file}: ${(err as Error).message}`,
+        );
       return false;
     }
     this.fileStamp = stamp;
@@ -223,19 +257,31 @@ export class TokenLifecycle {
     const probe = signal ? AbortSignal.any([signal, AbortSignal.timeout(3000)]) : undefined;
     let res: VaultHttpResponse;
     try {
-      res = await this.http.request("GET", "auth/token/lookup-self", { token, signal: probe, what: "looking up the token", namespace: this.authNamespace });
+      res = await this.http.request("GET", "auth/token/lookup-self", {
+        token,
+        signal: probe,
+        what: "looking up the token",
+        namespace: this.authNamespace,
+      });
     } catch (err) {
       this.needsInspect = true;
-      this.log.warn("vault token lookup failed; will look again after the next successful request", { reason: this.redact((err as Error).message) });
+      this.log.warn("vault token lookup failed; will look again after the next successful request", {
+        reason: this.redact((err as Error).message),
+      });
       return;
     }
     if (gen !== this.generation || this.closed) return;
     if (res.status !== 200) {
       if (res.status === 503 || res.status === 429) this.needsInspect = true;
-      this.log.warn("vault token lookup-self was refused; the token will not be renewed", { status: res.status, reason: this.redact(vaultErrors(res.body)) });
+      this.log.warn("vault token lookup-self was refused; the token will not be renewed", {
+        status: res.status,
+        reason: this.redact(vaultErrors(res.body)),
+      });
       return;
     }
-    const d = (res.body as { data?: { ttl?: unknown; renewable?: unknown; creation_ttl?: unknown; period?: unknown } }).data ?? {};
+    const d =
+      (res.body as { data?: { ttl?: unknown; renewable?: unknown; creation_ttl?: unknown; period?: unknown } }).data ??
+      {};
     const ttl = Number(d.ttl ?? 0) || 0;
     const fullTtl = Number(d.period ?? 0) || Number(d.creation_ttl ?? 0) || ttl;
     this.log.debug("vault token looked up", { ttlSeconds: ttl, renewable: d.renewable === true });
@@ -257,10 +303,15 @@ export class TokenLifecycle {
   private arm(delay: number, fn: () => Promise<void>): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      fn().catch((err: unknown) => this.log.warn("vault token maintenance failed", { reason: this.redact(String(err)) }));
-    }, Math.min(delay, MAX_TIMER_MS));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        fn().catch((err: unknown) =>
+          this.log.warn("vault token maintenance failed", { reason: this.redact(String(err)) }),
+        );
+      },
+      Math.min(delay, MAX_TIMER_MS),
+    );
     this.timer.unref();
   }
 
@@ -269,7 +320,12 @@ export class TokenLifecycle {
     if (facts.renewable) {
       let res: VaultHttpResponse | undefined;
       try {
-        res = await this.http.request("POST", "auth/token/renew-self", { token: this.token, body: {}, what: "renewing the token", namespace: this.authNamespace });
+        res = await this.http.request("POST", "auth/token/renew-self", {
+          token: this.token,
+          body: {},
+          what: "renewing the token",
+          namespace: this.authNamespace,
+        });
       } catch (err) {
         this.log.warn("vault token renewal failed; retrying", { reason: this.redact((err as Error).message) });
         return this.retryLater(gen, facts);
@@ -286,12 +342,19 @@ export class TokenLifecycle {
         return;
       }
       if (res.status >= 500 || res.status === 429) {
-        this.log.warn("vault token renewal failed; retrying", { status: res.status, reason: this.redact(vaultErrors(res.body)) });
+        this.log.warn("vault token renewal failed; retrying", {
+          status: res.status,
+          reason: this.redact(vaultErrors(res.body)),
+        });
         return this.retryLater(gen, facts);
       }
-      this.log.warn("vault refused to renew the token", { status: res.status, reason: this.redact(vaultErrors(res.body)) });
+      this.log.warn("vault refused to renew the token", {
+        status: res.status,
+        reason: this.redact(vaultErrors(res.body)),
+      });
     }
-    if (this.fromLogin) return this.relogin(gen, facts.renewable ? "renewal was refused" : "the token is not renewable");
+    if (this.fromLogin)
+      return this.relogin(gen, facts.renewable ? "renewal was refused" : "the token is not renewable");
     if (this.auth.method === "token" && this.auth.tokenFile) {
       await this.checkTokenFile(true, false);
       if (gen === this.generation) this.retryLater(gen, facts);

@@ -38,7 +38,8 @@ export class VaultSecretStore implements SecretStore {
     this.log = ctx.log;
     const cfg = parseVaultConfig(metadata);
     const tls = await tlsConnectionOptions(cfg.tls);
-    if (cfg.tls.skipVerify) this.log.info("hashicorp vault: you are using 'skipVerify' to skip server config verify which is unsafe!");
+    if (cfg.tls.skipVerify)
+      this.log.info("hashicorp vault: you are using 'skipVerify' to skip server config verify which is unsafe!");
     this.cfg = cfg;
     this.http = new VaultHttp(cfg.address, tls, cfg.namespace, cfg.requestTimeoutMs);
     this.tokens = new TokenLifecycle(this.http, cfg.auth, ctx.log, cfg.tokenFileCheckMs, cfg.authNamespace);
@@ -100,7 +101,11 @@ export class VaultSecretStore implements SecretStore {
           }),
         );
       }
-      return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k] as SecretData]));
+      return Object.fromEntries(
+        Object.keys(out)
+          .sort()
+          .map((k) => [k, out[k] as SecretData]),
+      );
     } catch (err) {
       throw this.scrub(err);
     }
@@ -114,13 +119,20 @@ export class VaultSecretStore implements SecretStore {
   async ping(signal?: AbortSignal): Promise<void> {
     const { http } = this.ready();
     try {
-      const res = await http.request("GET", "sys/health", { query: { standbyok: "true", perfstandbyok: "true" }, signal, what: "checking health" });
+      const res = await http.request("GET", "sys/health", {
+        query: { standbyok: "true", perfstandbyok: "true" },
+        signal,
+        what: "checking health",
+      });
       if (res.status === 200 || res.status === 429 || res.status === 472 || res.status === 473) return;
       if (isSealed(res) || (res.body as { sealed?: unknown } | null)?.sealed === true) {
         throw new SecretStoreError("unavailable", `Vault at ${http.address} is sealed (${res.status})`);
       }
       const detail = vaultErrors(res.body);
-      throw new SecretStoreError("unavailable", `Vault at ${http.address} is not healthy (${res.status})${detail ? `: ${detail}` : ""}`);
+      throw new SecretStoreError(
+        "unavailable",
+        `Vault at ${http.address} is not healthy (${res.status})${detail ? `: ${detail}` : ""}`,
+      );
     } catch (err) {
       throw this.scrub(err);
     }
@@ -133,13 +145,17 @@ export class VaultSecretStore implements SecretStore {
   }
 
   private ready(): { cfg: VaultConfig; http: VaultHttp; kv: KvEngine } {
-    if (!this.cfg || !this.http || !this.kv) throw new SecretStoreError("internal", "the Vault secret store is not initialised");
+    if (!this.cfg || !this.http || !this.kv)
+      throw new SecretStoreError("internal", "the Vault secret store is not initialised");
     return { cfg: this.cfg, http: this.http, kv: this.kv };
   }
 
   /** Last line of defence: no token this store has held survives into a message. */
   private scrub(err: unknown): SecretStoreError {
-    const e = err instanceof SecretStoreError ? err : new SecretStoreError("internal", err instanceof Error ? err.message : String(err));
+    const e =
+      err instanceof SecretStoreError
+        ? err
+        : new SecretStoreError("internal", err instanceof Error ? err.message : String(err));
     const clean = this.tokens ? this.tokens.redact(e.message) : e.message;
     return clean === e.message ? e : new SecretStoreError(e.kind, clean);
   }
@@ -150,7 +166,10 @@ function checkName(name: string): void {
   if (name === "") throw new SecretStoreError("invalid_request", "secret name is empty");
   for (const seg of name.split("/")) {
     if (seg === "" || seg === "." || seg === "..") {
-      throw new SecretStoreError("invalid_request", `secret name ${JSON.stringify(name)} is not a valid Vault path: empty, "." and ".." segments are not allowed`);
+      throw new SecretStoreError(
+        "invalid_request",
+        `secret name ${JSON.stringify(name)} is not a valid Vault path: empty, "." and ".." segments are not allowed`,
+      );
     }
   }
 }
@@ -158,7 +177,8 @@ function checkName(name: string): void {
 function versionId(metadata: Readonly<Record<string, string>>): string | undefined {
   const v = metadata[VERSION_ID];
   if (v === undefined || v.trim() === "") return undefined;
-  if (!/^\d+$/.test(v.trim())) throw new SecretStoreError("invalid_request", `version_id ${JSON.stringify(v)} is not a version number`);
+  if (!/^\d+$/.test(v.trim()))
+    throw new SecretStoreError("invalid_request", `version_id ${JSON.stringify(v)} is not a version number`);
   return String(Number(v.trim()));
 }
 
@@ -173,10 +193,19 @@ function stringMap(data: Record<string, unknown>): SecretData {
 function jsonText(data: Record<string, unknown>): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    if (v && typeof v === "object")
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
     return v;
   };
   return JSON.stringify(sort(data));
 }
 
-export const definition: SecretStoreDefinition = { type: "hashicorp.vault", version: "v1", create: () => new VaultSecretStore() };
+export const definition: SecretStoreDefinition = {
+  type: "hashicorp.vault",
+  version: "v1",
+  create: () => new VaultSecretStore(),
+};

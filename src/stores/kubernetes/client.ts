@@ -35,7 +35,12 @@ export interface RunningWatch {
 /** What the watch-backed cache needs from the API (an interface so the cache can be tested on its own). */
 export interface SecretSource {
   list(namespace: string, signal: AbortSignal): Promise<SecretList>;
-  watch(namespace: string, resourceVersion: string, timeoutSeconds: number, handlers: WatchHandlers): Promise<RunningWatch>;
+  watch(
+    namespace: string,
+    resourceVersion: string,
+    timeoutSeconds: number,
+    handlers: WatchHandlers,
+  ): Promise<RunningWatch>;
 }
 
 const LIST_CHUNK = 500;
@@ -87,7 +92,10 @@ export class SecretsClient implements SecretSource {
       let resourceVersion = "";
       try {
         do {
-          const page = await this.api.listNamespacedSecret({ namespace, limit: LIST_CHUNK, _continue: cont }, this.options(signal));
+          const page = await this.api.listNamespacedSecret(
+            { namespace, limit: LIST_CHUNK, _continue: cont },
+            this.options(signal),
+          );
           for (const s of page.items ?? []) if (s.metadata?.name) secrets.set(s.metadata.name, decodeData(s.data));
           resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
           cont = page.metadata?._continue || undefined;
@@ -100,7 +108,12 @@ export class SecretsClient implements SecretSource {
     }
   }
 
-  async watch(namespace: string, resourceVersion: string, timeoutSeconds: number, handlers: WatchHandlers): Promise<RunningWatch> {
+  async watch(
+    namespace: string,
+    resourceVersion: string,
+    timeoutSeconds: number,
+    handlers: WatchHandlers,
+  ): Promise<RunningWatch> {
     let stopped = false;
     let finished = false;
     const finish = (err: unknown): void => {
@@ -171,7 +184,11 @@ class KeepAliveAgents {
     if (!(fresh instanceof HttpsAgent) || fresh.constructor !== HttpsAgent) return fresh;
     const options = (fresh as HttpsAgent & { options: AgentOptions }).options;
     const hash = createHash("sha256");
-    for (const k of TLS_KEYS) hash.update(`${k}=`).update(String(options[k] ?? "")).update("\0");
+    for (const k of TLS_KEYS)
+      hash
+        .update(`${k}=`)
+        .update(String(options[k] ?? ""))
+        .update("\0");
     const key = hash.digest("hex");
     let agent = this.byConfig.get(key);
     if (!agent) {
@@ -193,7 +210,13 @@ class KeepAliveAgents {
 }
 
 function toEvent(phase: string, obj: unknown): SecretEvent | undefined {
-  const o = (obj ?? {}) as { metadata?: { name?: string; resourceVersion?: string }; data?: Record<string, string>; code?: number; reason?: string; message?: string };
+  const o = (obj ?? {}) as {
+    metadata?: { name?: string; resourceVersion?: string };
+    data?: Record<string, string>;
+    code?: number;
+    reason?: string;
+    message?: string;
+  };
   const rv = o.metadata?.resourceVersion ?? "";
   switch (phase) {
     case "ADDED":
@@ -204,7 +227,10 @@ function toEvent(phase: string, obj: unknown): SecretEvent | undefined {
     case "BOOKMARK":
       return { type: "BOOKMARK", resourceVersion: rv };
     case "ERROR":
-      return { type: "ERROR", status: { code: typeof o.code === "number" ? o.code : 500, reason: o.reason ?? "", message: o.message ?? "" } };
+      return {
+        type: "ERROR",
+        status: { code: typeof o.code === "number" ? o.code : 500, reason: o.reason ?? "", message: o.message ?? "" },
+      };
     default:
       return undefined;
   }

@@ -35,7 +35,11 @@ export function statusOf(err: unknown): ApiStatus | undefined {
     }
   }
   const b = (typeof body === "object" && body !== null ? body : {}) as { reason?: unknown; message?: unknown };
-  return { code, reason: typeof b.reason === "string" ? b.reason : defaultReason(code), message: typeof b.message === "string" ? b.message : "" };
+  return {
+    code,
+    reason: typeof b.reason === "string" ? b.reason : defaultReason(code),
+    message: typeof b.message === "string" ? b.message : "",
+  };
 }
 
 function defaultReason(code: number): string {
@@ -57,7 +61,11 @@ function defaultReason(code: number): string {
 
 function describe(code: number, detail: string, op: Operation): [SecretStoreErrorKind, string] {
   if (code === 404) {
-    if (op.verb === "get") return ["not_found", `secret "${op.name ?? ""}" not found in namespace "${op.namespace}" (Kubernetes API server: ${detail})`];
+    if (op.verb === "get")
+      return [
+        "not_found",
+        `secret "${op.name ?? ""}" not found in namespace "${op.namespace}" (Kubernetes API server: ${detail})`,
+      ];
     return ["not_found", `cannot ${op.verb} ${what(op)} (Kubernetes API server: ${detail})`];
   }
   if (code === 403) {
@@ -67,15 +75,23 @@ function describe(code: number, detail: string, op: Operation): [SecretStoreErro
         `add verb "${op.verb}" on secrets in namespace "${op.namespace}" to the Role bound to this user or service account`,
     ];
   }
-  if (code === 401) return ["bad_credentials", `the Kubernetes API server at ${op.server} rejected the credentials (${detail}) while trying to ${op.verb} ${what(op)}`];
-  if (code === 429) return ["throttled", `throttled by the Kubernetes API server while trying to ${op.verb} ${what(op)} (${detail})`];
-  if (code === 400 || code === 422) return ["invalid_request", `the Kubernetes API server rejected the request to ${op.verb} ${what(op)} (${detail})`];
+  if (code === 401)
+    return [
+      "bad_credentials",
+      `the Kubernetes API server at ${op.server} rejected the credentials (${detail}) while trying to ${op.verb} ${what(op)}`,
+    ];
+  if (code === 429)
+    return ["throttled", `throttled by the Kubernetes API server while trying to ${op.verb} ${what(op)} (${detail})`];
+  if (code === 400 || code === 422)
+    return ["invalid_request", `the Kubernetes API server rejected the request to ${op.verb} ${what(op)} (${detail})`];
   if (code >= 500) return ["unavailable", `the Kubernetes API server failed to ${op.verb} ${what(op)} (${detail})`];
   return ["internal", `cannot ${op.verb} ${what(op)}: Kubernetes API server answered ${detail}`];
 }
 
 function what(op: Operation): string {
-  return op.verb === "get" ? `secret "${op.name ?? ""}" in namespace "${op.namespace}"` : `secrets in namespace "${op.namespace}"`;
+  return op.verb === "get"
+    ? `secret "${op.name ?? ""}" in namespace "${op.namespace}"`
+    : `secrets in namespace "${op.namespace}"`;
 }
 
 /** Maps any failure of a Kubernetes API call to a SecretStoreError; never quotes request or response bodies beyond the Status. */
@@ -89,14 +105,26 @@ export function toStoreError(err: unknown, op: Operation): SecretStoreError {
   }
   const e = err as { name?: string; code?: string; type?: string; message?: string };
   if (e?.name === "AbortError" || e?.type === "aborted" || e?.name === "TimeoutError") {
-    return new SecretStoreError("unavailable", `timed out trying to ${op.verb} ${what(op)} at the Kubernetes API server ${op.server}`, { cause: err });
+    return new SecretStoreError(
+      "unavailable",
+      `timed out trying to ${op.verb} ${what(op)} at the Kubernetes API server ${op.server}`,
+      { cause: err },
+    );
   }
   const code = typeof e?.code === "string" ? e.code : undefined;
   if (code) {
-    return new SecretStoreError("unavailable", `cannot reach the Kubernetes API server at ${op.server} to ${op.verb} ${what(op)}: ${code}`, { cause: err });
+    return new SecretStoreError(
+      "unavailable",
+      `cannot reach the Kubernetes API server at ${op.server} to ${op.verb} ${what(op)}: ${code}`,
+      { cause: err },
+    );
   }
   // Neither a Status nor a system error: the first line of the message, without any response body.
-  return new SecretStoreError("unavailable", `cannot ${op.verb} ${what(op)} at the Kubernetes API server ${op.server}: ${safeMessage(err)}`, { cause: err });
+  return new SecretStoreError(
+    "unavailable",
+    `cannot ${op.verb} ${what(op)} at the Kubernetes API server ${op.server}: ${safeMessage(err)}`,
+    { cause: err },
+  );
 }
 
 /**

@@ -61,12 +61,16 @@ export function kubeconfigArgument(argv: readonly string[]): string | undefined 
 }
 
 /** Builds the client configuration; `k8s` is the lazily loaded `@kubernetes/client-node`. */
-export function loadKubeconfig(k8s: typeof import("@kubernetes/client-node"), inputs: KubeconfigInputs): KubeconfigChoice {
+export function loadKubeconfig(
+  k8s: typeof import("@kubernetes/client-node"),
+  inputs: KubeconfigInputs,
+): KubeconfigChoice {
   const env = inputs.env ?? process.env;
   // An explicit path wins: daprd would prefer in-cluster config even then, which silently ignores the setting.
   if (inputs.kubeconfigPath) return fromFiles(k8s, [inputs.kubeconfigPath], `kubeconfigPath ${inputs.kubeconfigPath}`);
   const saDir = serviceAccountDir(env);
-  if (inClusterAvailable(env, saDir)) return { source: "in-cluster service account", config: inCluster(k8s, env, saDir) };
+  if (inClusterAvailable(env, saDir))
+    return { source: "in-cluster service account", config: inCluster(k8s, env, saDir) };
   const arg = kubeconfigArgument(inputs.argv ?? process.argv);
   if (arg) return fromFiles(k8s, [arg], `--kubeconfig ${arg}`);
   if (env.KUBECONFIG) {
@@ -89,7 +93,11 @@ function inCluster(k8s: typeof import("@kubernetes/client-node"), env: NodeJS.Pr
   const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   const caFile = join(saDir, "ca.crt");
   const kc = new k8s.KubeConfig();
-  const cluster: { name: string; server: string; skipTLSVerify: boolean; caFile?: string } = { name: "in-cluster", server, skipTLSVerify: false };
+  const cluster: { name: string; server: string; skipTLSVerify: boolean; caFile?: string } = {
+    name: "in-cluster",
+    server,
+    skipTLSVerify: false,
+  };
   if (existsSync(caFile)) cluster.caFile = caFile;
   kc.addAuthenticator(new ServiceAccountTokenAuth());
   kc.loadFromOptions({
@@ -135,7 +143,12 @@ class ServiceAccountTokenAuth {
   }
 }
 
-function fromFiles(k8s: typeof import("@kubernetes/client-node"), files: string[], source: string, skipMissing = false): KubeconfigChoice {
+function fromFiles(
+  k8s: typeof import("@kubernetes/client-node"),
+  files: string[],
+  source: string,
+  skipMissing = false,
+): KubeconfigChoice {
   const config = new k8s.KubeConfig();
   config.loadFromOptions({ clusters: [], users: [], contexts: [], currentContext: undefined });
   let loaded = 0;
@@ -158,10 +171,14 @@ function fromFiles(k8s: typeof import("@kubernetes/client-node"), files: string[
     for (const u of kc.users ?? []) if (!config.getUser(u.name)) config.users.push(u);
     for (const c of kc.contexts ?? []) if (!config.getContextObject(c.name)) config.contexts.push(c);
   }
-  if (loaded === 0) throw new SecretStoreError("invalid_config", `cannot load kubeconfig (${source}): none of the files exist`);
+  if (loaded === 0)
+    throw new SecretStoreError("invalid_config", `cannot load kubeconfig (${source}): none of the files exist`);
   const cluster = config.getCurrentCluster();
   if (!cluster) {
-    throw new SecretStoreError("invalid_config", `kubeconfig from ${source} has no usable current context (current-context ${JSON.stringify(config.getCurrentContext() ?? "")})`);
+    throw new SecretStoreError(
+      "invalid_config",
+      `kubeconfig from ${source} has no usable current context (current-context ${JSON.stringify(config.getCurrentContext() ?? "")})`,
+    );
   }
   return { source, config };
 }

@@ -22,7 +22,8 @@ import { SecretWatchCache, type WatchCacheOptions } from "./watch-cache.js";
 export { inClusterAvailable, serviceAccountDir } from "./kubeconfig.js";
 
 /** daprd's exact text when no namespace can be found. */
-export const NAMESPACE_MISSING = "namespace is missing on metadata and NAMESPACE env variable, and no default namespace is set";
+export const NAMESPACE_MISSING =
+  "namespace is missing on metadata and NAMESPACE env variable, and no default namespace is set";
 
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -51,7 +52,11 @@ export class KubernetesSecretStore implements SecretStore {
     let requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
     if (timeoutText !== undefined && timeoutText.trim() !== "") {
       const ms = parseDuration(timeoutText);
-      if (ms === undefined || ms <= 0) throw new SecretStoreError("invalid_config", `metadata requestTimeout: ${JSON.stringify(timeoutText)} is not a positive duration`);
+      if (ms === undefined || ms <= 0)
+        throw new SecretStoreError(
+          "invalid_config",
+          `metadata requestTimeout: ${JSON.stringify(timeoutText)} is not a positive duration`,
+        );
       requestTimeoutMs = ms;
     }
 
@@ -81,7 +86,10 @@ export class KubernetesSecretStore implements SecretStore {
       if (secrets) {
         const data = secrets.get(req.name);
         if (!data) {
-          throw new SecretStoreError("not_found", `secret "${req.name}" not found in namespace "${namespace}" (watch cache of the Kubernetes API server: NotFound: secrets "${req.name}" not found)`);
+          throw new SecretStoreError(
+            "not_found",
+            `secret "${req.name}" not found in namespace "${namespace}" (watch cache of the Kubernetes API server: NotFound: secrets "${req.name}" not found)`,
+          );
         }
         return { ...data };
       }
@@ -118,7 +126,8 @@ export class KubernetesSecretStore implements SecretStore {
   }
 
   private ready(): SecretsClient {
-    if (!this.client) throw new SecretStoreError("unavailable", "kubernetes secret store is not initialized (or was closed)");
+    if (!this.client)
+      throw new SecretStoreError("unavailable", "kubernetes secret store is not initialized (or was closed)");
     return this.client;
   }
 
@@ -127,7 +136,10 @@ export class KubernetesSecretStore implements SecretStore {
     const fromRequest = metadata.namespace;
     const ns = fromRequest || process.env.NAMESPACE || this.defaultNamespace;
     if (!ns) throw new SecretStoreError("invalid_request", NAMESPACE_MISSING);
-    checkNamespace(ns, fromRequest ? "request metadata namespace" : process.env.NAMESPACE ? "env NAMESPACE" : "defaultNamespace");
+    checkNamespace(
+      ns,
+      fromRequest ? "request metadata namespace" : process.env.NAMESPACE ? "env NAMESPACE" : "defaultNamespace",
+    );
     return ns;
   }
 }
@@ -135,8 +147,15 @@ export class KubernetesSecretStore implements SecretStore {
 function checkNamespace(ns: string, source: string): void {
   if (ns.length > 63 || !NAMESPACE_NAME.test(ns)) {
     const kind = source === "defaultNamespace" ? "invalid_config" : "invalid_request";
-    throw new SecretStoreError(kind, `${source} ${JSON.stringify(ns)} is not a valid Kubernetes namespace name (lower-case letters, digits and '-', at most 63 characters)`);
+    throw new SecretStoreError(
+      kind,
+      `${source} ${JSON.stringify(ns)} is not a valid Kubernetes namespace name (lower-case letters, digits and '-', at most 63 characters)`,
+    );
   }
 }
 
-export const definition: SecretStoreDefinition = { type: "kubernetes", version: "v1", create: () => new KubernetesSecretStore() };
+export const definition: SecretStoreDefinition = {
+  type: "kubernetes",
+  version: "v1",
+  create: () => new KubernetesSecretStore(),
+};

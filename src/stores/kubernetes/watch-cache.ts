@@ -58,7 +58,11 @@ export class SecretWatchCache {
     if (this.closed) return undefined;
     // Namespaces come from request metadata: bound how many watches callers can make this process hold.
     if (!this.namespaces.has(namespace) && this.namespaces.size >= this.opts.maxNamespaces) {
-      if (!this.warnedFull) this.log.warn("watch cache holds its maximum of namespaces; reads in others go to the API server", { max: this.opts.maxNamespaces, namespace });
+      if (!this.warnedFull)
+        this.log.warn("watch cache holds its maximum of namespaces; reads in others go to the API server", {
+          max: this.opts.maxNamespaces,
+          namespace,
+        });
       this.warnedFull = true;
       return undefined;
     }
@@ -68,7 +72,8 @@ export class SecretWatchCache {
   /** Namespaces currently watched, and whether each is synced (for tests and diagnostics). */
   status(): Record<string, { synced: boolean; resourceVersion: string; secrets: number }> {
     const out: Record<string, { synced: boolean; resourceVersion: string; secrets: number }> = {};
-    for (const [ns, w] of this.namespaces) out[ns] = { synced: w.synced, resourceVersion: w.resourceVersion, secrets: w.secrets.size };
+    for (const [ns, w] of this.namespaces)
+      out[ns] = { synced: w.synced, resourceVersion: w.resourceVersion, secrets: w.secrets.size };
     return out;
   }
 
@@ -150,7 +155,11 @@ class NamespaceWatch {
         this.secrets = list.secrets;
         this.resourceVersion = list.resourceVersion;
         this.synced = true;
-        this.log.debug("listed secrets for the watch cache", { namespace: this.namespace, secrets: list.secrets.size, resourceVersion: list.resourceVersion });
+        this.log.debug("listed secrets for the watch cache", {
+          namespace: this.namespace,
+          secrets: list.secrets.size,
+          resourceVersion: list.resourceVersion,
+        });
         void this.startWatch();
         return true;
       } catch (err) {
@@ -191,11 +200,16 @@ class NamespaceWatch {
         case "ERROR":
           // 410 Expired: the history since our resourceVersion is gone; anything else also needs a fresh list.
           relistNeeded = true;
-          this.log.info(e.status.code === 410 ? "watch resourceVersion expired; relisting secrets" : "watch reported an error; relisting secrets", {
-            namespace: this.namespace,
-            code: e.status.code,
-            reason: e.status.reason,
-          });
+          this.log.info(
+            e.status.code === 410
+              ? "watch resourceVersion expired; relisting secrets"
+              : "watch reported an error; relisting secrets",
+            {
+              namespace: this.namespace,
+              code: e.status.code,
+              reason: e.status.reason,
+            },
+          );
           this.running?.stop();
           this.running = undefined;
           if (e.status.code === 410 && this.expiredInARow++ === 0) this.relist();
@@ -226,7 +240,10 @@ class NamespaceWatch {
       this.failed("watch", err, () => void this.startWatch());
     };
     try {
-      const running = await this.source.watch(this.namespace, this.resourceVersion, timeout, { event: onEvent, done: onDone });
+      const running = await this.source.watch(this.namespace, this.resourceVersion, timeout, {
+        event: onEvent,
+        done: onDone,
+      });
       if (this.stopped || relistNeeded) running.stop();
       else this.running = running;
     } catch (err) {
@@ -250,7 +267,11 @@ class NamespaceWatch {
       return;
     }
     const delay = this.nextDelay();
-    this.log.warn(`${verb} of secrets failed; retrying`, { namespace: this.namespace, retryInMs: delay, error: message });
+    this.log.warn(`${verb} of secrets failed; retrying`, {
+      namespace: this.namespace,
+      retryInMs: delay,
+      error: message,
+    });
     this.schedule(retry, delay);
   }
 
@@ -301,5 +322,8 @@ async function waitFor(p: Promise<boolean>, signal: AbortSignal | undefined, nam
 }
 
 function cancelled(namespace: string): SecretStoreError {
-  return new SecretStoreError("unavailable", `timed out waiting for the first list of secrets in namespace "${namespace}"`);
+  return new SecretStoreError(
+    "unavailable",
+    `timed out waiting for the first list of secrets in namespace "${namespace}"`,
+  );
 }

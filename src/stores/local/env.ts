@@ -1,6 +1,14 @@
 /** @module `secretstores.local.env`: secrets from the sidecar's own environment. */
 import { metadataValue } from "../metadata.js";
-import type { BulkSecretData, ComponentMetadata, GetSecretRequest, SecretData, SecretStore, SecretStoreDefinition, StoreContext } from "../types.js";
+import type {
+  BulkSecretData,
+  ComponentMetadata,
+  GetSecretRequest,
+  SecretData,
+  SecretStore,
+  SecretStoreDefinition,
+  StoreContext,
+} from "../types.js";
 
 /** The sidecar's own credentials are never served, whatever the prefix. */
 function isAllowed(name: string): boolean {
@@ -46,4 +54,8 @@ export class EnvSecretStore implements SecretStore {
   async close(): Promise<void> {}
 }
 
-export const definition: SecretStoreDefinition = { type: "local.env", version: "v1", create: () => new EnvSecretStore() };
+export const definition: SecretStoreDefinition = {
+  type: "local.env",
+  version: "v1",
+  create: () => new EnvSecretStore(),
+};

@@ -56,7 +56,8 @@ export class FileSecretStore implements SecretStore {
   async bulkGetSecret(): Promise<BulkSecretData> {
     if (!this.bulk) {
       const out: BulkSecretData = {};
-      for (const [name, entry] of this.secrets) out[name] = Object.freeze(typeof entry === "string" ? { [name]: entry } : { ...entry });
+      for (const [name, entry] of this.secrets)
+        out[name] = Object.freeze(typeof entry === "string" ? { [name]: entry } : { ...entry });
       this.bulk = Object.freeze(out);
     }
     return this.bulk;
@@ -82,16 +83,22 @@ async function readSecretsFile(path: string): Promise<{ [k: string]: Json }> {
     text = await readFile(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SecretStoreError("invalid_config", `cannot read secrets file ${path}: ${code ?? String(err)}`, { cause: err });
+    throw new SecretStoreError("invalid_config", `cannot read secrets file ${path}: ${code ?? String(err)}`, {
+      cause: err,
+    });
   }
   let doc: Json;
   try {
     doc = JSON.parse(text) as Json;
   } catch (err) {
     // V8's message quotes the file's text, which is secret: report only where it broke.
-    throw new SecretStoreError("invalid_config", `secrets file ${path} is not valid JSON${jsonErrorPosition(err, text)}`);
+    throw new SecretStoreError(
+      "invalid_config",
+      `secrets file ${path} is not valid JSON${jsonErrorPosition(err, text)}`,
+    );
   }
-  if (!isObject(doc)) throw new SecretStoreError("invalid_config", `secrets file ${path} must hold a JSON object at the top level`);
+  if (!isObject(doc))
+    throw new SecretStoreError("invalid_config", `secrets file ${path} must hold a JSON object at the top level`);
   return doc;
 }
 
@@ -119,7 +126,10 @@ function flatten(root: Json, separator: string): SecretData {
     }
     if (Object.hasOwn(out, path)) {
       // daprd silently stops loading here; a clear error is kinder than missing secrets.
-      throw new SecretStoreError("invalid_config", `secrets file has two values for the flattened key ${JSON.stringify(path)}`);
+      throw new SecretStoreError(
+        "invalid_config",
+        `secrets file has two values for the flattened key ${JSON.stringify(path)}`,
+      );
     }
     out[path] = typeof value === "string" ? value : JSON.stringify(value);
   };
@@ -127,4 +137,8 @@ function flatten(root: Json, separator: string): SecretData {
   return out;
 }
 
-export const definition: SecretStoreDefinition = { type: "local.file", version: "v1", create: () => new FileSecretStore() };
+export const definition: SecretStoreDefinition = {
+  type: "local.file",
+  version: "v1",
+  create: () => new FileSecretStore(),
+};

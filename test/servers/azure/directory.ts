@@ -27,7 +27,8 @@ export interface FederationIssuer {
   mint(subject: string, audience?: string, lifetimeSeconds?: number): string;
 }
 
-export type TokenValidation = { ok: true; principal: Principal; claims: Record<string, unknown> } | { ok: false; code: string; message: string };
+export type TokenValidation =
+  { ok: true; principal: Principal; claims: Record<string, unknown> } | { ok: false; code: string; message: string };
 
 export const FEDERATION_AUDIENCE = "api://AzureADTokenExchange";
 
@@ -58,8 +59,17 @@ export class Directory {
     return `https://sts.windows.net/${this.tenantId}/`;
   }
 
-  addApp(opts: { secret?: string; certificatePem?: string; federated?: { issuer: string; subject: string } } = {}): AppRegistration {
-    const app: AppRegistration = { kind: "app", clientId: randomUUID(), objectId: randomUUID(), secrets: [], certificates: new Map(), federated: [] };
+  addApp(
+    opts: { secret?: string; certificatePem?: string; federated?: { issuer: string; subject: string } } = {},
+  ): AppRegistration {
+    const app: AppRegistration = {
+      kind: "app",
+      clientId: randomUUID(),
+      objectId: randomUUID(),
+      secrets: [],
+      certificates: new Map(),
+      federated: [],
+    };
     if (opts.secret) app.secrets.push(opts.secret);
     if (opts.certificatePem) this.addCertificate(app, opts.certificatePem);
     if (opts.federated) app.federated.push({ ...opts.federated, audience: FEDERATION_AUDIENCE });
@@ -92,7 +102,11 @@ export class Directory {
       issuer,
       mint: (subject, audience = FEDERATION_AUDIENCE, lifetimeSeconds = 3600) => {
         const now = nowSeconds();
-        return signJwt({ iss: issuer, sub: subject, aud: [audience], iat: now, nbf: now, exp: now + lifetimeSeconds }, pair.privateKey, { kid: "sa" });
+        return signJwt(
+          { iss: issuer, sub: subject, aud: [audience], iat: now, nbf: now, exp: now + lifetimeSeconds },
+          pair.privateKey,
+          { kid: "sa" },
+        );
       },
     };
   }
@@ -103,7 +117,12 @@ export class Directory {
   }
 
   /** An access token for `resource` (e.g. https://vault.azure.net), signed by this tenant. */
-  issueAccessToken(principal: Principal, resource: string, flow: string, lifetimeSeconds = this.tokenLifetimeSeconds): { token: string; expiresIn: number } {
+  issueAccessToken(
+    principal: Principal,
+    resource: string,
+    flow: string,
+    lifetimeSeconds = this.tokenLifetimeSeconds,
+  ): { token: string; expiresIn: number } {
     const now = nowSeconds();
     const claims = {
       aud: resource,
@@ -119,21 +138,39 @@ export class Directory {
       ver: "1.0",
     };
     this.issued.push({ flow, clientId: principal.clientId, resource });
-    return { token: signJwt(claims, this.key.privateKey, { kid: this.keyId, x5t: this.keyId }), expiresIn: lifetimeSeconds };
+    return {
+      token: signJwt(claims, this.key.privateKey, { kid: this.keyId, x5t: this.keyId }),
+      expiresIn: lifetimeSeconds,
+    };
   }
 
   /** Validates a bearer token the way Key Vault does: signature, issuer, audience, lifetime; AKV codes on failure. */
   validateAccessToken(token: string, resource: string): TokenValidation {
     const jwt = decodeJwt(token);
     if (!jwt) return { ok: false, code: "AKV10000", message: "AKV10000: Request is missing a Bearer or PoP token." };
-    if (!verifySignature(jwt, this.key.publicKey)) return { ok: false, code: "AKV10021", message: "AKV10021: Invalid signature." };
-    if (jwt.claims.iss !== this.tokenIssuer) return { ok: false, code: "AKV10032", message: `AKV10032: Invalid issuer. Expected one of ${this.tokenIssuer}, found ${String(jwt.claims.iss)}.` };
+    if (!verifySignature(jwt, this.key.publicKey))
+      return { ok: false, code: "AKV10021", message: "AKV10021: Invalid signature." };
+    if (jwt.claims.iss !== this.tokenIssuer)
+      return {
+        ok: false,
+        code: "AKV10032",
+        message: `AKV10032: Invalid issuer. Expected one of ${this.tokenIssuer}, found ${String(jwt.claims.iss)}.`,
+      };
     const aud = jwt.claims.aud;
     if (aud !== resource && aud !== `${resource}/`) {
-      return { ok: false, code: "AKV10022", message: `AKV10022: Invalid audience. Expected ${resource}, found: ${String(aud)}.` };
+      return {
+        ok: false,
+        code: "AKV10022",
+        message: `AKV10022: Invalid audience. Expected ${resource}, found: ${String(aud)}.`,
+      };
     }
-    if (!timeValid(jwt.claims, 0)) return { ok: false, code: "AKV10033", message: "AKV10033: Token is expired or not yet valid." };
-    const principal: Principal = { objectId: String(jwt.claims.oid), clientId: String(jwt.claims.appid), kind: jwt.claims.idtyp === "user" ? "user" : "app" };
+    if (!timeValid(jwt.claims, 0))
+      return { ok: false, code: "AKV10033", message: "AKV10033: Token is expired or not yet valid." };
+    const principal: Principal = {
+      objectId: String(jwt.claims.oid),
+      clientId: String(jwt.claims.appid),
+      kind: jwt.claims.idtyp === "user" ? "user" : "app",
+    };
     return { ok: true, principal, claims: jwt.claims };
   }
 
@@ -143,11 +180,14 @@ export class Directory {
     if (!jwt) return "AADSTS50027: JWT token is invalid or malformed.";
     const iss = String(jwt.claims.iss);
     const key = this.issuers.get(iss);
-    if (!key) return `AADSTS700211: No matching federated identity record found for presented assertion issuer '${iss}'.`;
+    if (!key)
+      return `AADSTS700211: No matching federated identity record found for presented assertion issuer '${iss}'.`;
     if (!verifySignature(jwt, key)) return "AADSTS700212: The assertion signature is invalid.";
     if (!timeValid(jwt.claims, 0)) return "AADSTS700024: Client assertion is not within its valid time range.";
     const auds = Array.isArray(jwt.claims.aud) ? jwt.claims.aud : [jwt.claims.aud];
-    const match = app.federated.find((f) => f.issuer === iss && f.subject === jwt.claims.sub && auds.includes(f.audience));
+    const match = app.federated.find(
+      (f) => f.issuer === iss && f.subject === jwt.claims.sub && auds.includes(f.audience),
+    );
     if (!match) {
       return `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '${iss}'. Assertion Subject: '${String(jwt.claims.sub)}'.`;
     }
@@ -159,17 +199,20 @@ export class Directory {
     const jwt = decodeJwt(assertion);
     if (!jwt) return "AADSTS50027: JWT token is invalid or malformed.";
     const x5t = (jwt.header["x5t#S256"] ?? jwt.header.x5t) as string | undefined;
-    if (!x5t) return "AADSTS700027: Client assertion contains an invalid signature. [Reason - The key used is not registered, no x5t header.]";
+    if (!x5t)
+      return "AADSTS700027: Client assertion contains an invalid signature. [Reason - The key used is not registered, no x5t header.]";
     const thumbprint = Buffer.from(x5t, "base64url").toString("hex");
     const key = app.certificates.get(thumbprint);
     if (!key) {
       return `AADSTS700027: Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprint.toUpperCase()}']`;
     }
-    if (!verifySignature(jwt, key)) return "AADSTS700027: Client assertion failed signature validation. [Reason - The signature is invalid.]";
+    if (!verifySignature(jwt, key))
+      return "AADSTS700027: Client assertion failed signature validation. [Reason - The signature is invalid.]";
     if (jwt.claims.iss !== app.clientId || jwt.claims.sub !== app.clientId) {
       return "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter.";
     }
-    if (jwt.claims.aud !== tokenEndpoint) return `AADSTS700019: Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials.`;
+    if (jwt.claims.aud !== tokenEndpoint)
+      return `AADSTS700019: Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials.`;
     if (!timeValid(jwt.claims)) return "AADSTS700024: Client assertion is not within its valid time range.";
     return undefined;
   }

@@ -25,7 +25,9 @@ export interface AzureTestEnvironment {
   close(): Promise<void>;
 }
 
-export async function startAzureTestEnvironment(opts: { resource?: string; hosts?: string[] } = {}): Promise<AzureTestEnvironment> {
+export async function startAzureTestEnvironment(
+  opts: { resource?: string; hosts?: string[] } = {},
+): Promise<AzureTestEnvironment> {
   const tls = makeTestTls(opts.hosts);
   const directory = new Directory();
   const authority = await startAuthorityServer(directory, tls);
@@ -62,10 +64,58 @@ export function makeClientCertificate(password: string): ClientCertificate {
   const dir = mkdtempSync(join(tmpdir(), "keyward-azcert-"));
   const p = (n: string) => join(dir, n);
   const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=keyward-test-client", "-keyout", p("key.pem"), "-out", p("cert.pem"));
-  ssl("pkcs8", "-topk8", "-in", p("key.pem"), "-out", p("key.enc.pem"), "-passout", `pass:${password}`, "-v2", "aes-256-cbc");
-  ssl("pkcs12", "-export", "-in", p("cert.pem"), "-inkey", p("key.pem"), "-out", p("cert.pfx"), "-passout", `pass:${password}`);
-  ssl("pkcs12", "-export", "-legacy", "-in", p("cert.pem"), "-inkey", p("key.pem"), "-out", p("legacy.pfx"), "-passout", `pass:${password}`);
+  ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=keyward-test-client",
+    "-keyout",
+    p("key.pem"),
+    "-out",
+    p("cert.pem"),
+  );
+  ssl(
+    "pkcs8",
+    "-topk8",
+    "-in",
+    p("key.pem"),
+    "-out",
+    p("key.enc.pem"),
+    "-passout",
+    `pass:${password}`,
+    "-v2",
+    "aes-256-cbc",
+  );
+  ssl(
+    "pkcs12",
+    "-export",
+    "-in",
+    p("cert.pem"),
+    "-inkey",
+    p("key.pem"),
+    "-out",
+    p("cert.pfx"),
+    "-passout",
+    `pass:${password}`,
+  );
+  ssl(
+    "pkcs12",
+    "-export",
+    "-legacy",
+    "-in",
+    p("cert.pem"),
+    "-inkey",
+    p("key.pem"),
+    "-out",
+    p("legacy.pfx"),
+    "-passout",
+    `pass:${password}`,
+  );
   const certPem = readFileSync(p("cert.pem"), "utf8");
   const keyPem = readFileSync(p("key.pem"), "utf8");
   return {

@@ -28,7 +28,12 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
     const header = JSON.parse(Buffer.from(parts[0] as string, "base64url").toString("utf8")) as JwtHeader;
     const claims = JSON.parse(Buffer.from(parts[1] as string, "base64url").toString("utf8")) as JwtClaims;
     if (typeof header !== "object" || typeof claims !== "object" || typeof header.alg !== "string") return undefined;
-    return { header, claims, input: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2] as string, "base64url") };
+    return {
+      header,
+      claims,
+      input: `${parts[0]}.${parts[1]}`,
+      signature: Buffer.from(parts[2] as string, "base64url"),
+    };
   } catch {
     return undefined;
   }
@@ -39,7 +44,10 @@ export function verifySignature(jwt: DecodedJwt, key: KeyObject): boolean {
   const verifier = createVerify("RSA-SHA256").update(jwt.input);
   if (jwt.header.alg === "RS256") return verifier.verify(key, jwt.signature);
   if (jwt.header.alg === "PS256") {
-    return verifier.verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, jwt.signature);
+    return verifier.verify(
+      { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+      jwt.signature,
+    );
   }
   return false;
 }

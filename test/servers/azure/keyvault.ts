@@ -42,7 +42,11 @@ export interface KeyVaultServer {
   url: string;
   resource: string;
   /** Seeds a new version (becomes the latest); returns its version id. */
-  setSecret(name: string, value: string, opts?: { enabled?: boolean; contentType?: string; tags?: Record<string, string> }): string;
+  setSecret(
+    name: string,
+    value: string,
+    opts?: { enabled?: boolean; contentType?: string; tags?: Record<string, string> },
+  ): string;
   /** Enables or disables one version (the latest by default). */
   setEnabled(name: string, enabled: boolean, version?: string): void;
   deleteSecret(name: string): void;
@@ -51,11 +55,25 @@ export interface KeyVaultServer {
   /** The next `count` authenticated requests answer 429 with this Retry-After header value. */
   throttle(count: number, retryAfter?: string): void;
   /** Every request; `objectId` is the caller's when its token was valid. */
-  requests: { method: string; path: string; query: Record<string, string>; status: number; authenticated: boolean; objectId?: string }[];
+  requests: {
+    method: string;
+    path: string;
+    query: Record<string, string>;
+    status: number;
+    authenticated: boolean;
+    objectId?: string;
+  }[];
   close(): Promise<void>;
 }
 
-function kvError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {
+function kvError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { error: { code, message, ...extra } }, { "x-ms-request-id": randomUUID(), ...headers });
 }
 
@@ -71,7 +89,8 @@ export async function startKeyVaultServer(opts: KeyVaultServerOptions): Promise<
   const store = new Map<string, { name: string; versions: SecretVersion[] }>();
   const secrets = {
     get: (name: string) => store.get(name.toLowerCase())?.versions,
-    set: (name: string, versions: SecretVersion[]) => store.set(name.toLowerCase(), { name: store.get(name.toLowerCase())?.name ?? name, versions }),
+    set: (name: string, versions: SecretVersion[]) =>
+      store.set(name.toLowerCase(), { name: store.get(name.toLowerCase())?.name ?? name, versions }),
     keys: () => [...store.values()].map((e) => e.name),
     delete: (name: string) => store.delete(name.toLowerCase()),
     storedName: (name: string) => store.get(name.toLowerCase())?.name ?? name,
@@ -112,18 +131,38 @@ export async function startKeyVaultServer(opts: KeyVaultServerOptions): Promise<
     ...(v.tags ? { tags: v.tags } : {}),
   });
   const notFound = (res: ServerResponse, id: string) =>
-    kvError(res, 404, "SecretNotFound", `A secret with (name/id) ${id} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`);
+    kvError(
+      res,
+      404,
+      "SecretNotFound",
+      `A secret with (name/id) ${id} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+    );
 
   const setSecret: KeyVaultServer["setSecret"] = (name, value, o = {}) => {
     if (!NAME.test(name)) throw new Error(`invalid secret name ${name}`);
     const now = tick();
-    const v: SecretVersion = { version: randomBytes(16).toString("hex"), value, enabled: o.enabled ?? true, created: now, updated: now, contentType: o.contentType, tags: o.tags };
+    const v: SecretVersion = {
+      version: randomBytes(16).toString("hex"),
+      value,
+      enabled: o.enabled ?? true,
+      created: now,
+      updated: now,
+      contentType: o.contentType,
+      tags: o.tags,
+    };
     secrets.set(name, [...(secrets.get(name) ?? []), v]);
     return v.version;
   };
 
   /** One page of `all`, with a nextLink when more remain. */
-  const page = <T>(res: ServerResponse, base: string, path: string, all: T[], query: URLSearchParams, apiVersion: string): void => {
+  const page = <T>(
+    res: ServerResponse,
+    base: string,
+    path: string,
+    all: T[],
+    query: URLSearchParams,
+    apiVersion: string,
+  ): void => {
     const rawMax = query.get("maxresults");
     let max = 25;
     if (rawMax !== null) {
@@ -156,30 +195,54 @@ export async function startKeyVaultServer(opts: KeyVaultServerOptions): Promise<
     return Boolean(p?.has(perm));
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, record: { authenticated: boolean; objectId?: string }): Promise<void> => {
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: { authenticated: boolean; objectId?: string },
+  ): Promise<void> => {
     const host = req.headers.host ?? "127.0.0.1";
     const base = `https://${host}`;
     const url = new URL(req.url ?? "/", base);
     const apiVersion = url.searchParams.get("api-version");
     const auth = req.headers.authorization;
     if (!auth) {
-      return kvError(res, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", {}, { "www-authenticate": challenge });
+      return kvError(
+        res,
+        401,
+        "Unauthorized",
+        "AKV10000: Request is missing a Bearer or PoP token.",
+        {},
+        { "www-authenticate": challenge },
+      );
     }
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
     const validation = m ? directory.validateAccessToken(m[1] as string, resource) : undefined;
     if (!validation || !validation.ok) {
-      const message = validation && !validation.ok ? validation.message : "AKV10000: Request is missing a Bearer or PoP token.";
+      const message =
+        validation && !validation.ok ? validation.message : "AKV10000: Request is missing a Bearer or PoP token.";
       return kvError(res, 401, "Unauthorized", message, {}, { "www-authenticate": challenge });
     }
     record.authenticated = true;
     record.objectId = validation.principal.objectId;
     if (throttleLeft > 0) {
       throttleLeft--;
-      return kvError(res, 429, "Throttled", "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached", {}, { "retry-after": throttleRetryAfter });
+      return kvError(
+        res,
+        429,
+        "Throttled",
+        "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+        {},
+        { "retry-after": throttleRetryAfter },
+      );
     }
     if (apiVersion === null) return kvError(res, 400, "BadParameter", "The api-version query parameter is missing.");
     if (!API_VERSIONS.includes(apiVersion)) {
-      return kvError(res, 400, "BadParameter", `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (${LATEST}).`);
+      return kvError(
+        res,
+        400,
+        "BadParameter",
+        `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (${LATEST}).`,
+      );
     }
     const principal = validation.principal;
     const denied = (perm: Permission) =>
@@ -193,39 +256,54 @@ export async function startKeyVaultServer(opts: KeyVaultServerOptions): Promise<
 
     // "/secrets/name/" (empty version) is how the SDK asks for the latest version.
     const parts = url.pathname.replace(/^\/+/, "").split("/");
-    if (parts[0] !== "secrets") return kvError(res, 404, "NotFound", `The requested resource ${url.pathname} was not found.`);
+    if (parts[0] !== "secrets")
+      return kvError(res, 404, "NotFound", `The requested resource ${url.pathname} was not found.`);
 
     if (parts.length === 1 || (parts.length === 2 && parts[1] === "")) {
-      if (req.method !== "GET") return kvError(res, 405, "MethodNotAllowed", "The requested method is not allowed on this resource.");
+      if (req.method !== "GET")
+        return kvError(res, 405, "MethodNotAllowed", "The requested method is not allowed on this resource.");
       if (!allowed(principal, "list")) return denied("list");
       const names = secrets.keys().sort();
       const items = names.map((n) => item(`${base}/secrets/${n}`, latest(n) as SecretVersion));
       return page(res, base, "/secrets", items, url.searchParams, apiVersion);
     }
     const requested = decodeURIComponent(parts[1] ?? "");
-    if (!NAME.test(requested)) return kvError(res, 400, "BadParameter", `The request URI contains an invalid name: ${requested}`);
+    if (!NAME.test(requested))
+      return kvError(res, 400, "BadParameter", `The request URI contains an invalid name: ${requested}`);
     const name = secrets.storedName(requested);
     const sub = parts.slice(2);
 
     if (sub.length === 1 && sub[0] === "versions") {
-      if (req.method !== "GET") return kvError(res, 405, "MethodNotAllowed", "The requested method is not allowed on this resource.");
+      if (req.method !== "GET")
+        return kvError(res, 405, "MethodNotAllowed", "The requested method is not allowed on this resource.");
       if (!allowed(principal, "list")) return denied("list");
       const versions = secrets.get(name);
       if (!versions) return notFound(res, name);
-      const items = [...versions].sort((a, b) => a.version.localeCompare(b.version)).map((v) => item(`${base}/secrets/${name}/${v.version}`, v));
+      const items = [...versions]
+        .sort((a, b) => a.version.localeCompare(b.version))
+        .map((v) => item(`${base}/secrets/${name}/${v.version}`, v));
       return page(res, base, `/secrets/${name}/versions`, items, url.searchParams, apiVersion);
     }
 
     if (req.method === "PUT" && sub.length === 0) {
       if (!allowed(principal, "set")) return denied("set");
-      let body: { value?: unknown; contentType?: string; tags?: Record<string, string>; attributes?: { enabled?: boolean } };
+      let body: {
+        value?: unknown;
+        contentType?: string;
+        tags?: Record<string, string>;
+        attributes?: { enabled?: boolean };
+      };
       try {
         body = JSON.parse(await readBody(req)) as typeof body;
       } catch {
         return kvError(res, 400, "BadParameter", "The request body is not valid JSON.");
       }
       if (typeof body.value !== "string") return kvError(res, 400, "BadParameter", "Property value is required.");
-      const version = setSecret(name, body.value, { enabled: body.attributes?.enabled, contentType: body.contentType, tags: body.tags });
+      const version = setSecret(name, body.value, {
+        enabled: body.attributes?.enabled,
+        contentType: body.contentType,
+        tags: body.tags,
+      });
       const v = latest(name) as SecretVersion;
       if (v.version !== version) throw new Error("lost write");
       return sendJson(res, 200, bundle(base, name, v));
@@ -252,11 +330,14 @@ export async function startKeyVaultServer(opts: KeyVaultServerOptions): Promise<
       const { value: _value, ...withoutValue } = bundle(base, name, target);
       return sendJson(res, 200, withoutValue);
     }
-    if (req.method !== "GET") return kvError(res, 405, "MethodNotAllowed", "The requested method is not allowed on this resource.");
+    if (req.method !== "GET")
+      return kvError(res, 405, "MethodNotAllowed", "The requested method is not allowed on this resource.");
     if (!allowed(principal, "get")) return denied("get");
     if (!target) return notFound(res, versionId ? `${name}/${versionId}` : name);
     if (!target.enabled) {
-      return kvError(res, 403, "Forbidden", "Operation get is not allowed on a disabled secret.", { innererror: { code: "SecretDisabled" } });
+      return kvError(res, 403, "Forbidden", "Operation get is not allowed on a disabled secret.", {
+        innererror: { code: "SecretDisabled" },
+      });
     }
     return sendJson(res, 200, bundle(base, name, target), { "x-ms-keyvault-service-version": "1.9.2767.1" });
   };
@@ -265,7 +346,14 @@ export async function startKeyVaultServer(opts: KeyVaultServerOptions): Promise<
     const record: { authenticated: boolean; objectId?: string } = { authenticated: false };
     res.on("finish", () => {
       const url = new URL(req.url ?? "/", "https://127.0.0.1");
-      requests.push({ method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), status: res.statusCode, authenticated: record.authenticated, objectId: record.objectId });
+      requests.push({
+        method: req.method ?? "",
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        status: res.statusCode,
+        authenticated: record.authenticated,
+        objectId: record.objectId,
+      });
     });
     handle(req, res, record).catch((err: unknown) => kvError(res, 500, "InternalServerError", String(err)));
   });

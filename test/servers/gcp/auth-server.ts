@@ -27,7 +27,10 @@ export interface GcpAuthServerOptions {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-cache, no-store, max-age=0, must-revalidate" });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-cache, no-store, max-age=0, must-revalidate",
+  });
   res.end(JSON.stringify(body));
 }
 
@@ -47,13 +50,15 @@ export async function startGcpAuthServer(opts: GcpAuthServerOptions): Promise<Gc
   };
 
   const token = async (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method !== "POST") return json(res, 405, { error: "invalid_request", error_description: "Method not allowed" });
+    if (req.method !== "POST")
+      return json(res, 405, { error: "invalid_request", error_description: "Method not allowed" });
     if (!(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
       return refuse(res, "invalid_request", "Bad Request");
     }
     const form = new URLSearchParams(await body(req));
     const grant = form.get("grant_type");
-    if (grant !== "urn:ietf:params:oauth:grant-type:jwt-bearer") return refuse(res, "unsupported_grant_type", `Invalid grant_type: ${grant ?? ""}`);
+    if (grant !== "urn:ietf:params:oauth:grant-type:jwt-bearer")
+      return refuse(res, "unsupported_grant_type", `Invalid grant_type: ${grant ?? ""}`);
     const assertion = form.get("assertion");
     if (!assertion) return refuse(res, "invalid_request", "Missing required parameter: assertion");
     const v = opts.identity.verifyJwt(assertion);

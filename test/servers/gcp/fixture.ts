@@ -23,19 +23,27 @@ export function keyMetadata(key: ServiceAccountKey): Record<string, string> {
   return { ...fields };
 }
 
-export async function startGcpFixture(opts: { projectId?: string; projectNumber?: string; defaultPageSize?: number; metadataServer?: boolean } = {}): Promise<GcpFixture> {
+export async function startGcpFixture(
+  opts: { projectId?: string; projectNumber?: string; defaultPageSize?: number; metadataServer?: boolean } = {},
+): Promise<GcpFixture> {
   const projectId = opts.projectId ?? "keyward-test";
   const projectNumber = opts.projectNumber ?? "770011223344";
   const identity = new TestIdentity();
   const metadataEmail = `${projectNumber}-compute@developer.gserviceaccount.com`;
-  const auth = await startGcpAuthServer(opts.metadataServer ? { identity, metadata: { email: metadataEmail, projectId } } : { identity });
+  const auth = await startGcpAuthServer(
+    opts.metadataServer ? { identity, metadata: { email: metadataEmail, projectId } } : { identity },
+  );
   const server = await startGcpSecretManager({
     identity,
     tls: { cert: testTls.cert, key: testTls.key },
     projects: { [projectId]: projectNumber },
     ...(opts.defaultPageSize ? { defaultPageSize: opts.defaultPageSize } : {}),
   });
-  const key = identity.createServiceAccount(`keyward-reader@${projectId}.iam.gserviceaccount.com`, projectId, auth.tokenUri);
+  const key = identity.createServiceAccount(
+    `keyward-reader@${projectId}.iam.gserviceaccount.com`,
+    projectId,
+    auth.tokenUri,
+  );
   return {
     identity,
     server,

@@ -45,7 +45,11 @@ export class TestIdentity {
   readonly issued: string[] = [];
 
   /** Creates a service account key; `tokenUri` is written into the key file as Google does. */
-  createServiceAccount(email: string, projectId: string, tokenUri = "https://oauth2.googleapis.com/token"): ServiceAccountKey {
+  createServiceAccount(
+    email: string,
+    projectId: string,
+    tokenUri = "https://oauth2.googleapis.com/token",
+  ): ServiceAccountKey {
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const keyId = randomBytes(20).toString("hex");
     this.keys.set(keyId, { email, publicKey });
@@ -100,8 +104,18 @@ export class TestIdentity {
     const key = candidates.find((k) => k.email === claims.iss && verify("RSA-SHA256", signed, k.publicKey, signature));
     if (!key) return { ok: false, reason: "Invalid JWT Signature." };
     const now = Math.floor(Date.now() / 1000);
-    if (typeof claims.iat !== "number" || typeof claims.exp !== "number" || claims.exp <= now - 60 || claims.iat > now + 60 || claims.exp - claims.iat > 3600) {
-      return { ok: false, reason: "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim." };
+    if (
+      typeof claims.iat !== "number" ||
+      typeof claims.exp !== "number" ||
+      claims.exp <= now - 60 ||
+      claims.iat > now + 60 ||
+      claims.exp - claims.iat > 3600
+    ) {
+      return {
+        ok: false,
+        reason:
+          "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.",
+      };
     }
     return { ok: true, principal: key.email, claims };
   }
@@ -112,15 +126,18 @@ export class TestIdentity {
     if (!m) return { ok: false, missing: !authorization };
     const token = m[1] as string;
     const known = this.tokens.get(token);
-    if (known) return known.expiresAt > Date.now() ? { ok: true, principal: known.principal } : { ok: false, missing: false };
+    if (known)
+      return known.expiresAt > Date.now() ? { ok: true, principal: known.principal } : { ok: false, missing: false };
     if (token.split(".").length === 3) {
       // A self-signed JWT is accepted for an API audience or the cloud-platform scope.
       const v = this.verifyJwt(token);
-      if (v.ok && (v.claims.aud === SECRET_MANAGER_AUDIENCE || (v.claims.scope ?? "").split(" ").includes(CLOUD_PLATFORM_SCOPE))) {
+      if (
+        v.ok &&
+        (v.claims.aud === SECRET_MANAGER_AUDIENCE || (v.claims.scope ?? "").split(" ").includes(CLOUD_PLATFORM_SCOPE))
+      ) {
         return { ok: true, principal: v.principal };
       }
     }
     return { ok: false, missing: false };
   }
 }
-

@@ -14,15 +14,22 @@ const GAX_PROTOS = join(dirname(require.resolve("google-gax")), "..", "protos");
 
 const definition = protoLoader.loadSync(
   ["google/cloud/secretmanager/v1/service.proto", "google/rpc/error_details.proto"],
-  { includeDirs: [SECRET_MANAGER_PROTOS, GAX_PROTOS], keepCase: false, longs: String, enums: String, defaults: true, oneofs: true },
+  {
+    includeDirs: [SECRET_MANAGER_PROTOS, GAX_PROTOS],
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  },
 );
 
 interface ServiceHolder {
   google: { cloud: { secretmanager: { v1: { SecretManagerService: grpc.ServiceClientConstructor } } } };
 }
 
-export const SecretManagerService = (grpc.loadPackageDefinition(definition) as unknown as ServiceHolder).google.cloud.secretmanager.v1
-  .SecretManagerService.service;
+export const SecretManagerService = (grpc.loadPackageDefinition(definition) as unknown as ServiceHolder).google.cloud
+  .secretmanager.v1.SecretManagerService.service;
 
 function messageType(name: string): protoLoader.MessageTypeDefinition<object, object> {
   const t = definition[name];
@@ -31,7 +38,11 @@ function messageType(name: string): protoLoader.MessageTypeDefinition<object, ob
 }
 
 /** google.rpc.Status with one google.rpc.ErrorInfo detail, as Google APIs send in `grpc-status-details-bin`. */
-export function statusDetailsBin(code: number, message: string, info: { reason: string; domain: string; metadata: Record<string, string> }): Buffer {
+export function statusDetailsBin(
+  code: number,
+  message: string,
+  info: { reason: string; domain: string; metadata: Record<string, string> },
+): Buffer {
   const errorInfo = messageType("google.rpc.ErrorInfo").serialize(info);
   return messageType("google.rpc.Status").serialize({
     code,

@@ -90,11 +90,15 @@ function etag(): string {
 }
 
 function permissionDenied(permission: string, resource: string): RpcError {
-  return new RpcError(grpc.status.PERMISSION_DENIED, `Permission '${permission}' denied for resource '${resource}' (or it may not exist).`, {
-    reason: "IAM_PERMISSION_DENIED",
-    domain: "iam.googleapis.com",
-    metadata: { permission, resource },
-  });
+  return new RpcError(
+    grpc.status.PERMISSION_DENIED,
+    `Permission '${permission}' denied for resource '${resource}' (or it may not exist).`,
+    {
+      reason: "IAM_PERMISSION_DENIED",
+      domain: "iam.googleapis.com",
+      metadata: { permission, resource },
+    },
+  );
 }
 
 export class GcpSecretManagerServer {
@@ -113,9 +117,16 @@ export class GcpSecretManagerServer {
 
   async start(): Promise<this> {
     const handlers: Record<string, (req: never, principal: string) => unknown> = {
-      CreateSecret: (r: { parent: string; secretId: string; secret: { labels?: Record<string, string>; annotations?: Record<string, string> } | null }, who) =>
-        this.createSecret(r, who),
-      AddSecretVersion: (r: { parent: string; payload: { data: Buffer; dataCrc32c?: string | null } | null }, who) => this.addVersion(r, who),
+      CreateSecret: (
+        r: {
+          parent: string;
+          secretId: string;
+          secret: { labels?: Record<string, string>; annotations?: Record<string, string> } | null;
+        },
+        who,
+      ) => this.createSecret(r, who),
+      AddSecretVersion: (r: { parent: string; payload: { data: Buffer; dataCrc32c?: string | null } | null }, who) =>
+        this.addVersion(r, who),
       GetSecret: (r: { name: string }, who) => {
         const { project, secret } = this.secretAt(r.name, "secretmanager.secrets.get", who);
         return this.secretMessage(secret, project);
@@ -125,7 +136,8 @@ export class GcpSecretManagerServer {
         project.secrets.delete(secret.id);
         return {};
       },
-      ListSecrets: (r: { parent: string; pageSize: number; pageToken: string; filter: string }, who) => this.listSecrets(r, who),
+      ListSecrets: (r: { parent: string; pageSize: number; pageToken: string; filter: string }, who) =>
+        this.listSecrets(r, who),
       GetSecretVersion: (r: { name: string }, who) => {
         const { project, secret, version } = this.versionAt(r.name, "secretmanager.versions.get", who);
         return this.versionMessage(project, secret, version);
@@ -134,12 +146,19 @@ export class GcpSecretManagerServer {
         const { project, secret } = this.secretAt(r.parent, "secretmanager.versions.list", who);
         const all = [...secret.versions].reverse();
         const { items, next } = this.page(all, r.parent, r.pageSize, r.pageToken);
-        return { versions: items.map((v) => this.versionMessage(project, secret, v)), nextPageToken: next, totalSize: all.length };
+        return {
+          versions: items.map((v) => this.versionMessage(project, secret, v)),
+          nextPageToken: next,
+          totalSize: all.length,
+        };
       },
       AccessSecretVersion: (r: { name: string }, who) => this.access(r.name, who),
-      DisableSecretVersion: (r: { name: string }, who) => this.setState(r.name, "DISABLED", "secretmanager.versions.disable", who),
-      EnableSecretVersion: (r: { name: string }, who) => this.setState(r.name, "ENABLED", "secretmanager.versions.enable", who),
-      DestroySecretVersion: (r: { name: string }, who) => this.setState(r.name, "DESTROYED", "secretmanager.versions.destroy", who),
+      DisableSecretVersion: (r: { name: string }, who) =>
+        this.setState(r.name, "DISABLED", "secretmanager.versions.disable", who),
+      EnableSecretVersion: (r: { name: string }, who) =>
+        this.setState(r.name, "ENABLED", "secretmanager.versions.enable", who),
+      DestroySecretVersion: (r: { name: string }, who) =>
+        this.setState(r.name, "DESTROYED", "secretmanager.versions.destroy", who),
     };
     const impl: grpc.UntypedServiceImplementation = {};
     for (const [method, handler] of Object.entries(handlers)) {
@@ -161,7 +180,9 @@ export class GcpSecretManagerServer {
     }
     this.server.addService(SecretManagerService, impl);
     const creds = this.opts.tls
-      ? grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(this.opts.tls.key), cert_chain: Buffer.from(this.opts.tls.cert) }])
+      ? grpc.ServerCredentials.createSsl(null, [
+          { private_key: Buffer.from(this.opts.tls.key), cert_chain: Buffer.from(this.opts.tls.cert) },
+        ])
       : grpc.ServerCredentials.createInsecure();
     this.port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync("127.0.0.1:0", creds, (err, port) => (err ? reject(err) : resolve(port)));
@@ -198,7 +219,14 @@ export class GcpSecretManagerServer {
       project.secrets.set(secretId, secret);
     }
     const number = secret.versions.length + 1;
-    secret.versions.push({ number, state: "ENABLED", data: Buffer.from(value), createTime: new Date(), checksummed: false, etag: etag() });
+    secret.versions.push({
+      number,
+      state: "ENABLED",
+      data: Buffer.from(value),
+      createTime: new Date(),
+      checksummed: false,
+      etag: etag(),
+    });
     return number;
   }
 
@@ -209,7 +237,9 @@ export class GcpSecretManagerServer {
 
   /** The next `times` calls of `method` ("*" for any) fail with `code`. */
   failNext(method: string, code: grpc.status, details: string, times = 1, reason?: string): void {
-    this.faults.push(reason === undefined ? { method, code, details, times } : { method, code, details, times, reason });
+    this.faults.push(
+      reason === undefined ? { method, code, details, times } : { method, code, details, times, reason },
+    );
   }
 
   /** Drops every pending fault and denial. */
@@ -243,9 +273,18 @@ export class GcpSecretManagerServer {
     const result = identity.authenticate(typeof header === "string" ? header : undefined);
     if (result.ok) {
       const token = (header as string).replace(/^Bearer\s+/i, "");
-      return { principal: result.principal, credential: token.split(".").length === 3 ? "self-signed-jwt" : "access-token" };
+      return {
+        principal: result.principal,
+        credential: token.split(".").length === 3 ? "self-signed-jwt" : "access-token",
+      };
     }
-    const info = { domain: "googleapis.com", metadata: { service: "secretmanager.googleapis.com", method: "google.cloud.secretmanager.v1.SecretManagerService" } };
+    const info = {
+      domain: "googleapis.com",
+      metadata: {
+        service: "secretmanager.googleapis.com",
+        method: "google.cloud.secretmanager.v1.SecretManagerService",
+      },
+    };
     if (result.missing) {
       throw new RpcError(
         grpc.status.UNAUTHENTICATED,
@@ -264,7 +303,13 @@ export class GcpSecretManagerServer {
     const f = this.faults.find((x) => x.times > 0 && (x.method === "*" || x.method === method));
     if (!f) return;
     f.times--;
-    throw new RpcError(f.code, f.details, f.reason ? { reason: f.reason, domain: "googleapis.com", metadata: { service: "secretmanager.googleapis.com" } } : undefined);
+    throw new RpcError(
+      f.code,
+      f.details,
+      f.reason
+        ? { reason: f.reason, domain: "googleapis.com", metadata: { service: "secretmanager.googleapis.com" } }
+        : undefined,
+    );
   }
 
   private project(name: string, permission: string, resource: string): Project {
@@ -276,7 +321,10 @@ export class GcpSecretManagerServer {
   private checkAllowed(principal: string, permission: string, project: Project, rest: string, asked: string): void {
     const canonical = `projects/${project.id}${rest}`;
     for (const d of this.denials) {
-      if ((d.principal === undefined || d.principal === principal) && (canonical === d.resource || canonical.startsWith(`${d.resource}/`))) {
+      if (
+        (d.principal === undefined || d.principal === principal) &&
+        (canonical === d.resource || canonical.startsWith(`${d.resource}/`))
+      ) {
         throw permissionDenied(permission, asked);
       }
     }
@@ -296,11 +344,16 @@ export class GcpSecretManagerServer {
     const project = this.project(m[1] as string, permission, name);
     this.checkAllowed(who, permission, project, `/secrets/${m[2]}`, name);
     const secret = project.secrets.get(m[2] as string);
-    if (!secret) throw new RpcError(grpc.status.NOT_FOUND, `Secret [projects/${project.number}/secrets/${m[2]}] not found.`);
+    if (!secret)
+      throw new RpcError(grpc.status.NOT_FOUND, `Secret [projects/${project.number}/secrets/${m[2]}] not found.`);
     return { project, secret };
   }
 
-  private versionAt(name: string, permission: string, who: string): { project: Project; secret: StoredSecret; version: Version } {
+  private versionAt(
+    name: string,
+    permission: string,
+    who: string,
+  ): { project: Project; secret: StoredSecret; version: Version } {
     const m = /^projects\/([^/]+)\/secrets\/([^/]+)\/versions\/([^/]+)$/.exec(name);
     if (!m) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid resource field value in the request.`);
     const [, projectName, secretId, versionId] = m as unknown as [string, string, string, string];
@@ -317,14 +370,16 @@ export class GcpSecretManagerServer {
       return { project, secret, version: last };
     }
     const version = secret?.versions.find((v) => v.number === Number(versionId));
-    if (!secret || !version) throw new RpcError(grpc.status.NOT_FOUND, `Secret Version [${full}/versions/${versionId}] not found.`);
+    if (!secret || !version)
+      throw new RpcError(grpc.status.NOT_FOUND, `Secret Version [${full}/versions/${versionId}] not found.`);
     return { project, secret, version };
   }
 
   private access(name: string, who: string): unknown {
     const { project, secret, version } = this.versionAt(name, "secretmanager.versions.access", who);
     const full = `projects/${project.number}/secrets/${secret.id}/versions/${version.number}`;
-    if (version.state !== "ENABLED") throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${full}] is in ${version.state} state.`);
+    if (version.state !== "ENABLED")
+      throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${full}] is in ${version.state} state.`);
     return { name: full, payload: { data: version.data, dataCrc32c: String(crc32c(version.data)) } };
   }
 
@@ -344,15 +399,25 @@ export class GcpSecretManagerServer {
   }
 
   private createSecret(
-    r: { parent: string; secretId: string; secret: { labels?: Record<string, string>; annotations?: Record<string, string> } | null },
+    r: {
+      parent: string;
+      secretId: string;
+      secret: { labels?: Record<string, string>; annotations?: Record<string, string> } | null;
+    },
     who: string,
   ): unknown {
     const project = this.parseParent(r.parent, "secretmanager.secrets.create", who);
     if (!SECRET_ID.test(r.secretId)) {
-      throw new RpcError(grpc.status.INVALID_ARGUMENT, "Secret ID must be less than 255 characters and consist only of letters, numbers, hyphens and underscores.");
+      throw new RpcError(
+        grpc.status.INVALID_ARGUMENT,
+        "Secret ID must be less than 255 characters and consist only of letters, numbers, hyphens and underscores.",
+      );
     }
     if (project.secrets.has(r.secretId)) {
-      throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [projects/${project.number}/secrets/${r.secretId}] already exists.`);
+      throw new RpcError(
+        grpc.status.ALREADY_EXISTS,
+        `Secret [projects/${project.number}/secrets/${r.secretId}] already exists.`,
+      );
     }
     const secret: StoredSecret = {
       id: r.secretId,
@@ -366,10 +431,14 @@ export class GcpSecretManagerServer {
     return this.secretMessage(secret, project);
   }
 
-  private addVersion(r: { parent: string; payload: { data: Buffer; dataCrc32c?: string | null } | null }, who: string): unknown {
+  private addVersion(
+    r: { parent: string; payload: { data: Buffer; dataCrc32c?: string | null } | null },
+    who: string,
+  ): unknown {
     const { project, secret } = this.secretAt(r.parent, "secretmanager.versions.add", who);
     const data = Buffer.from(r.payload?.data ?? Buffer.alloc(0));
-    if (data.length > 64 * 1024) throw new RpcError(grpc.status.INVALID_ARGUMENT, "Secret payload data must be 65536 bytes or smaller.");
+    if (data.length > 64 * 1024)
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, "Secret payload data must be 65536 bytes or smaller.");
     const given = r.payload?.dataCrc32c;
     if (given !== undefined && given !== null && Number(given) !== crc32c(data)) {
       throw new RpcError(grpc.status.INVALID_ARGUMENT, "Checksum mismatch.");
@@ -386,9 +455,13 @@ export class GcpSecretManagerServer {
     return this.versionMessage(project, secret, version);
   }
 
-  private listSecrets(r: { parent: string; pageSize: number; pageToken: string; filter: string }, who: string): unknown {
+  private listSecrets(
+    r: { parent: string; pageSize: number; pageToken: string; filter: string },
+    who: string,
+  ): unknown {
     const project = this.parseParent(r.parent, "secretmanager.secrets.list", who);
-    if (r.filter) throw new RpcError(grpc.status.INVALID_ARGUMENT, "List filters are not implemented by this test server.");
+    if (r.filter)
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, "List filters are not implemented by this test server.");
     const all = [...project.secrets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const { items, next } = this.page(all, r.parent, r.pageSize, r.pageToken);
     return { secrets: items.map((s) => this.secretMessage(s, project)), nextPageToken: next, totalSize: all.length };
@@ -405,11 +478,15 @@ export class GcpSecretManagerServer {
       } catch {
         /* reported below */
       }
-      if (decoded.p !== parent || typeof decoded.o !== "number") throw new RpcError(grpc.status.INVALID_ARGUMENT, "Invalid page token.");
+      if (decoded.p !== parent || typeof decoded.o !== "number")
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, "Invalid page token.");
       offset = decoded.o;
     }
     const items = all.slice(offset, offset + size);
-    const next = offset + size < all.length ? Buffer.from(JSON.stringify({ p: parent, o: offset + size })).toString("base64url") : "";
+    const next =
+      offset + size < all.length
+        ? Buffer.from(JSON.stringify({ p: parent, o: offset + size })).toString("base64url")
+        : "";
     return { items, next };
   }
 
@@ -438,7 +515,9 @@ export class GcpSecretManagerServer {
 }
 
 /** Starts a server on 127.0.0.1 with `projects` (id → number) already created. */
-export async function startGcpSecretManager(opts: GcpServerOptions & { projects?: Record<string, string> } = {}): Promise<GcpSecretManagerServer> {
+export async function startGcpSecretManager(
+  opts: GcpServerOptions & { projects?: Record<string, string> } = {},
+): Promise<GcpSecretManagerServer> {
   const server = new GcpSecretManagerServer(opts);
   for (const [id, number] of Object.entries(opts.projects ?? {})) server.addProject(id, number);
   return server.start();

@@ -18,7 +18,11 @@ export const SERVER_VERSION = {
 };
 
 export function apiVersions(serverAddress: string): object {
-  return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }] };
+  return {
+    kind: "APIVersions",
+    versions: ["v1"],
+    serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }],
+  };
 }
 
 export const API_GROUP_LIST = { kind: "APIGroupList", apiVersion: "v1", groups: [] };
@@ -60,8 +64,20 @@ function age(created: string): string {
   return `${Math.floor(minutes / 60)}h`;
 }
 
-const NAME_COLUMN = { name: "Name", type: "string", format: "name", description: "Name must be unique within a namespace.", priority: 0 };
-const AGE_COLUMN = { name: "Age", type: "string", format: "", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", priority: 0 };
+const NAME_COLUMN = {
+  name: "Name",
+  type: "string",
+  format: "name",
+  description: "Name must be unique within a namespace.",
+  priority: 0,
+};
+const AGE_COLUMN = {
+  name: "Age",
+  type: "string",
+  format: "",
+  description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
+  priority: 0,
+};
 
 function partial(o: SecretObject | NamespaceObject): object {
   return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata };
@@ -74,11 +90,20 @@ export function secretTable(items: SecretObject[], resourceVersion: string, cont
     metadata: cont ? { resourceVersion, continue: cont } : { resourceVersion },
     columnDefinitions: [
       NAME_COLUMN,
-      { name: "Type", type: "string", format: "", description: "Used to facilitate programmatic handling of secret data.", priority: 0 },
+      {
+        name: "Type",
+        type: "string",
+        format: "",
+        description: "Used to facilitate programmatic handling of secret data.",
+        priority: 0,
+      },
       { name: "Data", type: "string", format: "", description: "Data contains the secret data.", priority: 0 },
       AGE_COLUMN,
     ],
-    rows: items.map((s) => ({ cells: [s.metadata.name, s.type, Object.keys(s.data ?? {}).length, age(s.metadata.creationTimestamp)], object: partial(s) })),
+    rows: items.map((s) => ({
+      cells: [s.metadata.name, s.type, Object.keys(s.data ?? {}).length, age(s.metadata.creationTimestamp)],
+      object: partial(s),
+    })),
   };
 }
 
@@ -87,7 +112,14 @@ export function namespaceTable(items: NamespaceObject[], resourceVersion: string
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",
     metadata: { resourceVersion },
-    columnDefinitions: [NAME_COLUMN, { name: "Status", type: "string", format: "", description: "The status of the namespace", priority: 0 }, AGE_COLUMN],
-    rows: items.map((n) => ({ cells: [n.metadata.name, n.status.phase, age(n.metadata.creationTimestamp)], object: partial(n) })),
+    columnDefinitions: [
+      NAME_COLUMN,
+      { name: "Status", type: "string", format: "", description: "The status of the namespace", priority: 0 },
+      AGE_COLUMN,
+    ],
+    rows: items.map((n) => ({
+      cells: [n.metadata.name, n.status.phase, age(n.metadata.creationTimestamp)],
+      object: partial(n),
+    })),
   };
 }

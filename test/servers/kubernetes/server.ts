@@ -15,7 +15,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { makeTestTls, type TestTls } from "../../helpers/tls.js";
-import { API_GROUP_LIST, apiVersions, CORE_V1_RESOURCES, namespaceTable, secretTable, SERVER_VERSION, wantsTable } from "./discovery.js";
+import {
+  API_GROUP_LIST,
+  apiVersions,
+  CORE_V1_RESOURCES,
+  namespaceTable,
+  secretTable,
+  SERVER_VERSION,
+  wantsTable,
+} from "./discovery.js";
 import { ClusterState, type SecretObject, type WatchEvent } from "./state.js";
 import * as status from "./status.js";
 import type { Status } from "./status.js";
@@ -105,13 +113,24 @@ export class KubeApiTestServer {
   // ---- test controls -------------------------------------------------------------------------------
 
   /** Stores a secret; `data` holds plain values, encoded as the API stores them (base64). */
-  putSecret(namespace: string, name: string, data: Record<string, string>, opts: { type?: string; labels?: Record<string, string> } = {}): SecretObject {
+  putSecret(
+    namespace: string,
+    name: string,
+    data: Record<string, string>,
+    opts: { type?: string; labels?: Record<string, string> } = {},
+  ): SecretObject {
     this.state.addNamespace(namespace);
     const encoded: Record<string, string> = {};
     for (const [k, v] of Object.entries(data)) encoded[k] = Buffer.from(v, "utf8").toString("base64");
     const metadata: { name: string; namespace: string; labels?: Record<string, string> } = { name, namespace };
     if (opts.labels) metadata.labels = opts.labels;
-    return this.state.putSecret({ kind: "Secret", apiVersion: "v1", metadata, data: encoded, type: opts.type ?? "Opaque" });
+    return this.state.putSecret({
+      kind: "Secret",
+      apiVersion: "v1",
+      metadata,
+      data: encoded,
+      type: opts.type ?? "Opaque",
+    });
   }
 
   deleteSecret(namespace: string, name: string): void {
@@ -148,7 +167,9 @@ export class KubeApiTestServer {
         (r.apiGroups.includes("") || r.apiGroups.includes("*")) &&
         (r.resources.includes("secrets") || r.resources.includes("*")) &&
         (r.verbs.includes(verb) || r.verbs.includes("*")) &&
-        (r.resourceNames === undefined || r.resourceNames.length === 0 || (name !== undefined && r.resourceNames.includes(name))),
+        (r.resourceNames === undefined ||
+          r.resourceNames.length === 0 ||
+          (name !== undefined && r.resourceNames.includes(name))),
     );
   }
 
@@ -184,7 +205,8 @@ export class KubeApiTestServer {
   }
 
   count(filter: Partial<Pick<RecordedRequest, "verb" | "namespace" | "name" | "method">>): number {
-    return this.requests.filter((r) => Object.entries(filter).every(([k, v]) => r[k as keyof RecordedRequest] === v)).length;
+    return this.requests.filter((r) => Object.entries(filter).every(([k, v]) => r[k as keyof RecordedRequest] === v))
+      .length;
   }
 
   /** A kubeconfig for this server (token auth, CA file) as YAML text. */
@@ -294,12 +316,20 @@ export class KubeApiTestServer {
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, url: URL, path: string, record: RecordedRequest): Promise<void> {
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    path: string,
+    record: RecordedRequest,
+  ): Promise<void> {
     const method = req.method ?? "GET";
     if (PUBLIC_PATHS.has(path)) {
       if (method !== "GET") throw new HttpError(status.methodNotAllowed());
       if (path === "/version") return this.sendJson(res, 200, SERVER_VERSION);
-      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" }).end("ok");
+      res
+        .writeHead(200, { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" })
+        .end("ok");
       return;
     }
     const anonymous = record.user === "system:anonymous";
@@ -312,7 +342,8 @@ export class KubeApiTestServer {
     }
 
     const parts = path.split("/").slice(1).map(decodeURIComponent);
-    if (parts[0] !== "api" || parts[1] !== "v1") throw new HttpError(anonymous ? nonResourceForbidden(record.user, path) : status.pathNotFound());
+    if (parts[0] !== "api" || parts[1] !== "v1")
+      throw new HttpError(anonymous ? nonResourceForbidden(record.user, path) : status.pathNotFound());
     const rest = parts.slice(2);
     // /api/v1/secrets  |  /api/v1/namespaces[/ns[/secrets[/name]]]
     let namespace: string | undefined;
@@ -335,7 +366,13 @@ export class KubeApiTestServer {
     if (namespace !== undefined) record.namespace = namespace;
     if (name !== undefined) record.name = name;
 
-    if (resource === "secrets" && (this.denied.has(`${verb}/${namespace ?? ""}`) || this.denied.has(`${verb}/*`) || anonymous || !this.roleAllows(verb, namespace, name))) {
+    if (
+      resource === "secrets" &&
+      (this.denied.has(`${verb}/${namespace ?? ""}`) ||
+        this.denied.has(`${verb}/*`) ||
+        anonymous ||
+        !this.roleAllows(verb, namespace, name))
+    ) {
       throw new HttpError(status.forbidden(record.user, verb, "secrets", name ?? "", namespace));
     }
     if (anonymous) throw new HttpError(status.forbidden(record.user, verb, resource, name ?? "", namespace));
@@ -364,7 +401,12 @@ export class KubeApiTestServer {
     }
   }
 
-  private async namespaces(req: IncomingMessage, res: ServerResponse, verb: string, name: string | undefined): Promise<void> {
+  private async namespaces(
+    req: IncomingMessage,
+    res: ServerResponse,
+    verb: string,
+    name: string | undefined,
+  ): Promise<void> {
     const rv = String(this.state.resourceVersion);
     if (verb === "get") {
       const ns = this.state.namespaces.get(name as string);
@@ -374,12 +416,25 @@ export class KubeApiTestServer {
     if (verb === "list") {
       const items = [...this.state.namespaces.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
       if (wantsTable(req.headers.accept)) return this.sendJson(res, 200, namespaceTable(items, rv));
-      return this.sendJson(res, 200, { kind: "NamespaceList", apiVersion: "v1", metadata: { resourceVersion: rv }, items: items.map(stripTypeMeta) });
+      return this.sendJson(res, 200, {
+        kind: "NamespaceList",
+        apiVersion: "v1",
+        metadata: { resourceVersion: rv },
+        items: items.map(stripTypeMeta),
+      });
     }
     if (verb === "create") {
       const body = await readObject(req);
       const nsName = (body.metadata as { name?: string } | undefined)?.name ?? "";
-      if (!DNS1123_LABEL.test(nsName) || nsName.length > 63) throw new HttpError(status.invalid("Namespace", nsName, "metadata.name", `Invalid value: "${nsName}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`));
+      if (!DNS1123_LABEL.test(nsName) || nsName.length > 63)
+        throw new HttpError(
+          status.invalid(
+            "Namespace",
+            nsName,
+            "metadata.name",
+            `Invalid value: "${nsName}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`,
+          ),
+        );
       if (this.state.namespaces.has(nsName)) throw new HttpError(status.alreadyExists("namespaces", nsName));
       return this.sendJson(res, 201, this.state.addNamespace(nsName));
     }
@@ -389,11 +444,17 @@ export class KubeApiTestServer {
   private getSecret(req: IncomingMessage, res: ServerResponse, namespace: string, name: string): void {
     const secret = this.state.getSecret(namespace, name);
     if (!secret) throw new HttpError(status.notFound("secrets", name));
-    if (wantsTable(req.headers.accept)) return this.sendJson(res, 200, secretTable([secret], secret.metadata.resourceVersion));
+    if (wantsTable(req.headers.accept))
+      return this.sendJson(res, 200, secretTable([secret], secret.metadata.resourceVersion));
     this.sendJson(res, 200, secret);
   }
 
-  private async listSecrets(req: IncomingMessage, res: ServerResponse, url: URL, namespace: string | undefined): Promise<void> {
+  private async listSecrets(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    namespace: string | undefined,
+  ): Promise<void> {
     if (this.listGate) await this.listGate;
     const q = url.searchParams;
     let rv = this.state.resourceVersion;
@@ -402,13 +463,22 @@ export class KubeApiTestServer {
     if (cont) {
       const token = decodeContinue(cont);
       if (token.rv < this.state.compactedRevision) {
-        throw new HttpError(status.expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."));
+        throw new HttpError(
+          status.expired(
+            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+          ),
+        );
       }
       rv = token.rv;
       startAfter = token.start;
     } else {
       const want = q.get("resourceVersion");
-      if (want && want !== "0" && q.get("resourceVersionMatch") === "Exact" && Number(want) < this.state.compactedRevision) {
+      if (
+        want &&
+        want !== "0" &&
+        q.get("resourceVersionMatch") === "Exact" &&
+        Number(want) < this.state.compactedRevision
+      ) {
         throw new HttpError(status.expired(`too old resource version: ${want} (${this.state.compactedRevision})`));
       }
     }
@@ -434,7 +504,8 @@ export class KubeApiTestServer {
   private watchSecrets(req: IncomingMessage, res: ServerResponse, url: URL, namespace: string | undefined): void {
     const q = url.searchParams;
     const rvParam = q.get("resourceVersion") ?? "";
-    if (rvParam !== "" && !/^\d+$/.test(rvParam)) throw new HttpError(status.badRequest(`resourceVersion: Invalid value: "${rvParam}": must be a decimal integer`));
+    if (rvParam !== "" && !/^\d+$/.test(rvParam))
+      throw new HttpError(status.badRequest(`resourceVersion: Invalid value: "${rvParam}": must be a decimal integer`));
     const filter = selector(q);
     const table = wantsTable(req.headers.accept);
     const bookmarks = TRUTHY.has(q.get("allowWatchBookmarks") ?? "");
@@ -447,7 +518,9 @@ export class KubeApiTestServer {
 
     let initial: WatchEvent[] | undefined;
     if (rvParam === "" || rvParam === "0") {
-      initial = this.state.listSecrets(namespace).map((o) => ({ type: "ADDED" as const, object: o, rv: Number(o.metadata.resourceVersion) }));
+      initial = this.state
+        .listSecrets(namespace)
+        .map((o) => ({ type: "ADDED" as const, object: o, rv: Number(o.metadata.resourceVersion) }));
     } else {
       initial = this.state.eventsSince(Number(rvParam), namespace);
       if (!initial) {
@@ -464,7 +537,12 @@ export class KubeApiTestServer {
         if (filter(e.object)) write(e.type, render(e.object));
       },
       bookmark: () => {
-        if (bookmarks) write("BOOKMARK", { kind: "Secret", apiVersion: "v1", metadata: { resourceVersion: String(this.state.resourceVersion) } });
+        if (bookmarks)
+          write("BOOKMARK", {
+            kind: "Secret",
+            apiVersion: "v1",
+            metadata: { resourceVersion: String(this.state.resourceVersion) },
+          });
       },
     };
     this.state.watchers.add(watcher);
@@ -484,20 +562,33 @@ export class KubeApiTestServer {
     const body = await readObject(req);
     const secret = toSecret(body, namespace);
     if (!this.state.namespaces.has(namespace)) throw new HttpError(status.notFound("namespaces", namespace));
-    if (this.state.getSecret(namespace, secret.metadata.name)) throw new HttpError(status.alreadyExists("secrets", secret.metadata.name));
+    if (this.state.getSecret(namespace, secret.metadata.name))
+      throw new HttpError(status.alreadyExists("secrets", secret.metadata.name));
     this.sendJson(res, 201, this.state.putSecret(secret));
   }
 
-  private async updateSecret(req: IncomingMessage, res: ServerResponse, namespace: string, name: string): Promise<void> {
+  private async updateSecret(
+    req: IncomingMessage,
+    res: ServerResponse,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
     const body = await readObject(req);
     const secret = toSecret(body, namespace);
-    if (secret.metadata.name !== name) throw new HttpError(status.badRequest("the name of the object (" + secret.metadata.name + ") does not match the name on the URL (" + name + ")"));
+    if (secret.metadata.name !== name)
+      throw new HttpError(
+        status.badRequest(
+          "the name of the object (" + secret.metadata.name + ") does not match the name on the URL (" + name + ")",
+        ),
+      );
     const old = this.state.getSecret(namespace, name);
     if (!old) throw new HttpError(status.notFound("secrets", name));
     const wantRv = (body.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     if (wantRv && wantRv !== old.metadata.resourceVersion) throw new HttpError(status.conflict("secrets", name));
     if (old.immutable && JSON.stringify(old.data ?? {}) !== JSON.stringify(secret.data ?? {})) {
-      throw new HttpError(status.invalid("Secret", name, "data", "Forbidden: field is immutable when `immutable` is set"));
+      throw new HttpError(
+        status.invalid("Secret", name, "data", "Forbidden: field is immutable when `immutable` is set"),
+      );
     }
     this.sendJson(res, 200, this.state.putSecret(secret));
   }
@@ -510,7 +601,13 @@ export class KubeApiTestServer {
 
   private sendJson(res: ServerResponse, code: number, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(code, { ...commonHeaders(), "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) }).end(text);
+    res
+      .writeHead(code, {
+        ...commonHeaders(),
+        "Content-Type": "application/json",
+        "Content-Length": Buffer.byteLength(text),
+      })
+      .end(text);
   }
 
   private sendStatus(res: ServerResponse, s: Status): void {
@@ -519,11 +616,25 @@ export class KubeApiTestServer {
 }
 
 function commonHeaders(): Record<string, string> {
-  return { "Audit-Id": randomUUID(), "Cache-Control": "no-cache, private", "X-Kubernetes-Pf-Flowschema-Uid": "keyward-test", "X-Kubernetes-Pf-Prioritylevel-Uid": "keyward-test" };
+  return {
+    "Audit-Id": randomUUID(),
+    "Cache-Control": "no-cache, private",
+    "X-Kubernetes-Pf-Flowschema-Uid": "keyward-test",
+    "X-Kubernetes-Pf-Prioritylevel-Uid": "keyward-test",
+  };
 }
 
 function nonResourceForbidden(user: string, path: string): Status {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `forbidden: User "${user}" cannot get path "${path}"`, reason: "Forbidden", details: {}, code: 403 };
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: `forbidden: User "${user}" cannot get path "${path}"`,
+    reason: "Forbidden",
+    details: {},
+    code: 403,
+  };
 }
 
 function verbFor(method: string, named: boolean, watch: boolean): string | undefined {
@@ -558,18 +669,28 @@ function encodeContinue(rv: number, start: string): string {
 
 function decodeContinue(token: string): { rv: number; start: string } {
   try {
-    const t = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { v?: string; rv?: number; start?: string };
-    if (t.v !== "meta.k8s.io/v1" || typeof t.rv !== "number" || typeof t.start !== "string") throw new Error("bad token");
+    const t = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as {
+      v?: string;
+      rv?: number;
+      start?: string;
+    };
+    if (t.v !== "meta.k8s.io/v1" || typeof t.rv !== "number" || typeof t.start !== "string")
+      throw new Error("bad token");
     return { rv: t.rv, start: t.start.endsWith("\u0000") ? t.start.slice(0, -1) : t.start };
   } catch {
-    throw new HttpError(status.badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"));
+    throw new HttpError(
+      status.badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
+    );
   }
 }
 
 /** `labelSelector` (k=v, k==v, k!=v, k, !k) and `fieldSelector` (metadata.name, metadata.namespace, type). */
 function selector(q: URLSearchParams): (s: SecretObject) => boolean {
   const tests: ((s: SecretObject) => boolean)[] = [];
-  for (const term of (q.get("labelSelector") ?? "").split(",").map((t) => t.trim()).filter(Boolean)) {
+  for (const term of (q.get("labelSelector") ?? "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean)) {
     const m = /^(!?)([^!=]+?)\s*(?:(==|=|!=)\s*(.*))?$/.exec(term);
     if (!m) throw new HttpError(status.badRequest(`unable to parse requirement: ${term}`));
     const [, not, key, op, value] = m as unknown as [string, string, string, string | undefined, string | undefined];
@@ -579,11 +700,20 @@ function selector(q: URLSearchParams): (s: SecretObject) => boolean {
       return op === "!=" ? v !== value : v === value;
     });
   }
-  for (const term of (q.get("fieldSelector") ?? "").split(",").map((t) => t.trim()).filter(Boolean)) {
+  for (const term of (q.get("fieldSelector") ?? "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean)) {
     const m = /^(metadata\.name|metadata\.namespace|type)\s*(==|=|!=)\s*(.*)$/.exec(term);
-    if (!m) throw new HttpError(status.badRequest(`"${term.split(/[!=]/)[0]}" is not a known field selector: only "metadata.name", "metadata.namespace", "type"`));
+    if (!m)
+      throw new HttpError(
+        status.badRequest(
+          `"${term.split(/[!=]/)[0]}" is not a known field selector: only "metadata.name", "metadata.namespace", "type"`,
+        ),
+      );
     const [, field, op, value] = m as unknown as [string, string, string, string];
-    const get = (s: SecretObject): string => (field === "type" ? s.type : field === "metadata.name" ? s.metadata.name : (s.metadata.namespace ?? ""));
+    const get = (s: SecretObject): string =>
+      field === "type" ? s.type : field === "metadata.name" ? s.metadata.name : (s.metadata.namespace ?? "");
     tests.push((s) => (op === "!=" ? get(s) !== value : get(s) === value));
   }
   return (s) => tests.every((t) => t(s));
@@ -599,7 +729,9 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      throw new HttpError(status.badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message.split("\n")[0]}`));
+      throw new HttpError(
+        status.badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message.split("\n")[0]}`),
+      );
     }
   } else if (type === "application/yaml") {
     try {
@@ -610,38 +742,84 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
   } else {
     throw new HttpError(status.unsupportedMediaType(type));
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new HttpError(status.badRequest("Object 'Kind' is missing in request body"));
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new HttpError(status.badRequest("Object 'Kind' is missing in request body"));
   return doc as Record<string, unknown>;
 }
 
 /** Validates a Secret body the way the API server's decoding and validation do, and folds stringData into data. */
-function toSecret(body: Record<string, unknown>, namespace: string): SecretObject & { metadata: { namespace: string } } {
-  if (body.kind !== undefined && body.kind !== "Secret") throw new HttpError(status.badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (v1)`));
+function toSecret(
+  body: Record<string, unknown>,
+  namespace: string,
+): SecretObject & { metadata: { namespace: string } } {
+  if (body.kind !== undefined && body.kind !== "Secret")
+    throw new HttpError(
+      status.badRequest(
+        `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (v1)`,
+      ),
+    );
   const meta = (body.metadata ?? {}) as Record<string, unknown>;
   let name = typeof meta.name === "string" ? meta.name : "";
-  if (!name && typeof meta.generateName === "string" && meta.generateName) name = meta.generateName + randomUUID().slice(0, 5);
-  if (!name) throw new HttpError(status.invalid("Secret", "", "metadata.name", "Required value: name or generateName is required"));
+  if (!name && typeof meta.generateName === "string" && meta.generateName)
+    name = meta.generateName + randomUUID().slice(0, 5);
+  if (!name)
+    throw new HttpError(
+      status.invalid("Secret", "", "metadata.name", "Required value: name or generateName is required"),
+    );
   if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
-    throw new HttpError(status.invalid("Secret", name, "metadata.name", `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`));
+    throw new HttpError(
+      status.invalid(
+        "Secret",
+        name,
+        "metadata.name",
+        `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      ),
+    );
   }
   if (typeof meta.namespace === "string" && meta.namespace !== "" && meta.namespace !== namespace) {
-    throw new HttpError(status.badRequest("the namespace of the provided object does not match the namespace sent on the request"));
+    throw new HttpError(
+      status.badRequest("the namespace of the provided object does not match the namespace sent on the request"),
+    );
   }
   const data: Record<string, string> = {};
   for (const [k, v] of Object.entries((body.data ?? {}) as Record<string, unknown>)) {
     if (typeof v !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) {
-      throw new HttpError(status.badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0`));
+      throw new HttpError(
+        status.badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0`),
+      );
     }
     data[k] = v;
   }
-  for (const [k, v] of Object.entries((body.stringData ?? {}) as Record<string, unknown>)) data[k] = Buffer.from(String(v), "utf8").toString("base64");
+  for (const [k, v] of Object.entries((body.stringData ?? {}) as Record<string, unknown>))
+    data[k] = Buffer.from(String(v), "utf8").toString("base64");
   for (const k of Object.keys(data)) {
-    if (!DATA_KEY.test(k)) throw new HttpError(status.invalid("Secret", name, `data[${k}]`, `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`));
+    if (!DATA_KEY.test(k))
+      throw new HttpError(
+        status.invalid(
+          "Secret",
+          name,
+          `data[${k}]`,
+          `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+        ),
+      );
   }
-  const metadata: SecretObject["metadata"] & { namespace: string } = { name, namespace, uid: "", resourceVersion: "", creationTimestamp: "" };
+  const metadata: SecretObject["metadata"] & { namespace: string } = {
+    name,
+    namespace,
+    uid: "",
+    resourceVersion: "",
+    creationTimestamp: "",
+  };
   if (meta.labels && typeof meta.labels === "object") metadata.labels = meta.labels as Record<string, string>;
-  if (meta.annotations && typeof meta.annotations === "object") metadata.annotations = meta.annotations as Record<string, string>;
-  const out: SecretObject & { metadata: { namespace: string } } = { kind: "Secret", apiVersion: "v1", metadata, data, type: typeof body.type === "string" && body.type ? body.type : "Opaque" };
+  if (meta.annotations && typeof meta.annotations === "object")
+    metadata.annotations = meta.annotations as Record<string, string>;
+  const out: SecretObject & { metadata: { namespace: string } } = {
+    kind: "Secret",
+    apiVersion: "v1",
+    metadata,
+    data,
+    type: typeof body.type === "string" && body.type ? body.type : "Opaque",
+  };
   if (typeof body.immutable === "boolean") out.immutable = body.immutable;
   return out;
 }

@@ -70,7 +70,13 @@ export class ClusterState {
     const ns: NamespaceObject = {
       kind: "Namespace",
       apiVersion: "v1",
-      metadata: { name, uid: randomUUID(), resourceVersion: String(++this.revision), creationTimestamp: now(), labels: { "kubernetes.io/metadata.name": name } },
+      metadata: {
+        name,
+        uid: randomUUID(),
+        resourceVersion: String(++this.revision),
+        creationTimestamp: now(),
+        labels: { "kubernetes.io/metadata.name": name },
+      },
       spec: { finalizers: ["kubernetes"] },
       status: { phase: "Active" },
     };
@@ -90,7 +96,9 @@ export class ClusterState {
   }
 
   /** Creates or replaces a secret; returns the stored object. */
-  putSecret(secret: Omit<SecretObject, "metadata"> & { metadata: Partial<ObjectMeta> & { name: string; namespace: string } }): SecretObject {
+  putSecret(
+    secret: Omit<SecretObject, "metadata"> & { metadata: Partial<ObjectMeta> & { name: string; namespace: string } },
+  ): SecretObject {
     const k = `${secret.metadata.namespace}/${secret.metadata.name}`;
     const old = this.secrets.get(k);
     const rv = ++this.revision;
@@ -106,7 +114,8 @@ export class ClusterState {
       type: secret.type || "Opaque",
     };
     // Go encodes maps with sorted keys, so the API server's JSON lists data keys in order.
-    if (secret.data && Object.keys(secret.data).length > 0) stored.data = Object.fromEntries(Object.entries(secret.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (secret.data && Object.keys(secret.data).length > 0)
+      stored.data = Object.fromEntries(Object.entries(secret.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     if (secret.immutable !== undefined) stored.immutable = secret.immutable;
     this.secrets.set(k, stored);
     this.emit({ type: old ? "MODIFIED" : "ADDED", object: stored, rv });
@@ -128,7 +137,9 @@ export class ClusterState {
   /** Events after `rv` for a namespace (or all), or undefined when that history was compacted away. */
   eventsSince(rv: number, namespace: string | undefined): WatchEvent[] | undefined {
     if (rv < this.compactedRevision) return undefined;
-    return this.history.filter((e) => e.rv > rv && (namespace === undefined || e.object.metadata.namespace === namespace));
+    return this.history.filter(
+      (e) => e.rv > rv && (namespace === undefined || e.object.metadata.namespace === namespace),
+    );
   }
 
   /** Forgets all history: watches from any earlier resourceVersion now get 410 Expired. */
@@ -139,7 +150,8 @@ export class ClusterState {
 
   private emit(event: WatchEvent): void {
     this.history.push(event);
-    for (const w of this.watchers) if (w.namespace === undefined || w.namespace === event.object.metadata.namespace) w.send(event);
+    for (const w of this.watchers)
+      if (w.namespace === undefined || w.namespace === event.object.metadata.namespace) w.send(event);
   }
 }
 

@@ -37,14 +37,25 @@ export function alreadyExists(resource: string, name: string): Status {
 }
 
 export function conflict(resource: string, name: string): Status {
-  return failure(409, "Conflict", `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-    name,
-    kind: resource,
-  });
+  return failure(
+    409,
+    "Conflict",
+    `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    {
+      name,
+      kind: resource,
+    },
+  );
 }
 
 /** The authorizer's message: names the user, verb, resource and namespace, as RBAC denials do. */
-export function forbidden(user: string, verb: string, resource: string, name: string, namespace: string | undefined): Status {
+export function forbidden(
+  user: string,
+  verb: string,
+  resource: string,
+  name: string,
+  namespace: string | undefined,
+): Status {
   const subject = name ? `${resource} "${name}"` : resource;
   const where = namespace ? ` in the namespace "${namespace}"` : " at the cluster scope";
   const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group ""${where}`;
@@ -70,7 +81,11 @@ export function methodNotAllowed(): Status {
 }
 
 export function unsupportedMediaType(contentType: string): Status {
-  return failure(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${JSON.stringify(contentType)})`);
+  return failure(
+    415,
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${JSON.stringify(contentType)})`,
+  );
 }
 
 export function invalid(kind: string, name: string, field: string, message: string): Status {
@@ -91,5 +106,12 @@ export function pathNotFound(): Status {
 }
 
 export function success(resource: string, name: string, uid: string): Status {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, kind: resource, uid }, code: 200 };
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Success",
+    details: { name, kind: resource, uid },
+    code: 200,
+  };
 }

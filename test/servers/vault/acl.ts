@@ -21,7 +21,9 @@ export function parsePolicy(text: string): PolicyRule[] {
 }
 
 export function formatPolicy(rules: PolicyRule[]): string {
-  return rules.map((r) => `path "${r.path}" {\n  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(", ")}]\n}`).join("\n\n");
+  return rules
+    .map((r) => `path "${r.path}" {\n  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(", ")}]\n}`)
+    .join("\n\n");
 }
 
 function ruleMatches(pattern: string, path: string): boolean {
@@ -47,7 +49,8 @@ export function capabilities(state: VaultState, token: Token, ns: Namespace, pat
   const relative = ns.path.slice(token.namespace.length) + path;
   const home = state.namespace(token.namespace);
   if (!home) return new Set();
-  if (token.policies.includes("root")) return new Set(["root", "read", "list", "create", "update", "delete", "patch", "sudo"]);
+  if (token.policies.includes("root"))
+    return new Set(["root", "read", "list", "create", "update", "delete", "patch", "sudo"]);
   let best: PolicyRule | undefined;
   let bestScore = -1;
   for (const name of token.policies) {
@@ -66,7 +69,13 @@ export function capabilities(state: VaultState, token: Token, ns: Namespace, pat
   return new Set(best.capabilities);
 }
 
-export function allowed(state: VaultState, token: Token, ns: Namespace, path: string, cap: Capability | "write"): boolean {
+export function allowed(
+  state: VaultState,
+  token: Token,
+  ns: Namespace,
+  path: string,
+  cap: Capability | "write",
+): boolean {
   const caps = capabilities(state, token, ns, path);
   if (caps.has("root")) return true;
   if (cap === "write") return caps.has("create") || caps.has("update");

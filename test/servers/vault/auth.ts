@@ -1,6 +1,16 @@
 /** Auth methods of the Vault test server: the token store, AppRole and Kubernetes, per Vault's API reference. */
 import { randomUUID } from "node:crypto";
-import { durationSeconds, errors, noContent, ok, permissionDenied, rfc3339, stringList, type VaultRequest, type VaultResponse } from "./http.js";
+import {
+  durationSeconds,
+  errors,
+  noContent,
+  ok,
+  permissionDenied,
+  rfc3339,
+  stringList,
+  type VaultRequest,
+  type VaultResponse,
+} from "./http.js";
 import { reviewServiceAccountJwt } from "./jwt.js";
 import { type AppRoleRole, type AuthMount, type Token, type VaultState } from "./state.js";
 
@@ -63,7 +73,9 @@ export function renewToken(t: Token, increment: number): VaultResponse {
   if (t.maxExpireAt !== null) {
     const maxLeft = Math.max(0, Math.floor((t.maxExpireAt - now) / 1000));
     if (ttl > maxLeft) {
-      warnings.push(`TTL of "${ttl}s" exceeded the effective max_ttl of "${maxLeft}s"; TTL value is capped accordingly`);
+      warnings.push(
+        `TTL of "${ttl}s" exceeded the effective max_ttl of "${maxLeft}s"; TTL value is capped accordingly`,
+      );
       ttl = maxLeft;
     }
   }
@@ -128,7 +140,14 @@ export function handleTokenStore(req: VaultRequest, rest: string): VaultResponse
   }
 }
 
-function loginToken(state: VaultState, req: VaultRequest, mount: AuthMount, role: { tokenTtl: number; tokenMaxTtl: number; tokenPolicies: string[] }, meta: Record<string, string>, period = 0): Token {
+function loginToken(
+  state: VaultState,
+  req: VaultRequest,
+  mount: AuthMount,
+  role: { tokenTtl: number; tokenMaxTtl: number; tokenPolicies: string[] },
+  meta: Record<string, string>,
+  period = 0,
+): Token {
   return state.issueToken({
     namespace: req.ns.path,
     policies: role.tokenPolicies,
@@ -156,7 +175,8 @@ export function handleAppRole(req: VaultRequest, mount: AuthMount, rest: string)
     if (role.bindSecretId) {
       if (secretId === "") return errors(400, "missing secret_id");
       const sid = role.secretIds.get(secretId);
-      if (!sid || (sid.expireAt !== null && sid.expireAt <= Date.now())) return errors(400, "invalid role or secret ID");
+      if (!sid || (sid.expireAt !== null && sid.expireAt <= Date.now()))
+        return errors(400, "invalid role or secret ID");
       if (sid.usesLeft !== null) {
         sid.usesLeft -= 1;
         if (sid.usesLeft <= 0) role.secretIds.delete(secretId);
@@ -181,14 +201,27 @@ export function handleAppRole(req: VaultRequest, mount: AuthMount, rest: string)
     }
     if (req.op !== "write") return errors(405, "unsupported operation");
     const b = req.body;
-    role ??= { name, roleId: randomUUID(), bindSecretId: true, secretIdTtl: 0, secretIdNumUses: 0, tokenTtl: 0, tokenMaxTtl: 0, tokenPolicies: [], tokenPeriod: 0, secretIds: new Map() };
+    role ??= {
+      name,
+      roleId: randomUUID(),
+      bindSecretId: true,
+      secretIdTtl: 0,
+      secretIdNumUses: 0,
+      tokenTtl: 0,
+      tokenMaxTtl: 0,
+      tokenPolicies: [],
+      tokenPeriod: 0,
+      secretIds: new Map(),
+    };
     if (b.bind_secret_id !== undefined) role.bindSecretId = b.bind_secret_id === true || b.bind_secret_id === "true";
     if (b.secret_id_ttl !== undefined) role.secretIdTtl = durationSeconds(b.secret_id_ttl, "secret_id_ttl");
     if (b.secret_id_num_uses !== undefined) role.secretIdNumUses = Number(b.secret_id_num_uses);
     if (b.token_ttl !== undefined) role.tokenTtl = durationSeconds(b.token_ttl, "token_ttl");
     if (b.token_max_ttl !== undefined) role.tokenMaxTtl = durationSeconds(b.token_max_ttl, "token_max_ttl");
-    if (b.token_period !== undefined || b.period !== undefined) role.tokenPeriod = durationSeconds(b.token_period ?? b.period, "token_period");
-    if (b.token_policies !== undefined || b.policies !== undefined) role.tokenPolicies = stringList(b.token_policies ?? b.policies);
+    if (b.token_period !== undefined || b.period !== undefined)
+      role.tokenPeriod = durationSeconds(b.token_period ?? b.period, "token_period");
+    if (b.token_policies !== undefined || b.policies !== undefined)
+      role.tokenPolicies = stringList(b.token_policies ?? b.policies);
     mount.appRoles.set(name, role);
     return noContent();
   }
@@ -214,9 +247,17 @@ export function handleAppRole(req: VaultRequest, mount: AuthMount, rest: string)
     accessor,
     expireAt: ttl ? Date.now() + ttl * 1000 : null,
     usesLeft: role.secretIdNumUses || null,
-    metadata: typeof req.body.metadata === "string" && req.body.metadata ? (JSON.parse(req.body.metadata) as Record<string, string>) : {},
+    metadata:
+      typeof req.body.metadata === "string" && req.body.metadata
+        ? (JSON.parse(req.body.metadata) as Record<string, string>)
+        : {},
   });
-  return ok({ secret_id: secretId, secret_id_accessor: accessor, secret_id_ttl: ttl, secret_id_num_uses: role.secretIdNumUses });
+  return ok({
+    secret_id: secretId,
+    secret_id_accessor: accessor,
+    secret_id_ttl: ttl,
+    secret_id_num_uses: role.secretIdNumUses,
+  });
 }
 
 function appRoleData(r: AppRoleRole): Record<string, unknown> {
@@ -247,8 +288,10 @@ export function handleKubernetes(req: VaultRequest, mount: AuthMount, rest: stri
     if (!role) return errors(400, `invalid role name "${roleName}"`);
     const sa = reviewServiceAccountJwt(state.kubernetesSigningKey, jwt);
     if (!sa) return permissionDenied();
-    if (!role.boundNames.includes("*") && !role.boundNames.includes(sa.name)) return errors(403, "service account name not authorized");
-    if (!role.boundNamespaces.includes("*") && !role.boundNamespaces.includes(sa.namespace)) return errors(403, "namespace not authorized");
+    if (!role.boundNames.includes("*") && !role.boundNames.includes(sa.name))
+      return errors(403, "service account name not authorized");
+    if (!role.boundNamespaces.includes("*") && !role.boundNamespaces.includes(sa.namespace))
+      return errors(403, "namespace not authorized");
     return authResponse(
       loginToken(state, req, mount, role, {
         role: roleName,
@@ -267,7 +310,8 @@ export function handleKubernetes(req: VaultRequest, mount: AuthMount, rest: stri
     delete mount.kubeConfig.token_reviewer_jwt;
     return noContent();
   }
-  if (rest === "role" && req.op === "list") return mount.kubeRoles.size ? ok({ keys: [...mount.kubeRoles.keys()].sort() }) : errors(404);
+  if (rest === "role" && req.op === "list")
+    return mount.kubeRoles.size ? ok({ keys: [...mount.kubeRoles.keys()].sort() }) : errors(404);
   const m = /^role\/([^/]+)$/.exec(rest);
   if (!m) return errors(405, "unsupported path");
   const name = m[1] as string;
@@ -299,11 +343,19 @@ export function handleKubernetes(req: VaultRequest, mount: AuthMount, rest: stri
     name,
     boundNames: boundNames.length ? boundNames : (role?.boundNames ?? []),
     boundNamespaces: boundNamespaces.length ? boundNamespaces : (role?.boundNamespaces ?? []),
-    tokenTtl: b.token_ttl !== undefined || b.ttl !== undefined ? durationSeconds(b.token_ttl ?? b.ttl, "token_ttl") : (role?.tokenTtl ?? 0),
-    tokenMaxTtl: b.token_max_ttl !== undefined || b.max_ttl !== undefined ? durationSeconds(b.token_max_ttl ?? b.max_ttl, "token_max_ttl") : (role?.tokenMaxTtl ?? 0),
-    tokenPolicies: b.token_policies !== undefined || b.policies !== undefined ? stringList(b.token_policies ?? b.policies) : (role?.tokenPolicies ?? []),
+    tokenTtl:
+      b.token_ttl !== undefined || b.ttl !== undefined
+        ? durationSeconds(b.token_ttl ?? b.ttl, "token_ttl")
+        : (role?.tokenTtl ?? 0),
+    tokenMaxTtl:
+      b.token_max_ttl !== undefined || b.max_ttl !== undefined
+        ? durationSeconds(b.token_max_ttl ?? b.max_ttl, "token_max_ttl")
+        : (role?.tokenMaxTtl ?? 0),
+    tokenPolicies:
+      b.token_policies !== undefined || b.policies !== undefined
+        ? stringList(b.token_policies ?? b.policies)
+        : (role?.tokenPolicies ?? []),
     audience: typeof b.audience === "string" ? b.audience : (role?.audience ?? ""),
   });
   return noContent();
 }
-

@@ -12,5 +12,6 @@ export function seedDaprFixtures(vault: VaultTestServer): void {
 
 /** `components/versioning/seed-secret-with-multiple-versions.sh`. */
 export function seedVersions(vault: VaultTestServer): void {
-  for (const v of ["initialVersion", "secondVersion", "v3", "v4", "latestValue"]) vault.put("dapr/secretUnderTest", { versionedKey: v });
+  for (const v of ["initialVersion", "secondVersion", "v3", "v4", "latestValue"])
+    vault.put("dapr/secretUnderTest", { versionedKey: v });
 }

@@ -33,7 +33,13 @@ export const permissionDenied = (): VaultResponse => errors(403, "permission den
 export const noContent = (): VaultResponse => ({ status: 204 });
 
 /** Vault's standard response envelope. */
-export function envelope(fields: { data?: unknown; auth?: unknown; warnings?: string[] | null; leaseDuration?: number; mountType?: string }): Record<string, unknown> {
+export function envelope(fields: {
+  data?: unknown;
+  auth?: unknown;
+  warnings?: string[] | null;
+  leaseDuration?: number;
+  mountType?: string;
+}): Record<string, unknown> {
   return {
     request_id: randomUUID(),
     lease_id: "",
@@ -47,7 +53,10 @@ export function envelope(fields: { data?: unknown; auth?: unknown; warnings?: st
   };
 }
 
-export function ok(data: unknown, extra: { warnings?: string[]; leaseDuration?: number; mountType?: string } = {}): VaultResponse {
+export function ok(
+  data: unknown,
+  extra: { warnings?: string[]; leaseDuration?: number; mountType?: string } = {},
+): VaultResponse {
   return { status: 200, body: envelope({ data, ...extra }) };
 }
 
@@ -64,14 +73,20 @@ export function durationSeconds(v: unknown, field: string): number {
     total += Number(m[1]) * (units[m[2] as string] ?? 0);
     rest = rest.replace(m[0], "");
   }
-  if (rest !== "") throw new Error(`error converting input ${JSON.stringify(v)} for field ${JSON.stringify(field)}: time: invalid duration`);
+  if (rest !== "")
+    throw new Error(
+      `error converting input ${JSON.stringify(v)} for field ${JSON.stringify(field)}: time: invalid duration`,
+    );
   return Math.floor(total);
 }
 
 export function stringList(v: unknown): string[] {
   if (v === undefined || v === null || v === "") return [];
   if (Array.isArray(v)) return v.map(String).filter((s) => s !== "");
-  return String(v).split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return String(v)
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 export function rfc3339(ms: number): string {

@@ -13,7 +13,13 @@ export interface ServiceAccountClaims {
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
 /** A projected service-account token (the `kubernetes.io` claim shape), valid for `ttlSeconds`. */
-export function signServiceAccountJwt(key: Buffer, name: string, namespace: string, ttlSeconds = 3600, audience = "https://kubernetes.default.svc"): string {
+export function signServiceAccountJwt(
+  key: Buffer,
+  name: string,
+  namespace: string,
+  ttlSeconds = 3600,
+  audience = "https://kubernetes.default.svc",
+): string {
   const now = Math.floor(Date.now() / 1000);
   const payload = {
     aud: [audience],

@@ -14,12 +14,26 @@ export function kvV2Put(mount: SecretsMount, path: string, data: Record<string, 
     throw new Error(`check-and-set parameter did not match the current version`);
   }
   if (!s) {
-    s = { createdTime: now, updatedTime: now, currentVersion: 0, oldestVersion: 0, maxVersions: 0, casRequired: false, customMetadata: null, versions: new Map() };
+    s = {
+      createdTime: now,
+      updatedTime: now,
+      currentVersion: 0,
+      oldestVersion: 0,
+      maxVersions: 0,
+      casRequired: false,
+      customMetadata: null,
+      versions: new Map(),
+    };
     mount.v2.set(path, s);
   }
   s.currentVersion += 1;
   s.updatedTime = now;
-  s.versions.set(s.currentVersion, { data: structuredClone(data), createdTime: now, deletionTime: "", destroyed: false });
+  s.versions.set(s.currentVersion, {
+    data: structuredClone(data),
+    createdTime: now,
+    deletionTime: "",
+    destroyed: false,
+  });
   const max = s.maxVersions || mount.maxVersions || DEFAULT_MAX_VERSIONS;
   for (const v of [...s.versions.keys()].sort((a, b) => a - b)) {
     if (s.versions.size <= max) break;
@@ -34,7 +48,13 @@ export function kvV1Put(mount: SecretsMount, path: string, data: Record<string, 
 }
 
 function versionMetadata(v: KvVersion, n: number, s: KvV2Secret): Record<string, unknown> {
-  return { created_time: v.createdTime, custom_metadata: s.customMetadata, deletion_time: v.deletionTime, destroyed: v.destroyed, version: n };
+  return {
+    created_time: v.createdTime,
+    custom_metadata: s.customMetadata,
+    deletion_time: v.deletionTime,
+    destroyed: v.destroyed,
+    version: n,
+  };
 }
 
 /** Lists the direct children of `prefix` among `keys`: leaves by name, folders with a trailing slash. */
@@ -106,7 +126,11 @@ function handleV2(req: VaultRequest, mount: SecretsMount, rest: string): VaultRe
     case "destroy":
       return v2Versions(req, mount, area, path);
     case "config":
-      if (req.op === "read") return ok({ cas_required: false, delete_version_after: "0s", max_versions: mount.maxVersions }, { mountType: "kv" });
+      if (req.op === "read")
+        return ok(
+          { cas_required: false, delete_version_after: "0s", max_versions: mount.maxVersions },
+          { mountType: "kv" },
+        );
       if (req.op === "write") {
         mount.maxVersions = Number(req.body.max_versions ?? mount.maxVersions);
         return noContent();
@@ -124,14 +148,16 @@ function v2Data(req: VaultRequest, mount: SecretsMount, path: string): VaultResp
     case "read": {
       const raw = req.query.get("version");
       const wanted = raw === null || raw === "" ? 0 : Number(raw);
-      if (!Number.isInteger(wanted)) return errors(400, `error converting input ${raw} for field "version": cannot parse '' as int`);
+      if (!Number.isInteger(wanted))
+        return errors(400, `error converting input ${raw} for field "version": cannot parse '' as int`);
       if (!s) return errors(404);
       const n = wanted === 0 ? s.currentVersion : wanted;
       const v = s.versions.get(n);
       if (!v) return errors(404);
       const metadata = versionMetadata(v, n, s);
       // A deleted or destroyed version still answers its metadata, with status 404 and null data.
-      if (v.deletionTime !== "" || v.destroyed || v.data === null) return { status: 404, body: ok({ data: null, metadata }).body };
+      if (v.deletionTime !== "" || v.destroyed || v.data === null)
+        return { status: 404, body: ok({ data: null, metadata }).body };
       return ok({ data: structuredClone(v.data), metadata }, { mountType: "kv" });
     }
     case "write":
@@ -146,7 +172,8 @@ function v2Data(req: VaultRequest, mount: SecretsMount, path: string): VaultResp
         next = { ...cur.data, ...next };
         for (const [k, v] of Object.entries(next)) if (v === null) delete next[k];
       }
-      if ((s?.casRequired ?? false) && options.cas === undefined) return errors(400, "check-and-set parameter required for this call");
+      if ((s?.casRequired ?? false) && options.cas === undefined)
+        return errors(400, "check-and-set parameter required for this call");
       let version: number;
       try {
         version = kvV2Put(mount, path, next, options.cas);
@@ -177,7 +204,8 @@ function v2Metadata(req: VaultRequest, mount: SecretsMount, path: string): Vault
     case "read": {
       if (!s) return errors(404);
       const versions: Record<string, unknown> = {};
-      for (const [n, v] of s.versions) versions[String(n)] = { created_time: v.createdTime, deletion_time: v.deletionTime, destroyed: v.destroyed };
+      for (const [n, v] of s.versions)
+        versions[String(n)] = { created_time: v.createdTime, deletion_time: v.deletionTime, destroyed: v.destroyed };
       return ok(
         {
           cas_required: s.casRequired,
@@ -196,10 +224,20 @@ function v2Metadata(req: VaultRequest, mount: SecretsMount, path: string): Vault
     case "write":
     case "patch": {
       const now = rfc3339(Date.now());
-      const target = s ?? { createdTime: now, updatedTime: now, currentVersion: 0, oldestVersion: 0, maxVersions: 0, casRequired: false, customMetadata: null, versions: new Map() };
+      const target = s ?? {
+        createdTime: now,
+        updatedTime: now,
+        currentVersion: 0,
+        oldestVersion: 0,
+        maxVersions: 0,
+        casRequired: false,
+        customMetadata: null,
+        versions: new Map(),
+      };
       if (req.body.max_versions !== undefined) target.maxVersions = Number(req.body.max_versions);
       if (req.body.cas_required !== undefined) target.casRequired = Boolean(req.body.cas_required);
-      if (req.body.custom_metadata !== undefined) target.customMetadata = req.body.custom_metadata as Record<string, string>;
+      if (req.body.custom_metadata !== undefined)
+        target.customMetadata = req.body.custom_metadata as Record<string, string>;
       mount.v2.set(path, target);
       return noContent();
     }
@@ -209,7 +247,12 @@ function v2Metadata(req: VaultRequest, mount: SecretsMount, path: string): Vault
   }
 }
 
-function v2Versions(req: VaultRequest, mount: SecretsMount, action: "delete" | "undelete" | "destroy", path: string): VaultResponse {
+function v2Versions(
+  req: VaultRequest,
+  mount: SecretsMount,
+  action: "delete" | "undelete" | "destroy",
+  path: string,
+): VaultResponse {
   if (req.op !== "write") return errors(405, "unsupported operation");
   const nums = versionsArg(req.body);
   if (!Array.isArray(nums)) return nums;

@@ -83,7 +83,14 @@ function header(h: Record<string, string | string[] | undefined>, name: string):
   return Array.isArray(v) ? v[0] : v;
 }
 
-function route(state: VaultState, method: string, url: URL, headers: Record<string, string | string[] | undefined>, rawBody: string, intercept: VaultTestServer["intercept"]): VaultResponse {
+function route(
+  state: VaultState,
+  method: string,
+  url: URL,
+  headers: Record<string, string | string[] | undefined>,
+  rawBody: string,
+  intercept: VaultTestServer["intercept"],
+): VaultResponse {
   if (!url.pathname.startsWith("/v1/")) return errors(404);
   const op = methodOp(method, url.searchParams);
   if (!op) return errors(405, "unsupported operation");
@@ -98,7 +105,8 @@ function route(state: VaultState, method: string, url: URL, headers: Record<stri
   if (rawBody.trim() !== "") {
     try {
       const parsed = JSON.parse(rawBody) as unknown;
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return errors(400, "failed to parse JSON input: not an object");
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        return errors(400, "failed to parse JSON input: not an object");
       body = parsed as Record<string, unknown>;
     } catch (err) {
       return errors(400, `failed to parse JSON input: ${(err as Error).message}`);
@@ -108,7 +116,18 @@ function route(state: VaultState, method: string, url: URL, headers: Record<stri
   const ns = state.namespace(nsHeader ?? "");
   const bearer = /^Bearer\s+(.+)$/i.exec(header(headers, "authorization") ?? "")?.[1];
   const rawToken = header(headers, "x-vault-token") ?? bearer;
-  const req: VaultRequest = { method, op, path, query: url.searchParams, body, headers, ns: ns ?? state.mustNamespace(""), rawToken, token: undefined, state };
+  const req: VaultRequest = {
+    method,
+    op,
+    path,
+    query: url.searchParams,
+    body,
+    headers,
+    ns: ns ?? state.mustNamespace(""),
+    rawToken,
+    token: undefined,
+    state,
+  };
   const injected = intercept?.(req);
   if (injected) return injected;
 
@@ -122,7 +141,12 @@ function route(state: VaultState, method: string, url: URL, headers: Record<stri
     const mount = findMount(ns.auths, path.slice("auth/".length));
     if (mount && mount.type !== "token") {
       const rest = path.slice("auth/".length + mount.path.length).replace(/\/$/, "");
-      if (rest === "login") return mount.type === "approle" ? handleAppRole(req, mount, rest) : mount.type === "kubernetes" ? handleKubernetes(req, mount, rest) : errors(405, "unsupported path");
+      if (rest === "login")
+        return mount.type === "approle"
+          ? handleAppRole(req, mount, rest)
+          : mount.type === "kubernetes"
+            ? handleKubernetes(req, mount, rest)
+            : errors(405, "unsupported path");
     }
   }
 
@@ -134,7 +158,8 @@ function route(state: VaultState, method: string, url: URL, headers: Record<stri
   const aclOp = op === "patch" ? "patch" : op;
   const selfPath = /^auth\/token\/(lookup-self|renew-self|revoke-self)\/?$/.test(path);
   if (!selfPath && !allowed(state, token, req.ns, aclPath, aclOp)) return permissionDenied();
-  if (selfPath && !allowed(state, token, req.ns, path.replace(/\/$/, ""), path.includes("lookup") ? "read" : "write")) return permissionDenied();
+  if (selfPath && !allowed(state, token, req.ns, path.replace(/\/$/, ""), path.includes("lookup") ? "read" : "write"))
+    return permissionDenied();
 
   if (path.startsWith("sys/")) return handleSys(req);
   if (path.startsWith("auth/")) {
@@ -178,7 +203,12 @@ function answerRawList(server: VaultServer, socket: Socket, raw: Buffer): boolea
   }
   const url = new URL(first[2] as string, "http://vault.test");
   const out = serialize(server.handle("LIST", url, headers, ""));
-  const head = [`HTTP/1.1 ${out.status} ${http.STATUS_CODES[out.status] ?? ""}`, ...Object.entries(out.headers).map(([k, v]) => `${k}: ${v}`), `Content-Length: ${Buffer.byteLength(out.body)}`, "Connection: close"];
+  const head = [
+    `HTTP/1.1 ${out.status} ${http.STATUS_CODES[out.status] ?? ""}`,
+    ...Object.entries(out.headers).map(([k, v]) => `${k}: ${v}`),
+    `Content-Length: ${Buffer.byteLength(out.body)}`,
+    "Connection: close",
+  ];
   socket.end(`${head.join("\r\n")}\r\n\r\n${out.body}`);
   return true;
 }
@@ -213,12 +243,16 @@ class VaultServer implements VaultTestServer {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const url = new URL(req.url ?? "/", "http://vault.test");
-        const out = serialize(this.handle(req.method ?? "GET", url, req.headers, Buffer.concat(chunks).toString("utf8")));
+        const out = serialize(
+          this.handle(req.method ?? "GET", url, req.headers, Buffer.concat(chunks).toString("utf8")),
+        );
         res.writeHead(out.status, out.headers);
         res.end(req.method === "HEAD" ? undefined : out.body);
       });
     };
-    const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : http.createServer(onRequest);
+    const server = opts.tls
+      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
+      : http.createServer(onRequest);
     server.keepAliveTimeout = 5000;
     server.on("connection", (s: Socket) => {
       this.sockets.add(s);
@@ -236,7 +270,12 @@ class VaultServer implements VaultTestServer {
     return server;
   }
 
-  handle(method: string, url: URL, headers: Record<string, string | string[] | undefined>, body: string): VaultResponse {
+  handle(
+    method: string,
+    url: URL,
+    headers: Record<string, string | string[] | undefined>,
+    body: string,
+  ): VaultResponse {
     let res: VaultResponse;
     try {
       res = route(this.state, method, url, headers, body, this.intercept);
@@ -297,7 +336,10 @@ class VaultServer implements VaultTestServer {
   }
 
   policy(name: string, rules: Record<string, string[]>, namespace = ""): void {
-    this.state.mustNamespace(namespace).policies.set(name, Object.entries(rules).map(([path, capabilities]) => ({ path, capabilities })));
+    this.state.mustNamespace(namespace).policies.set(
+      name,
+      Object.entries(rules).map(([path, capabilities]) => ({ path, capabilities })),
+    );
   }
 
   token(opts: Parameters<VaultState["issueToken"]>[0]): Token {

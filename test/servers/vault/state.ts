@@ -44,7 +44,10 @@ export interface AppRoleRole {
   tokenMaxTtl: number;
   tokenPolicies: string[];
   tokenPeriod: number;
-  secretIds: Map<string, { accessor: string; expireAt: number | null; usesLeft: number | null; metadata: Record<string, string> }>;
+  secretIds: Map<
+    string,
+    { accessor: string; expireAt: number | null; usesLeft: number | null; metadata: Record<string, string> }
+  >;
 }
 
 export interface KubernetesRole {
@@ -160,7 +163,13 @@ export class VaultState {
     const p = normalizeNamespace(path);
     const existing = this.namespaces.get(p);
     if (existing) return existing;
-    const ns: Namespace = { path: p, id: p === "" ? "root" : randomBytes(3).toString("hex"), mounts: new Map(), auths: new Map(), policies: new Map() };
+    const ns: Namespace = {
+      path: p,
+      id: p === "" ? "root" : randomBytes(3).toString("hex"),
+      mounts: new Map(),
+      auths: new Map(),
+      policies: new Map(),
+    };
     ns.policies.set("default", DEFAULT_POLICY);
     ns.auths.set("token/", newAuthMount("token/", "token"));
     ns.mounts.set("cubbyhole/", newSecretsMount("cubbyhole/", "cubbyhole", 1));
@@ -219,7 +228,11 @@ export class VaultState {
     if (isRoot && !opts.ttl && !opts.period) {
       [creationTtl, expireAt, maxExpireAt] = [0, null, null];
     } else if (opts.period) {
-      [creationTtl, expireAt, maxExpireAt] = [opts.period, now + opts.period * 1000, opts.maxTtl ? now + opts.maxTtl * 1000 : null];
+      [creationTtl, expireAt, maxExpireAt] = [
+        opts.period,
+        now + opts.period * 1000,
+        opts.maxTtl ? now + opts.maxTtl * 1000 : null,
+      ];
     } else {
       const maxTtl = opts.maxTtl && opts.maxTtl > 0 ? Math.min(opts.maxTtl, SYSTEM_MAX_TTL) : SYSTEM_MAX_TTL;
       creationTtl = Math.min(opts.ttl && opts.ttl > 0 ? opts.ttl : SYSTEM_MAX_TTL, maxTtl);
@@ -279,9 +292,27 @@ export function mountPath(path: string): string {
 }
 
 function newSecretsMount(path: string, type: string, version: 1 | 2): SecretsMount {
-  return { path, type, version, description: "", accessor: `${type}_${randomBytes(4).toString("hex")}`, uuid: randomUUID(), maxVersions: 0, v1: new Map(), v2: new Map() };
+  return {
+    path,
+    type,
+    version,
+    description: "",
+    accessor: `${type}_${randomBytes(4).toString("hex")}`,
+    uuid: randomUUID(),
+    maxVersions: 0,
+    v1: new Map(),
+    v2: new Map(),
+  };
 }
 
 function newAuthMount(path: string, type: string): AuthMount {
-  return { path, type, accessor: `auth_${type}_${randomBytes(4).toString("hex")}`, description: "", appRoles: new Map(), kubeRoles: new Map(), kubeConfig: {} };
+  return {
+    path,
+    type,
+    accessor: `auth_${type}_${randomBytes(4).toString("hex")}`,
+    description: "",
+    appRoles: new Map(),
+    kubeRoles: new Map(),
+    kubeConfig: {},
+  };
 }

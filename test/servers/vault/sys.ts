@@ -111,12 +111,16 @@ export function handleSys(req: VaultRequest): VaultResponse {
     if (target === "") {
       const secret: Record<string, unknown> = {};
       const auth: Record<string, unknown> = {};
-      for (const [p, m] of ns.mounts) if (req.token && anyAccessBelow(state, req.token, ns, p)) secret[p] = mountInfo(m);
+      for (const [p, m] of ns.mounts)
+        if (req.token && anyAccessBelow(state, req.token, ns, p)) secret[p] = mountInfo(m);
       for (const [p, a] of ns.auths) auth[p] = authInfo(a);
       return ok({ secret, auth });
     }
     const mount = findMount(ns.mounts, target);
-    const denied = errors(403, `preflight capability check returned 403, please ensure client's policies grant access to path "${target.endsWith("/") ? target : `${target}/`}"`);
+    const denied = errors(
+      403,
+      `preflight capability check returned 403, please ensure client's policies grant access to path "${target.endsWith("/") ? target : `${target}/`}"`,
+    );
     if (!mount || !req.token || !anyAccessBelow(state, req.token, ns, mount.path)) return denied;
     return ok({ ...mountInfo(mount), path: mount.path });
   }
@@ -141,7 +145,8 @@ export function handleSys(req: VaultRequest): VaultResponse {
     const type = String(req.body.type ?? "");
     const options = (req.body.options ?? {}) as { version?: string | number };
     if (type === "kv-v2") state.mountSecrets(ns.path, p, "kv", 2);
-    else if (type === "kv" || type === "generic") state.mountSecrets(ns.path, p, "kv", String(options.version ?? "1") === "2" ? 2 : 1);
+    else if (type === "kv" || type === "generic")
+      state.mountSecrets(ns.path, p, "kv", String(options.version ?? "1") === "2" ? 2 : 1);
     else return errors(400, `plugin not found in the catalog: ${type}`);
     return noContent();
   }
@@ -160,7 +165,8 @@ export function handleSys(req: VaultRequest): VaultResponse {
     if (req.op !== "write") return errors(405, "unsupported operation");
     if (ns.auths.has(p)) return errors(400, `path is already in use at ${p}`);
     const type = String(req.body.type ?? "");
-    if (!["approle", "kubernetes", "userpass"].includes(type)) return errors(400, `plugin not found in the catalog: ${type}`);
+    if (!["approle", "kubernetes", "userpass"].includes(type))
+      return errors(400, `plugin not found in the catalog: ${type}`);
     state.enableAuth(ns.path, p, type);
     return noContent();
   }
@@ -170,7 +176,9 @@ export function handleSys(req: VaultRequest): VaultResponse {
     const name = policy[1];
     if (name === undefined) {
       const keys = [...ns.policies.keys(), "root"].sort();
-      return req.op === "read" || req.op === "list" ? legacyListing({ keys, policies: keys }) : errors(405, "unsupported operation");
+      return req.op === "read" || req.op === "list"
+        ? legacyListing({ keys, policies: keys })
+        : errors(405, "unsupported operation");
     }
     if (req.op === "read") {
       const rules = ns.policies.get(name);
@@ -191,7 +199,9 @@ export function handleSys(req: VaultRequest): VaultResponse {
   }
 
   if (rest === "namespaces" && req.op === "list") {
-    const keys = [...state.namespaces.keys()].filter((p) => p !== ns.path && p.startsWith(ns.path) && !p.slice(ns.path.length, -1).includes("/"));
+    const keys = [...state.namespaces.keys()].filter(
+      (p) => p !== ns.path && p.startsWith(ns.path) && !p.slice(ns.path.length, -1).includes("/"),
+    );
     return keys.length ? ok({ keys: keys.map((k) => k.slice(ns.path.length)) }) : errors(404);
   }
   if (rest.startsWith("namespaces/")) {
@@ -201,7 +211,8 @@ export function handleSys(req: VaultRequest): VaultResponse {
       return noContent();
     }
     const existing = state.namespace(full);
-    if (req.op === "read") return existing ? ok({ id: existing.id, path: existing.path, custom_metadata: {} }) : errors(404);
+    if (req.op === "read")
+      return existing ? ok({ id: existing.id, path: existing.path, custom_metadata: {} }) : errors(404);
     const created = state.createNamespace(full);
     return ok({ id: created.id, path: created.path, custom_metadata: {} });
   }
