@@ -3,9 +3,7 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import type { Runtime } from "../core/runtime.js";
 import type { ApiRule } from "../resources/configuration.js";
 
-export const KEYWARD_VERSION = "0.1.0";
-/** The daprd API generation Keyward answers as; SDKs only display it. */
-export const DAPR_RUNTIME_VERSION = "1.18.0";
+export { DAPR_RUNTIME_VERSION, KEYWARD_VERSION } from "../version.js";
 
 export interface SidecarState {
   appId: string;

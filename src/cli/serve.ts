@@ -123,6 +123,16 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     metrics,
   });
   log.info({ mode: settings.kubernetesMode ? "kubernetes" : "standalone" }, "starting Keyward");
+  log.debug(
+    {
+      resources_paths: settings.resourcesPaths.join(",") || "none",
+      config_files: settings.configFiles.join(",") || "none",
+      listen: settings.listen.join(","),
+      api_token: env.DAPR_API_TOKEN ? "set" : "unset",
+      max_body_bytes: settings.maxBodyBytes,
+    },
+    "settings",
+  );
   try {
     await runtime.start();
   } catch (err) {

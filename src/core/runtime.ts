@@ -150,7 +150,7 @@ export class Runtime {
     } finally {
       clearTimeout(timer);
     }
-    log.info({ type: c.type, version: c.version || "v1" }, "component loaded");
+    log.info({ component_type: c.type, version: c.version || "v1" }, "component loaded");
     return { name: c.name, type: c.type.toLowerCase(), version: c.version || "v1", store, features: store.features() };
   }
 
