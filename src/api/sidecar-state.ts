@@ -1,5 +1,6 @@
 /** @module What both API servers share besides the secrets service: identity, readiness, token, shutdown. */
 import { timingSafeEqual, createHash } from "node:crypto";
+import type { InFlightCalls } from "../core/cancellation.js";
 import type { Runtime } from "../core/runtime.js";
 import type { ApiRule } from "../resources/configuration.js";
 
@@ -11,6 +12,8 @@ export interface SidecarState {
   /** DAPR_API_TOKEN, or undefined when token auth is off. */
   token: string | undefined;
   shuttingDown: boolean;
+  /** Secrets calls in flight; shutdown aborts them when its grace period ends. */
+  calls: InFlightCalls;
   /** Starts a graceful shutdown (idempotent). */
   requestShutdown(reason: string): void;
 }

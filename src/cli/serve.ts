@@ -7,6 +7,7 @@ import { warmDaprService } from "../api/grpc/dapr-service.js";
 import { createGrpcApi } from "../api/grpc/server.js";
 import { createHttpApi } from "../api/http/server.js";
 import type { SidecarState } from "../api/sidecar-state.js";
+import { InFlightCalls } from "../core/cancellation.js";
 import { watchResources, type ResourceWatcher } from "../core/hot-reload.js";
 import { Runtime, StartupError } from "../core/runtime.js";
 import { createLogger, type Logger } from "../log.js";
@@ -15,6 +16,9 @@ import { inClusterAvailable } from "../stores/kubernetes/kubeconfig.js";
 import { SidecarMetrics } from "../metrics.js";
 import { bool, flagHelp, list, parseFlags, parseQuantity, port, str, UsageError } from "./flags.js";
 import { SERVE_FLAGS, SERVE_USAGE } from "./serve-flags.js";
+
+/** How long calls cancelled at the end of the grace period get to send their error answer. */
+const CANCEL_ANSWER_MS = 200;
 
 const LEVELS = new Set(["debug", "info", "warn", "error", "fatal"]);
 
@@ -151,6 +155,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     runtime,
     token: env.DAPR_API_TOKEN ? env.DAPR_API_TOKEN : undefined,
     shuttingDown: false,
+    calls: new InFlightCalls(),
     requestShutdown: (reason) => {
       if (shutdownStarted) return;
       shutdownStarted = true;
@@ -163,11 +168,15 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     watcher?.close();
     log.info({ reason }, `shutting down: in-flight requests get up to ${settings.graceSeconds}s`);
     const force = setTimeout(() => {
-      log.warn("grace period over: closing the remaining connections");
-      for (const s of httpServers) s.closeAllConnections();
-      grpc?.forceShutdown();
-      void runtime.close().finally(() => process.exit(0));
-      setTimeout(() => process.exit(0), 500).unref();
+      log.warn(`grace period over: cancelling ${state.calls.size} store call(s), closing the remaining connections`);
+      // Cancelled calls stop their store requests and retries and answer "context canceled" before the
+      // connections go; a store that ignores its signal gets CANCEL_ANSWER_MS.
+      void state.calls.abortAll(CANCEL_ANSWER_MS).then(() => {
+        for (const s of httpServers) s.closeAllConnections();
+        grpc?.forceShutdown();
+        void runtime.close().finally(() => process.exit(0));
+        setTimeout(() => process.exit(0), 500).unref();
+      });
     }, settings.graceSeconds * 1000);
     force.unref();
     // Keep-alive sockets go idle after their last response; close them as they do, so clients are

@@ -80,37 +80,59 @@ export class CircuitBreaker {
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
+/** Waits `ms`; rejects with the signal's reason as soon as it aborts, so a cancelled call stops backing off. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
 
-/** Runs one store call under a policy. The attempt gets a signal that aborts at its timeout. */
+/**
+ * Settles as `work` does, or rejects with the signal's reason once it aborts. A store that ignores its signal
+ * may go on in the background; its result is dropped, as in daprd, and the policy stops waiting for it.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * Runs one store call under a policy. Each attempt gets a signal that aborts at the attempt's timeout or when
+ * `signal` (the caller's: client gone, shutdown) aborts; then no further attempt or backoff sleep happens.
+ */
 export async function runWithPolicy<T>(
   policy: StorePolicy | undefined,
   attempt: (signal: AbortSignal | undefined) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  if (!policy) return attempt(undefined);
-  const timed = () => {
-    if (policy.timeoutMs === undefined) return attempt(undefined);
+  if (signal?.aborted) throw signal.reason as Error;
+  if (!policy) return untilAborted(attempt(signal), signal);
+  const timed = async () => {
+    if (policy.timeoutMs === undefined) return untilAborted(attempt(signal), signal);
     const ctl = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    // The store call may go on in the background after the deadline; its result is dropped, as in daprd.
-    const deadline = new Promise<never>((_r, reject) => {
-      timer = setTimeout(() => {
-        ctl.abort(new DeadlineExceeded());
-        reject(new DeadlineExceeded());
-      }, policy.timeoutMs);
-    });
-    return Promise.race([attempt(ctl.signal), deadline]).finally(() => clearTimeout(timer));
+    const cancel = () => ctl.abort(signal!.reason);
+    signal?.addEventListener("abort", cancel, { once: true });
+    const timer = setTimeout(() => ctl.abort(new DeadlineExceeded()), policy.timeoutMs);
+    try {
+      return await untilAborted(attempt(ctl.signal), ctl.signal);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", cancel);
+    }
   };
   const guarded = () => (policy.breaker ? policy.breaker.run(timed) : timed());
   const retry = policy.retry;
@@ -120,8 +142,9 @@ export async function runWithPolicy<T>(
     try {
       return await guarded();
     } catch (err) {
+      if (signal?.aborted) throw signal.reason as Error;
       if (retry.maxRetries >= 0 && n >= retry.maxRetries) throw err;
-      await sleep(retry.policy === "constant" ? interval : interval * (0.5 + Math.random()));
+      await abortableSleep(retry.policy === "constant" ? interval : interval * (0.5 + Math.random()), signal);
       if (retry.policy === "exponential") interval = Math.min(interval * 1.5, retry.maxIntervalMs);
     }
   }

@@ -40,8 +40,16 @@ export class SecretsService {
     return found;
   }
 
-  /** Resolves to the store's map, or null when the store returned no data. */
-  async getSecret(storeName: string, key: string, metadata: Metadata): Promise<SecretData | null> {
+  /**
+   * Resolves to the store's map, or null when the store returned no data. `signal` is the caller's: when it
+   * aborts (client gone, shutdown) the store call, its retries and backoff stop.
+   */
+  async getSecret(
+    storeName: string,
+    key: string,
+    metadata: Metadata,
+    signal?: AbortSignal,
+  ): Promise<SecretData | null> {
     const entry = this.lookup(storeName);
     if (!isSecretAllowed(this.deps.scopes, storeName, key))
       throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
@@ -51,8 +59,8 @@ export class SecretsService {
       // Without a resiliency policy the store is called directly: runWithPolicy would only add a closure and
       // a promise to every single get, the hot path (profiled with `npm run bench`).
       const data = await (policy
-        ? runWithPolicy(policy, (signal) => entry.store.getSecret({ name: key, metadata }, signal))
-        : entry.store.getSecret({ name: key, metadata }, undefined));
+        ? runWithPolicy(policy, (attempt) => entry.store.getSecret({ name: key, metadata }, attempt), signal)
+        : entry.store.getSecret({ name: key, metadata }, signal));
       this.deps.metrics?.recordSecretCall(storeName, "get", true, performance.now() - started);
       return data;
     } catch (err) {
@@ -63,13 +71,15 @@ export class SecretsService {
     }
   }
 
-  async getBulkSecret(storeName: string, metadata: Metadata): Promise<BulkSecretData | null> {
+  async getBulkSecret(storeName: string, metadata: Metadata, signal?: AbortSignal): Promise<BulkSecretData | null> {
     const entry = this.lookup(storeName);
     const started = performance.now();
     let data: BulkSecretData | null;
     try {
-      data = await runWithPolicy(this.deps.policies.get(storeName), (signal) =>
-        entry.store.bulkGetSecret({ metadata }, signal),
+      data = await runWithPolicy(
+        this.deps.policies.get(storeName),
+        (attempt) => entry.store.bulkGetSecret({ metadata }, attempt),
+        signal,
       );
       this.deps.metrics?.recordSecretCall(storeName, "bulk_get", true, performance.now() - started);
     } catch (err) {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Cancelled } from "../../src/core/cancellation.js";
 import {
+  abortableSleep,
   buildPolicies,
   CircuitBreaker,
   CircuitOpen,
@@ -201,5 +203,65 @@ describe("runWithPolicy", () => {
     );
     assert.equal(signals.length, 2);
     assert.ok(signals.every((s) => s.aborted));
+  });
+
+  describe("the caller's signal", () => {
+    const forever: StorePolicy = { retry: { policy: "constant", durationMs: 5, maxIntervalMs: 5, maxRetries: -1 } };
+
+    it("stops unlimited retries and the backoff sleep: no attempt after the abort", async () => {
+      const ctl = new AbortController();
+      let n = 0;
+      const run = runWithPolicy(forever, () => Promise.reject(new Error(`fail ${++n}`)), ctl.signal);
+      await new Promise((r) => setTimeout(r, 50));
+      ctl.abort(new Cancelled("client gone"));
+      await assert.rejects(run, (e: unknown) => e instanceof Cancelled && e.message === "context canceled");
+      const atAbort = n;
+      assert.ok(atAbort >= 2, `retried ${atAbort} times`);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(n, atAbort);
+    });
+
+    it("reaches the attempt, also under a timeout, and stops waiting for a store that ignores it", async () => {
+      const seen: AbortSignal[] = [];
+      const deaf = (signal: AbortSignal | undefined) => {
+        seen.push(signal!);
+        return new Promise<never>(() => undefined);
+      };
+      for (const policy of [forever, { ...forever, timeoutMs: 60_000 }]) {
+        const ctl = new AbortController();
+        const run = runWithPolicy(policy, deaf, ctl.signal);
+        setTimeout(() => ctl.abort(new Cancelled("shutting down")), 10);
+        await assert.rejects(run, Cancelled);
+      }
+      assert.equal(seen.length, 2);
+      assert.ok(seen.every((s) => s.aborted));
+      await assert.rejects(
+        runWithPolicy(undefined, deaf, AbortSignal.abort(new Cancelled("client gone"))),
+        Cancelled,
+        "already aborted: no attempt",
+      );
+      assert.equal(seen.length, 2);
+    });
+
+    it("no policy: the store gets the caller's signal", async () => {
+      const ctl = new AbortController();
+      const run = runWithPolicy(
+        undefined,
+        (signal) => new Promise((_r, reject) => (signal!.onabort = () => reject(new Error("store saw the abort")))),
+        ctl.signal,
+      );
+      ctl.abort(new Cancelled("client gone"));
+      await assert.rejects(run, Cancelled);
+    });
+  });
+
+  it("abortableSleep resolves after its time, rejects at once on abort", async () => {
+    await abortableSleep(1);
+    const ctl = new AbortController();
+    const started = Date.now();
+    const sleeping = abortableSleep(60_000, ctl.signal);
+    ctl.abort(new Cancelled("client gone"));
+    await assert.rejects(sleeping, Cancelled);
+    assert.ok(Date.now() - started < 1000);
   });
 });

@@ -9,6 +9,7 @@ import { createGrpcApi } from "../../src/api/grpc/server.js";
 import { createHttpApi } from "../../src/api/http/server.js";
 import type { SidecarState } from "../../src/api/sidecar-state.js";
 import { buildPolicies } from "../../src/core/resiliency.js";
+import { InFlightCalls } from "../../src/core/cancellation.js";
 import { Runtime } from "../../src/core/runtime.js";
 import { SecretsService } from "../../src/core/secrets-service.js";
 import { createLogger } from "../../src/log.js";
@@ -64,6 +65,7 @@ export async function startInProcess(opts: {
     runtime,
     token: opts.token,
     shuttingDown: false,
+    calls: new InFlightCalls(),
     requestShutdown: () => undefined,
   };
   const http: Server = createHttpApi({ state, maxBodyBytes: 4 << 20, apiLogging: false, log });

@@ -12,6 +12,7 @@ import {
   type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError } from "../../errors/catalogue.js";
 import type { Logger } from "../../log.js";
 import {
@@ -52,6 +53,30 @@ function reply<T>(cb: sendUnaryData<unknown>, work: () => Promise<T> | T): void 
         else cb({ code: status.INTERNAL, details: "internal error" });
       },
     );
+}
+
+/**
+ * `reply` for a call that reaches a store: its signal aborts when the client cancels, its deadline passes
+ * (grpc-js then reports the call cancelled) or shutdown cancels it.
+ */
+function replyCancellable<T>(
+  call: ServerUnaryCall<unknown, unknown>,
+  cb: sendUnaryData<unknown>,
+  calls: InFlightCalls,
+  work: (signal: AbortSignal) => Promise<T>,
+): void {
+  const ctl = calls.begin();
+  const onCancel = () => ctl.abort(new Cancelled("client gone"));
+  if (call.cancelled) onCancel();
+  else call.once("cancelled", onCancel);
+  reply(
+    (err, value) => {
+      call.off("cancelled", onCancel);
+      calls.end(ctl);
+      cb(err, value);
+    },
+    () => work(ctl.signal),
+  );
 }
 
 export function createGrpcApi(opts: GrpcApiOptions): Server {
@@ -125,15 +150,15 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
 
   const impl: UntypedServiceImplementation = {
     GetSecret: ((call, cb) =>
-      reply(cb, async () => {
+      replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; key: string; metadata: Record<string, string> };
-        const data = await state.runtime.service.getSecret(r.store_name, r.key, r.metadata ?? {});
+        const data = await state.runtime.service.getSecret(r.store_name, r.key, r.metadata ?? {}, signal);
         return { data: data ?? {} };
       })) as Unary<unknown>,
     GetBulkSecret: ((call, cb) =>
-      reply(cb, async () => {
+      replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; metadata: Record<string, string> };
-        const data = await state.runtime.service.getBulkSecret(r.store_name, r.metadata ?? {});
+        const data = await state.runtime.service.getBulkSecret(r.store_name, r.metadata ?? {}, signal);
         const out: Record<string, { secrets: Record<string, string> }> = {};
         for (const [name, secrets] of Object.entries(data ?? {})) out[name] = { secrets };
         return { data: out };

@@ -3,6 +3,7 @@
  * shaping around the secrets service. One handler function and no framework: this is the hot path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
 import type { Logger } from "../../log.js";
 import {
@@ -212,13 +213,14 @@ async function secrets(
   if (hasBody(req) && !(await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get"))) return;
   const metadata = metadataFromQuery(rawQuery);
   const service = opts.state.runtime.service;
+  const signal = callSignal(res, opts.state.calls);
   try {
     if (bulk) {
-      const data = await service.getBulkSecret(store, metadata);
+      const data = await service.getBulkSecret(store, metadata, signal);
       if (data === null) res.writeHead(204).end();
       else send(res, 200, goNestedMap(data) + "\n");
     } else {
-      const data = await service.getSecret(store, key, metadata);
+      const data = await service.getSecret(store, key, metadata, signal);
       if (data === null) res.writeHead(204).end();
       else send(res, 200, goFlatMap(data) + "\n");
     }
@@ -226,6 +228,19 @@ async function secrets(
     if (err instanceof ApiError) return sendError(res, err);
     throw err;
   }
+}
+
+/**
+ * The call's signal: aborted when the client closes the connection before the response is sent (nobody will
+ * read it), or by shutdown. The call stays in `calls` until its response is written or the socket is gone.
+ */
+function callSignal(res: ServerResponse, calls: InFlightCalls): AbortSignal {
+  const ctl = calls.begin();
+  res.once("close", () => {
+    if (!res.writableFinished) ctl.abort(new Cancelled("client gone"));
+    calls.end(ctl);
+  });
+  return ctl.signal;
 }
 
 function healthz(res: ServerResponse, state: SidecarState, rawQuery: string): void {

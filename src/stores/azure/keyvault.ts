@@ -22,7 +22,7 @@ import { hideRetryAfterPolicy, throttlePolicy } from "./throttle.js";
 const MAX_PAGE_SIZE = 25;
 /** Secrets fetched at once during a bulk get: fast on big vaults without tripping Key Vault's throttling. */
 const BULK_CONCURRENCY = 4;
-/** Time budget for a call whose caller gave no signal. */
+/** Longest time a call may take, whatever its caller's signal says. */
 const DEFAULT_BUDGET_MS = 60_000;
 
 const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
@@ -173,8 +173,10 @@ export class KeyVaultSecretStore implements SecretStore {
     return { client: this.client, config: this.config };
   }
 
+  /** The caller's signal (client gone, policy timeout, shutdown), bounded by the default budget all the same. */
   private budget(signal: AbortSignal | undefined): AbortSignal {
-    return signal ?? AbortSignal.timeout(DEFAULT_BUDGET_MS);
+    const timeout = AbortSignal.timeout(DEFAULT_BUDGET_MS);
+    return signal ? AbortSignal.any([signal, timeout]) : timeout;
   }
 }
 
