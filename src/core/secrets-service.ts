@@ -43,7 +43,8 @@ export class SecretsService {
   /** Resolves to the store's map, or null when the store returned no data. */
   async getSecret(storeName: string, key: string, metadata: Metadata): Promise<SecretData | null> {
     const entry = this.lookup(storeName);
-    if (!isSecretAllowed(this.deps.scopes, storeName, key))
+    const name = await this.secretName(entry, key);
+    if (!isSecretAllowed(this.deps.scopes, storeName, name, entry.store))
       throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
     const started = performance.now();
     try {
@@ -51,8 +52,8 @@ export class SecretsService {
       // Without a resiliency policy the store is called directly: runWithPolicy would only add a closure and
       // a promise to every single get, the hot path (profiled with `npm run bench`).
       const data = await (policy
-        ? runWithPolicy(policy, (signal) => entry.store.getSecret({ name: key, metadata }, signal))
-        : entry.store.getSecret({ name: key, metadata }, undefined));
+        ? runWithPolicy(policy, (signal) => entry.store.getSecret({ name, metadata }, signal))
+        : entry.store.getSecret({ name, metadata }, undefined));
       this.deps.metrics?.recordSecretCall(storeName, "get", true, performance.now() - started);
       return data;
     } catch (err) {
@@ -60,6 +61,18 @@ export class SecretsService {
       const reason = errorText(err);
       this.deps.log.debug({ store: storeName, key }, `get secret failed: ${reason}`);
       throw new ApiError(Errors.SECRET_GET, [key, storeName, reason], { cause: err });
+    }
+  }
+
+  /** The name the store will read: the scope is checked on it, never on another spelling of it. */
+  private async secretName(entry: LoadedStore, key: string): Promise<string> {
+    if (!entry.store.secretName) return key;
+    try {
+      return await entry.store.secretName(key);
+    } catch (err) {
+      const reason = errorText(err);
+      this.deps.log.debug({ store: entry.name, key }, `get secret refused: ${reason}`);
+      throw new ApiError(Errors.SECRET_GET, [key, entry.name, reason], { cause: err });
     }
   }
 
@@ -81,7 +94,7 @@ export class SecretsService {
     if (data === null || !this.deps.scopes.has(storeName)) return data;
     const filtered: BulkSecretData = {};
     for (const [name, value] of Object.entries(data)) {
-      if (isSecretAllowed(this.deps.scopes, storeName, name)) filtered[name] = value;
+      if (isSecretAllowed(this.deps.scopes, storeName, name, entry.store)) filtered[name] = value;
       else this.deps.log.debug({ store: storeName, key: name }, "bulk get: secret dropped by scope");
     }
     return filtered;

@@ -80,10 +80,8 @@ export class KeyVaultSecretStore implements SecretStore {
     });
   }
 
-  async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
-    const { client, config } = this.ready();
-    const name = req.name;
-    const version = req.metadata.version_id || undefined;
+  /** Key Vault accepts only these characters, so nothing else (a '/version' suffix, NUL, non-ASCII) is sent. */
+  secretName(name: string): string {
     if (!name) throw new SecretStoreError("invalid_request", "missing secret name in request");
     if (!SECRET_NAME.test(name)) {
       throw new SecretStoreError(
@@ -91,6 +89,18 @@ export class KeyVaultSecretStore implements SecretStore {
         `secret name ${JSON.stringify(name)} is not a valid Azure Key Vault secret name (1-127 letters, digits and hyphens)`,
       );
     }
+    return name;
+  }
+
+  /** Key Vault names ignore case: `DB-Password` is `db-password`, so scopes compare them folded. */
+  scopeName(name: string): string {
+    return name.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+  }
+
+  async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    const { client, config } = this.ready();
+    const name = this.secretName(req.name);
+    const version = req.metadata.version_id || undefined;
     const budget = this.budget(signal);
     try {
       const secret = await client.getSecret(name, { version, abortSignal: budget });
