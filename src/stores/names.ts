@@ -2,6 +2,7 @@
 import { SecretStoreError } from "./types.js";
 
 /** C0 and C1 control characters and DEL, NUL included: no backend names a secret with them on purpose. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The refusal every store gives: the name quoted as JSON, so control characters show escaped, never raw. */

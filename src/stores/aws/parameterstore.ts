@@ -58,10 +58,13 @@ export class ParameterStore implements SecretStore {
     if (name === "" || !PARAMETER_NAME.test(full))
       throw invalidName(name, "a parameter name is letters, digits, '_', '.', '-' and '/' (no ':', no ARN)");
     const levels = full.split("/");
-    if (levels.length > 1 && (levels[0] !== "" || levels.length === 2 || levels.slice(1).includes("")))
+    const odd = (level: string) => level === "" || level === "." || level === "..";
+    // "/db" is refused too: whether AWS reads it as "db" is not something a scope should depend on.
+    const hierarchical = levels.length > 2 && levels[0] === "" && !levels.slice(1).some(odd);
+    if (levels.length > 1 ? !hierarchical : odd(full))
       throw invalidName(
         name,
-        "a hierarchical parameter name starts with '/' and has no empty level; a single-level one has no '/'",
+        "a hierarchical parameter name is '/' and levels, none empty, '.' or '..'; a single-level one has no '/'",
       );
     return name;
   }
