@@ -130,6 +130,11 @@ describeTransports(
           "db-pa\u017Fsword": "refused",
           "db-password ": "refused",
         });
+        // A version goes into the URL path after the name: only a version identifier may.
+        for (const version_id of ["../db-password", "..%2Fdb-password", "x/../../db-password", "\u0000"]) {
+          const o = await client().get(store, "public", { version_id });
+          assert.ok(!o.ok && /is not a Key Vault version/.test(o.message), JSON.stringify(o));
+        }
       }
     });
 

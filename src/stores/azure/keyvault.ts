@@ -26,6 +26,7 @@ const BULK_CONCURRENCY = 4;
 const DEFAULT_BUDGET_MS = 60_000;
 
 const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+const VERSION_ID = /^[0-9A-Za-z]{1,64}$/;
 
 export interface KeyVaultStoreOptions {
   /** Extra CA (PEM) trusted for the vault and token endpoints; for tests. Production uses NODE_EXTRA_CA_CERTS. */
@@ -101,6 +102,9 @@ export class KeyVaultSecretStore implements SecretStore {
     const { client, config } = this.ready();
     const name = this.secretName(req.name);
     const version = req.metadata.version_id || undefined;
+    // The version becomes a URL path segment: only a version identifier may go there.
+    if (version !== undefined && !VERSION_ID.test(version))
+      throw new SecretStoreError("invalid_request", `version_id ${JSON.stringify(version)} is not a Key Vault version`);
     const budget = this.budget(signal);
     try {
       const secret = await client.getSecret(name, { version, abortSignal: budget });
