@@ -64,6 +64,8 @@ before(async () => {
     components: {
       "kv.yaml": componentYaml("kv", "secretstores.azure.keyvault", azureMetadata),
       "kv-upper.yaml": componentYaml("kv-upper", "secretstores.azure.keyvault", azureMetadata),
+      "kv-allow.yaml": componentYaml("kv-allow", "secretstores.azure.keyvault", azureMetadata),
+      "gcp-allow.yaml": componentYaml("gcp-allow", "secretstores.gcp.secretmanager", gcpMetadata),
       "gcp.yaml": componentYaml("gcp", "secretstores.gcp.secretmanager", gcpMetadata),
       "gcp-short.yaml": componentYaml("gcp-short", "secretstores.gcp.secretmanager", {
         ...gcpMetadata,
@@ -79,6 +81,8 @@ before(async () => {
     config: scopesConfig([
       { storeName: "kv", deniedSecrets: ["db-password"] },
       { storeName: "kv-upper", deniedSecrets: ["DB-Password"] },
+      { storeName: "kv-allow", allowedSecrets: ["PUBLIC"] },
+      { storeName: "gcp-allow", allowedSecrets: ["projects/shop-prod/secrets/public"] },
       { storeName: "gcp", deniedSecrets: ["db-password"] },
       { storeName: "gcp-short", deniedSecrets: ["projects/shop-prod/secrets/db-password"] },
       { storeName: "sm", deniedSecrets: ["db-password"] },
@@ -192,6 +196,17 @@ describeTransports(
       });
       const versioned = await client().get("ssm", "api-key", { version_id: "1" });
       assert.ok(!versioned.ok && !JSON.stringify(versioned).includes(VALUE));
+    });
+
+    void it("allow-lists are folded the same way: any case in Key Vault, resource names as IDs in Secret Manager", async () => {
+      for (const store of ["kv-allow", "gcp-allow"]) {
+        await readsPublic(store);
+        await assertSpellings(client(), store, VALUE, { "db-password": "denied", "DB-PASSWORD": "denied" });
+        const bulk = await client().bulk(store);
+        assert.deepEqual(bulk.ok && Object.keys(bulk.data ?? {}).map((n) => n.slice(n.lastIndexOf("/") + 1)), [
+          "public",
+        ]);
+      }
     });
 
     void it("bulk leaves the denied secrets out, whatever form the store lists names in", async () => {
