@@ -34,11 +34,13 @@ before(async () => {
   sidecar = await startSidecar({
     components: {
       "k8s.yaml": componentYaml("k8s", "secretstores.kubernetes", { kubeconfigPath, defaultNamespace: "apps" }),
-      "k8s-watch.yaml": componentYaml("k8s-watch", "secretstores.kubernetes", {
-        kubeconfigPath,
-        defaultNamespace: "apps",
-        watch: "true",
-      }),
+      // The watch component lists the namespace at start-up; a busy test machine may need more than 5 s.
+      "k8s-watch.yaml": componentYaml(
+        "k8s-watch",
+        "secretstores.kubernetes",
+        { kubeconfigPath, defaultNamespace: "apps", watch: "true" },
+        "  initTimeout: 60s\n",
+      ),
       "vault.yaml": componentYaml("vault", "secretstores.hashicorp.vault", {
         vaultAddr: vault.url,
         caCert: tls.caPath,
