@@ -50,6 +50,14 @@ export interface SecretStore {
   close(): Promise<void>;
   /** Optional health check; stores without one answer `PING_NOT_IMPLEMENTED`. */
   ping?(signal?: AbortSignal): Promise<void>;
+  /**
+   * The name the backend will read for `name`, which the runtime then checks against the secret scope and
+   * passes to `getSecret`; throws `SecretStoreError("invalid_request")` for a name the store refuses (one
+   * the backend would resolve to another secret). Without it, the name is read exactly as given.
+   */
+  secretName?(name: string, signal?: AbortSignal): string | Promise<string>;
+  /** The form scope lists and names are compared in (case-folded where the backend ignores case). */
+  scopeName?(name: string): string;
 }
 
 /** How a store is registered: `type` without the `secretstores.` prefix, lower case. */

@@ -66,3 +66,27 @@ describe("isSecretAllowed (daprd's decision table)", () => {
     assert.equal(isSecretAllowed(m, "Vault", "anything"), true);
   });
 });
+
+describe("isSecretAllowed with a store that folds names", () => {
+  const lower = { scopeName: (n: string) => n.toLowerCase() };
+
+  it("the deny list and the name are folded alike", () => {
+    const m = scopes({ store: "vault", denied: ["S1"] });
+    assert.deepEqual(
+      KEYS.filter((k) => isSecretAllowed(m, "vault", k, lower)),
+      ["s2", "s3", ""],
+    );
+    assert.equal(isSecretAllowed(m, "vault", "s1"), true, "without the store's fold the lists compare exactly");
+  });
+
+  it("the allow list too, and a fold is computed per store, not shared between stores", () => {
+    const m = scopes({ store: "vault", access: "deny", allowed: ["s1"] });
+    assert.deepEqual(
+      KEYS.filter((k) => isSecretAllowed(m, "vault", k, lower)),
+      ["s1", "S1"],
+    );
+    const short = { scopeName: (n: string) => n.slice(n.lastIndexOf("/") + 1) };
+    assert.equal(isSecretAllowed(m, "vault", "projects/p/secrets/s1", short), true);
+    assert.equal(isSecretAllowed(m, "vault", "S1", short), false);
+  });
+});

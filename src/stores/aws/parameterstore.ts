@@ -1,6 +1,7 @@
 /** @module `secretstores.aws.parameterstore`: parameters from AWS SSM Parameter Store through the official SDK v3 client. */
 import type { GetParameterCommandOutput, SSMClient } from "@aws-sdk/client-ssm";
 import { metadataValue } from "../metadata.js";
+import { invalidName } from "../names.js";
 import {
   SecretStoreError,
   type BulkGetSecretRequest,
@@ -22,6 +23,8 @@ const PAGE_SIZE = 50;
 const BULK_CONCURRENCY = 8;
 
 type Sdk = typeof import("@aws-sdk/client-ssm");
+
+const PARAMETER_NAME = /^[A-Za-z0-9_.\-/]{1,2048}$/;
 
 export class ParameterStore implements SecretStore {
   private sdk: Sdk | undefined;
@@ -45,10 +48,37 @@ export class ParameterStore implements SecretStore {
     this.client = client;
   }
 
+  /**
+   * One spelling per parameter: `name:3` or `name:label` would select a version or label of `name`, and an ARN
+   * another spelling of it, so ':' is refused; a single-level name goes without '/', a hierarchy with a
+   * leading one and no empty level, so no two accepted spellings can name one parameter.
+   */
+  secretName(name: string): string {
+    const full = this.prefix + name;
+    if (name === "" || !PARAMETER_NAME.test(full))
+      throw invalidName(name, "a parameter name is letters, digits, '_', '.', '-' and '/' (no ':', no ARN)");
+    const levels = full.split("/");
+    const odd = (level: string) => level === "" || level === "." || level === "..";
+    // "/db" is refused too: whether AWS reads it as "db" is not something a scope should depend on.
+    const hierarchical = levels.length > 2 && levels[0] === "" && !levels.slice(1).some(odd);
+    if (levels.length > 1 ? !hierarchical : odd(full))
+      throw invalidName(
+        name,
+        "a hierarchical parameter name is '/' and levels, none empty, '.' or '..'; a single-level one has no '/'",
+      );
+    return name;
+  }
+
   /** Reads `prefix + name`, `prefix + name:version_id` when a version is asked for; SecureStrings come decrypted. */
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
     const { client, sdk } = this.ready();
     const versionId = metadataValue(req.metadata, "version_id");
+    this.secretName(req.name);
+    if (versionId && !/^[A-Za-z0-9_.-]+$/.test(versionId))
+      throw new SecretStoreError(
+        "invalid_request",
+        `version_id ${JSON.stringify(versionId)} is not a version or label`,
+      );
     const selector = versionId ? `${req.name}:${versionId}` : req.name;
     let out: GetParameterCommandOutput;
     try {

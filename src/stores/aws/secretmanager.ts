@@ -1,6 +1,7 @@
 /** @module `secretstores.aws.secretmanager`: secrets from AWS Secrets Manager through the official SDK v3 client. */
 import type { GetSecretValueCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { booleanOption, metadataValue } from "../metadata.js";
+import { nameMatching } from "../names.js";
 import {
   MULTIPLE_KEY_VALUES_PER_SECRET,
   SecretStoreError,
@@ -24,6 +25,11 @@ const PAGE_SIZE = 100;
 const BULK_CONCURRENCY = 8;
 
 type Sdk = typeof import("@aws-sdk/client-secrets-manager");
+
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+/** A full or partial ARN (`arn:aws:secretsmanager:region:account:secret:name[-suffix]`). */
+const SECRET_ARN = /^arn:[a-z-]+:secretsmanager:[a-z0-9-]*:\d*:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+const NAME_RULE = "a secret name is 1-512 letters, digits and /_+=.@- characters, or a Secrets Manager ARN";
 
 export class SecretsManagerStore implements SecretStore {
   private sdk: Sdk | undefined;
@@ -52,8 +58,31 @@ export class SecretsManagerStore implements SecretStore {
     this.client = client;
   }
 
+  /**
+   * An ARN names a secret by another spelling, so it is resolved to the secret's name (DescribeSecret, which
+   * reads no value) and the scope is checked on that name; plain names are read exactly as given.
+   */
+  async secretName(name: string, signal?: AbortSignal): Promise<string> {
+    if (!name.startsWith("arn:")) return nameMatching(name, SECRET_NAME, NAME_RULE);
+    nameMatching(name, SECRET_ARN, NAME_RULE);
+    const { client, sdk } = this.ready();
+    try {
+      const out = await client.send(new sdk.DescribeSecretCommand({ SecretId: name }), { abortSignal: signal });
+      if (!out.Name) throw new SecretStoreError("not_found", `secret ${name} has no name in ${SERVICE}`);
+      return out.Name;
+    } catch (err) {
+      throw toStoreError(err, {
+        service: SERVICE,
+        action: `describe secret ${name}`,
+        secretName: name,
+        secrets: this.secrets,
+      });
+    }
+  }
+
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
     const { client, sdk } = this.ready();
+    nameMatching(req.name, req.name.startsWith("arn:") ? SECRET_ARN : SECRET_NAME, NAME_RULE);
     const versionId = nonEmpty(metadataValue(req.metadata, "version_id"));
     const versionStage = nonEmpty(metadataValue(req.metadata, "version_stage"));
     let out: GetSecretValueCommandOutput;

@@ -26,6 +26,7 @@ const BULK_CONCURRENCY = 4;
 const DEFAULT_BUDGET_MS = 60_000;
 
 const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+const VERSION_ID = /^[0-9A-Za-z]{1,64}$/;
 
 export interface KeyVaultStoreOptions {
   /** Extra CA (PEM) trusted for the vault and token endpoints; for tests. Production uses NODE_EXTRA_CA_CERTS. */
@@ -80,10 +81,8 @@ export class KeyVaultSecretStore implements SecretStore {
     });
   }
 
-  async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
-    const { client, config } = this.ready();
-    const name = req.name;
-    const version = req.metadata.version_id || undefined;
+  /** Key Vault accepts only these characters, so nothing else (a '/version' suffix, NUL, non-ASCII) is sent. */
+  secretName(name: string): string {
     if (!name) throw new SecretStoreError("invalid_request", "missing secret name in request");
     if (!SECRET_NAME.test(name)) {
       throw new SecretStoreError(
@@ -91,6 +90,21 @@ export class KeyVaultSecretStore implements SecretStore {
         `secret name ${JSON.stringify(name)} is not a valid Azure Key Vault secret name (1-127 letters, digits and hyphens)`,
       );
     }
+    return name;
+  }
+
+  /** Key Vault names ignore case: `DB-Password` is `db-password`, so scopes compare them folded. */
+  scopeName(name: string): string {
+    return name.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+  }
+
+  async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    const { client, config } = this.ready();
+    const name = this.secretName(req.name);
+    const version = req.metadata.version_id || undefined;
+    // The version becomes a URL path segment: only a version identifier may go there.
+    if (version !== undefined && !VERSION_ID.test(version))
+      throw new SecretStoreError("invalid_request", `version_id ${JSON.stringify(version)} is not a Key Vault version`);
     const budget = this.budget(signal);
     try {
       const secret = await client.getSecret(name, { version, abortSignal: budget });

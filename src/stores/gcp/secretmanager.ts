@@ -3,6 +3,7 @@
  * (loaded on first init), authenticated by a service-account key from the metadata or by Application
  * Default Credentials.
  */
+import { nameMatching } from "../names.js";
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Grpc from "@grpc/grpc-js";
 import {
@@ -107,6 +108,9 @@ async function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   }
 }
 
+const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
+const RESOURCE_NAME = /^projects\/[^/]+\/secrets\/([A-Za-z0-9_-]{1,255})$/;
+
 export class GcpSecretManagerStore implements SecretStore {
   private client: SecretManagerServiceClient | undefined;
   private config: GcpConfig | undefined;
@@ -196,10 +200,26 @@ export class GcpSecretManagerStore implements SecretStore {
     return typeof data === "string" ? data : Buffer.from(data).toString("utf8");
   }
 
+  /** Only a secret ID goes into the resource name: a '/' or '..' there would name another resource. */
+  secretName(name: string): string {
+    if (name === "") throw new SecretStoreError("invalid_request", "missing secret name in request");
+    return nameMatching(name, SECRET_ID, "a Secret Manager secret ID is 1-255 ASCII letters, digits, '-' and '_'");
+  }
+
+  /** Bulk answers may carry full resource names (`projects/p/secrets/db`): scopes compare the secret ID. */
+  scopeName(name: string): string {
+    return RESOURCE_NAME.exec(name)?.[1] ?? name;
+  }
+
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
     const { config } = this.ready();
-    if (req.name === "") throw new SecretStoreError("invalid_request", "missing secret name in request");
+    this.secretName(req.name);
     const version = req.metadata.version_id || "latest";
+    if (!SECRET_ID.test(version))
+      throw new SecretStoreError(
+        "invalid_request",
+        `version_id ${JSON.stringify(version)} is not a version number or alias`,
+      );
     const resource = `projects/${config.projectId}/secrets/${req.name}/versions/${version}`;
     try {
       return { [req.name]: await this.access(resource, signal) };

@@ -2,6 +2,7 @@
  * @module `secretstores.hashicorp.vault`: daprd's Vault store over Vault's HTTP API (KV v2 and v1, versions,
  * recursive bulk listing), plus namespaces, AppRole/Kubernetes login and token renewal.
  */
+import { CONTROL_CHARACTER, invalidName } from "../names.js";
 import {
   MULTIPLE_KEY_VALUES_PER_SECRET,
   SecretStoreError,
@@ -71,7 +72,7 @@ export class VaultSecretStore implements SecretStore {
 
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
     const { cfg, kv } = this.ready();
-    checkName(req.name);
+    this.secretName(req.name);
     const version = versionId(req.metadata);
     try {
       const data = await kv.read(req.name, version, signal);
@@ -109,6 +110,12 @@ export class VaultSecretStore implements SecretStore {
     } catch (err) {
       throw this.scrub(err);
     }
+  }
+
+  /** Vault names are case-sensitive paths read byte for byte; only forms that would name another path are refused. */
+  secretName(name: string): string {
+    checkName(name);
+    return name;
   }
 
   features(): readonly SecretStoreFeature[] {
@@ -172,6 +179,7 @@ function checkName(name: string): void {
       );
     }
   }
+  if (CONTROL_CHARACTER.test(name)) throw invalidName(name, "control characters are not allowed in a Vault path");
 }
 
 function versionId(metadata: Readonly<Record<string, string>>): string | undefined {

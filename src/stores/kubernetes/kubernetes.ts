@@ -3,6 +3,7 @@
  * an optional watch-backed in-memory copy (`watch: "true"`) so reads stop hitting the API server.
  */
 import { booleanOption, metadataValue, parseDuration } from "../metadata.js";
+import { invalidName } from "../names.js";
 import {
   SecretStoreError,
   type BulkGetSecretRequest,
@@ -26,6 +27,8 @@ export const NAMESPACE_MISSING =
   "namespace is missing on metadata and NAMESPACE env variable, and no default namespace is set";
 
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A Secret's name is a DNS subdomain name: the API server stores no other, so no other spelling can select one. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface KubernetesStoreOptions {
@@ -77,10 +80,24 @@ export class KubernetesSecretStore implements SecretStore {
     }
   }
 
+  /**
+   * Anything but a valid name is refused before it reaches the client, which would put it into the URL
+   * path: `..` or `a/b` there is another resource, not a missing Secret.
+   */
+  secretName(name: string): string {
+    if (name === "") throw new SecretStoreError("invalid_request", "secret name is empty");
+    if (name.length > 253 || !SECRET_NAME.test(name))
+      throw invalidName(
+        name,
+        "a Kubernetes Secret name is lower-case letters, digits, '-' and '.' (a DNS subdomain name, at most 253 characters)",
+      );
+    return name;
+  }
+
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
     const client = this.ready();
     const namespace = this.namespaceFor(req.metadata);
-    if (req.name === "") throw new SecretStoreError("invalid_request", "secret name is empty");
+    this.secretName(req.name);
     if (this.cache) {
       const secrets = await this.cache.snapshot(namespace, signal);
       if (secrets) {

@@ -1,5 +1,6 @@
 /** @module `secretstores.local.env`: secrets from the sidecar's own environment. */
 import { metadataValue } from "../metadata.js";
+import { invalidName } from "../names.js";
 import type {
   BulkSecretData,
   ComponentMetadata,
@@ -25,9 +26,17 @@ export class EnvSecretStore implements SecretStore {
     this.log = ctx.log;
   }
 
+  /** Only the exact variable: Node cuts a name at NUL, and `=` ends a name in the environment block. */
+  secretName(name: string): string {
+    if (name === "") throw invalidName(name, "an environment variable name is never empty");
+    if (name.includes("\0") || name.includes("="))
+      throw invalidName(name, "an environment variable name holds no NUL and no '='");
+    return name;
+  }
+
   // A missing variable is an empty value, not an error: daprd answers 200 with "".
   async getSecret(req: GetSecretRequest): Promise<SecretData> {
-    const full = this.prefix + req.name;
+    const full = this.prefix + this.secretName(req.name);
     let value = "";
     if (isAllowed(full)) value = process.env[full] ?? "";
     else this.log?.warn("access to environment variable refused", { secret: req.name });

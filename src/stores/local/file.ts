@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { booleanOption, metadataValue } from "../metadata.js";
+import { CONTROL_CHARACTER, invalidName } from "../names.js";
 import {
   MULTIPLE_KEY_VALUES_PER_SECRET,
   SecretStoreError,
@@ -47,8 +48,14 @@ export class FileSecretStore implements SecretStore {
     }
   }
 
+  /** Keys are read exactly as written in the file; control characters (NUL included) are refused outright. */
+  secretName(name: string): string {
+    if (CONTROL_CHARACTER.test(name)) throw invalidName(name, "control characters are not allowed");
+    return name;
+  }
+
   async getSecret(req: GetSecretRequest): Promise<SecretData> {
-    const entry = this.secrets.get(req.name);
+    const entry = this.secrets.get(this.secretName(req.name));
     if (entry === undefined) throw new SecretStoreError("not_found", `secret ${req.name} not found`);
     return typeof entry === "string" ? { [req.name]: entry } : { ...entry };
   }
