@@ -1,4 +1,4 @@
-/** @module daprd's secret-scope decision (contract 3.3), exactly. */
+/** @module daprd's secret-scope decision (docs/compatibility.md §4.3), exactly. */
 import type { SecretScope } from "../resources/configuration.js";
 
 export function isSecretAllowed(scopes: ReadonlyMap<string, SecretScope>, store: string, key: string): boolean {
