@@ -4,7 +4,8 @@
 #   docker build -t keyward:0.1.0 .
 #   docker run --rm -p 3500:3500 -v "$PWD/components:/components:ro" keyward:0.1.0 \
 #     --app-id myapp --resources-path /components --dapr-listen-addresses 0.0.0.0
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # 1. Compile TypeScript with the locked dev dependencies.
 FROM ${NODE_IMAGE} AS build
@@ -15,7 +16,8 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json --outDir dist --tsBuildInfoFile /tmp/tsbuildinfo
 
-# 2. Production dependencies only (vendor SDKs are loaded lazily, per store type, at run time).
+# 2. Production dependencies only (vendor SDKs are loaded lazily, per store type, at run time; the Dapr
+#    protos are vendored in proto/, so no Dapr SDK is installed).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -27,6 +29,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json ./
 COPY bin ./bin
+COPY proto ./proto
 COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 # 1000 is the image's `node` user; numeric so Kubernetes can verify runAsNonRoot.

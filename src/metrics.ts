@@ -1,5 +1,5 @@
 /**
- * @module Prometheus metrics with daprd's names (contract 7.2). Labels never carry secret names or values.
+ * @module daprd's Prometheus metrics (docs/compatibility.md §7.2). Labels never carry secret names or values.
  *
  * The two secret-call metrics are plain counters kept here and handed to prom-client only when scraped:
  * prom-client validates and hashes the label set on every observe, even on label-bound children, which

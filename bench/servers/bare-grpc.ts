@@ -1,10 +1,9 @@
 /**
  * @module The gRPC baseline: a bare @grpc/grpc-js server with the same Dapr service, loaded from the same
- * dapr.proto in @dapr/dapr, whose GetSecret returns the same map Keyward returns. Every other method is
+ * dapr.proto vendored in proto/, whose GetSecret returns the same map Keyward returns. Every other method is
  * left unimplemented. Input: one JSON argument {data: {name: value}}. Prints `ready port=N`.
  */
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   loadPackageDefinition,
   Server,
@@ -15,7 +14,8 @@ import {
 import { loadSync } from "@grpc/proto-loader";
 
 const data = (JSON.parse(process.argv[2] ?? '{"data":{}}') as { data: Record<string, string> }).data;
-const protoRoot = join(dirname(createRequire(import.meta.url).resolve("@dapr/dapr/package.json")), "proto");
+/** proto/ at the repository root: this file runs as dist/bench/servers/bare-grpc.js. */
+const protoRoot = fileURLToPath(new URL("../../../proto/", import.meta.url));
 const def = loadSync("dapr/proto/runtime/v1/dapr.proto", {
   includeDirs: [protoRoot],
   keepCase: true,

@@ -45,7 +45,7 @@ export function componentInfo(runtime: Runtime): ComponentInfo[] {
 }
 
 /**
- * daprd's API allow/deny lists (contract 10.6) for an endpoint group such as "secrets". Rules apply per
+ * daprd's API allow/deny lists (docs/compatibility.md §4.5) for an endpoint group such as "secrets". Rules apply per
  * protocol (a rule without one is an HTTP rule): an allow-list of HTTP rules leaves gRPC open.
  */
 export function apiAllowed(

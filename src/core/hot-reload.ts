@@ -1,5 +1,5 @@
 /**
- * @module Watches the resources folders and asks the runtime to reload (contract 10.4). Events are
+ * @module Watches the resources folders and asks the runtime to reload (docs/compatibility.md §8.1). Events are
  * debounced, since editors and Kubernetes ConfigMap updates (a `..data` symlink swap) come as bursts,
  * and reloads never overlap.
  */

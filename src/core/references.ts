@@ -1,5 +1,5 @@
 /**
- * @module Order of secret store init and resolution of `secretKeyRef`/`envRef` (contract 4.4).
+ * @module Order of secret store init and resolution of `secretKeyRef`/`envRef` (docs/compatibility.md §6).
  * Unlike daprd, a store that references itself or a cycle of stores, and a reference to a store that
  * does not exist, are start-up errors that name the chain, instead of a silent wait or an empty value.
  */

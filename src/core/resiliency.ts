@@ -1,5 +1,5 @@
 /**
- * @module Resiliency policies for secret store calls (contract 7.1): per-attempt timeout, circuit breaker
+ * @module Resiliency for secret store calls (docs/compatibility.md §7.1): per-attempt timeout, circuit breaker
  * around the timed attempt, retry around everything. Named targets win; otherwise daprd's default names.
  */
 import { parseDuration } from "../stores/metadata.js";

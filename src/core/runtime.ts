@@ -1,6 +1,6 @@
 /**
  * @module Composition root: resources → references → store init (dependencies first) → the secrets
- * service. Servers start only after this, so no request ever sees a half-loaded runtime (contract 4.3).
+ * service. Servers start only after this, so no request ever sees a half-loaded runtime (docs/compatibility.md §5.3).
  */
 import type { Logger } from "../log.js";
 import { storeLogger } from "../log.js";
@@ -28,7 +28,7 @@ export interface RuntimeOptions {
 /** Start-up failed; the message says what to fix. */
 export class StartupError extends Error {}
 
-/** The built-in store daprd adds in Kubernetes mode (contract 10.2). */
+/** The built-in store daprd adds in Kubernetes mode (docs/compatibility.md §5.4). */
 const KUBERNETES_BUILTIN = "kubernetes";
 
 export class Runtime {
@@ -155,7 +155,7 @@ export class Runtime {
   }
 
   /**
-   * Hot reload (contract 10.4): re-reads the resources folders and applies the difference by component
+   * Hot reload (docs/compatibility.md §8.1): re-reads the resources folders and applies the difference by component
    * name. A changed store is closed and started again, a removed one closed, a new one started; requests
    * for a store being replaced briefly get ERR_SECRET_STORE_NOT_FOUND, as in daprd.
    */

@@ -1,4 +1,4 @@
-/** @module daprd's secret-scope decision (contract 3.3), compared on the names the store really reads. */
+/** @module daprd's secret-scope decision (docs/compatibility.md §4.3), compared on the names the store really reads. */
 import type { SecretScope } from "../resources/configuration.js";
 
 /** How a store compares names: a backend that ignores case (Azure Key Vault) folds case here. */

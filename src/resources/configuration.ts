@@ -1,4 +1,4 @@
-/** @module `--config` Configuration files: secret scopes (contract 3) and API allow/deny lists (10.6). */
+/** @module `--config` Configuration files: secret scopes and API allow/deny lists (docs/compatibility.md §4). */
 import { readFile } from "node:fs/promises";
 import { expandEnv } from "./expand-env.js";
 import { parseYamlDocument, splitDocuments } from "./yaml-documents.js";

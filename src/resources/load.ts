@@ -1,4 +1,4 @@
-/** @module Loads the resources folders as daprd's disk loader does (contract 4.2). */
+/** @module Loads the resources folders as daprd's disk loader does (docs/compatibility.md §5.2). */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { isComponentDocument, ManifestError, readComponent, type ComponentManifest } from "./component.js";

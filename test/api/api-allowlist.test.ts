@@ -1,4 +1,4 @@
-/** Configuration `spec.api` allow and deny lists (contract 10.6), per protocol. */
+/** Configuration `spec.api` allow and deny lists (docs/compatibility.md §4.5), per protocol. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";

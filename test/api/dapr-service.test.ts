@@ -1,19 +1,18 @@
 /**
  * The Dapr service Keyward builds for grpc-js without proto-loader (start-up cost) must be the one
- * proto-loader builds from the same @dapr/dapr protos: same methods, shapes and bytes on the wire.
+ * proto-loader builds from the vendored protos in proto/: same methods, shapes and bytes on the wire.
  */
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadPackageDefinition, type ServiceDefinition } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { daprService, serviceRpcs, warmDaprService } from "../../src/api/grpc/dapr-service.js";
+import { REPO_ROOT } from "../helpers/paths.js";
 
 function protoLoaderService(): ServiceDefinition {
-  const root = join(dirname(createRequire(import.meta.url).resolve("@dapr/dapr/package.json")), "proto");
   const def = loadSync("dapr/proto/runtime/v1/dapr.proto", {
-    includeDirs: [root],
+    includeDirs: [join(REPO_ROOT, "proto")],
     keepCase: true,
     longs: String,
     enums: String,

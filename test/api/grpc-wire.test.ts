@@ -1,4 +1,4 @@
-/** gRPC details of contract 2: metadata calls, unimplemented methods, empty names, shutdown. */
+/** gRPC details of docs/compatibility.md §2: metadata calls, unimplemented methods, empty names, shutdown. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";

@@ -1,4 +1,4 @@
-/** Hot reload of component files (contract 10.4): created, changed and deleted stores, on by default. */
+/** Hot reload of component files (docs/compatibility.md §8.1): created, changed and deleted stores, on by default. */
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

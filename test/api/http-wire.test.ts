@@ -1,4 +1,4 @@
-/** HTTP details of contract 1: exact bytes, routing, decoding, bodies, health and metadata endpoints. */
+/** HTTP details of docs/compatibility.md §1: exact bytes, routing, decoding, bodies, health and metadata endpoints. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Sidecar } from "../helpers/sidecar.js";

@@ -1,4 +1,4 @@
-/** daprd's own runtime test table (contract 8.5) over HTTP and gRPC, with daprd's fake store. */
+/** daprd's own runtime test table (docs/compatibility.md §10.3) over HTTP and gRPC, with daprd's fake store. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SecretStoreError, type SecretStore } from "../../src/stores/types.js";
@@ -141,7 +141,7 @@ describeTransports(
   },
 );
 
-describe("resiliency (contract 7.1)", () => {
+describe("resiliency (docs/compatibility.md §7.1)", () => {
   it("a retry policy turns one failure into success after two calls", async () => {
     const before = flaky.calls;
     const res = await fetch(`${srv.httpUrl}/v1.0/secrets/flaky/good-key`);

@@ -53,7 +53,7 @@ for (const withToken of [false, true]) {
         it(`${sdkName} over ${proto}: get, bulk and errors`, async () => {
           const c = client(sdk, proto, s, withToken ? TOKEN : undefined);
           try {
-            // The SDK's own e2e expectations (contract 8.3).
+            // The SDK's own e2e expectations (docs/compatibility.md §10.2).
             assert.equal(
               JSON.stringify(await c.secret.get("secret-envvars", "TEST_SECRET_1")),
               '{"TEST_SECRET_1":"secret_val_1"}',

@@ -1,4 +1,4 @@
-/** The secrets API over HTTP and over gRPC against a started bin/keyward (contract 1.3-1.5, 2, 3). */
+/** The secrets API over HTTP and over gRPC against a started bin/keyward (docs/compatibility.md §1.3-1.4, §2-§4). */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";

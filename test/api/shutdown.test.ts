@@ -1,4 +1,4 @@
-/** Graceful shutdown (issue item 10, contract 10.3): in-flight requests finish, then exit 0 in the grace period. */
+/** Graceful shutdown (docs/compatibility.md §8.2): in-flight requests finish, then exit 0 in the grace period. */
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, it } from "node:test";

@@ -1,4 +1,4 @@
-/** DAPR_API_TOKEN on both transports (contract 1.8, 2.4). */
+/** DAPR_API_TOKEN on both transports (docs/compatibility.md §1.6, §2.3). */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Metadata, status } from "@grpc/grpc-js";

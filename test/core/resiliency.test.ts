@@ -25,7 +25,7 @@ function resources(text: string): RawResource[] {
 const resiliency = (spec: string, scopes = "") =>
   `apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\n${scopes}spec:\n${spec}`;
 
-describe("buildPolicies: names and defaults (contract 7.1)", () => {
+describe("buildPolicies: names and defaults (docs/compatibility.md §7.1)", () => {
   it("a named component target wins over the default policies", () => {
     const r = resources(
       resiliency(`  policies:

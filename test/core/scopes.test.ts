@@ -22,7 +22,7 @@ function scopes(
 const KEYS = ["s1", "s2", "s3", "S1", ""];
 const allowedKeys = (m: Map<string, SecretScope>, store = "vault") => KEYS.filter((k) => isSecretAllowed(m, store, k));
 
-// Contract 3.3: every row of daprd's decision table.
+// docs/compatibility.md §4.3: every row of daprd's decision table.
 describe("isSecretAllowed (daprd's decision table)", () => {
   it("no scope entry for the store: everything allowed", () => {
     assert.deepEqual(allowedKeys(new Map()), KEYS);

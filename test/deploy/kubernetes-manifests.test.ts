@@ -476,6 +476,11 @@ describe("Dockerfile", () => {
     for (const p of ["3500", "50001"]) assert.ok(exposed.includes(p), `exposes ${p}`);
   });
 
+  it("runs on Node 24 LTS with the vendored Dapr protos next to dist/", () => {
+    assert.match(text, /^ARG NODE_IMAGE=node:24[-.]/m);
+    assert.ok(final.lines.includes("COPY proto ./proto"), "the runtime stage copies proto/");
+  });
+
   it(".dockerignore keeps local builds, dependencies, git and tests out of the context", () => {
     const ignored = readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
     for (const p of ["node_modules", "dist", ".git", "test", ".build-*"]) assert.ok(ignored.includes(p), `ignores ${p}`);

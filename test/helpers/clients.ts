@@ -1,12 +1,12 @@
 /**
  * Real clients for the sidecar's two transports, behind one shape so each API case runs over both:
- * HTTP through fetch, gRPC through grpc-js with the Dapr protos from @dapr/dapr.
+ * HTTP through fetch, gRPC through grpc-js with the Dapr protos vendored in proto/.
  */
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { describe } from "node:test";
+import { REPO_ROOT } from "./paths.js";
 
 export type Outcome =
   | { ok: true; data: Record<string, unknown> | null; status: number | string }
@@ -49,9 +49,8 @@ type Unary = (req: unknown, md: Metadata, cb: (err: ServiceError | null, res: un
 export type DaprGrpcClient = Client & Record<string, Unary>;
 
 export function daprGrpcClient(address: string): DaprGrpcClient {
-  const root = join(dirname(createRequire(import.meta.url).resolve("@dapr/dapr/package.json")), "proto");
   const def = loadSync("dapr/proto/runtime/v1/dapr.proto", {
-    includeDirs: [root],
+    includeDirs: [join(REPO_ROOT, "proto")],
     keepCase: true,
     longs: String,
     enums: String,

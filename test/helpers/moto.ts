@@ -54,7 +54,7 @@ function requireMoto(): void {
   const r = spawnSync("sh", ["-c", "command -v moto_server"], { encoding: "utf8" });
   if (r.status !== 0 || !r.stdout.trim()) {
     throw new Error(
-      "moto_server is not on PATH: the AWS store tests need moto (see shared/reference/backends.md); refusing to skip them",
+      "moto_server is not on PATH: the AWS store tests need moto (README.md, Requirements); refusing to skip them",
     );
   }
 }

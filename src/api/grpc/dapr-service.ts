@@ -1,12 +1,12 @@
 /**
- * @module The `dapr.proto.runtime.v1.Dapr` service definition for grpc-js, built from the .proto files that
- * ship in @dapr/dapr.
+ * @module The `dapr.proto.runtime.v1.Dapr` service definition for grpc-js, built from the Dapr .proto files
+ * vendored under proto/ (proto/README.md says which release).
  *
  * Why not @grpc/proto-loader's loadSync: it parses all ~30 files (~150 KB) the service imports and builds
  * reflection descriptors for every message, ~45% of the sidecar's start-up time when profiled (`npm run
- * bench`, issue 6). Why not even protobufjs at start: importing it is another ~10% of start-up. So start-up
+ * bench`). Why not even protobufjs at start: importing it is another ~10% of start-up. So start-up
  * only reads the method list (names and streaming flags) from the `service Dapr` block of dapr.proto;
- * protobufjs, the copy proto-loader itself depends on, parses dapr.proto and the two files whose messages
+ * protobufjs (the version proto-loader also uses) parses dapr.proto and the two files whose messages
  * the served methods exchange when `warmDaprService` runs right after the sidecar is ready, or on the first
  * call if one comes sooner. Everything else is parsed the first time a client calls a method Keyward does
  * not serve, because grpc-js still decodes that request before answering UNIMPLEMENTED.
@@ -15,16 +15,17 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import type * as Protobuf from "protobufjs";
 
 const require = createRequire(import.meta.url);
 let protobufjs: typeof Protobuf | undefined;
-const protobuf = (): typeof Protobuf =>
-  (protobufjs ??= createRequire(require.resolve("@grpc/proto-loader"))("protobufjs") as typeof Protobuf);
+const protobuf = (): typeof Protobuf => (protobufjs ??= require("protobufjs") as typeof Protobuf);
 
-const PROTO_ROOT = join(dirname(require.resolve("@dapr/dapr/package.json")), "proto");
+/** proto/ at the package root: this file runs as dist/src/api/grpc/dapr-service.js. */
+const PROTO_ROOT = fileURLToPath(new URL("../../../../proto/", import.meta.url));
 const DAPR_PROTO = "dapr/proto/runtime/v1/dapr.proto";
 const SERVICE = "dapr.proto.runtime.v1.Dapr";
 /** Files holding every message of the served methods (Empty is protobufjs's bundled copy, as with loadSync). */

@@ -1,6 +1,6 @@
 /**
- * @module daprd's gRPC API (contract 2) on `dapr.proto.runtime.v1.Dapr`, loaded from the .proto files
- * that ship in @dapr/dapr. Secrets, metadata and shutdown are served; every other method answers
+ * @module daprd's gRPC API (docs/compatibility.md §2) on `dapr.proto.runtime.v1.Dapr`, loaded from the .proto files
+ * vendored in proto/. Secrets, metadata and shutdown are served; every other method answers
  * UNIMPLEMENTED. grpc-js accepts both `application/grpc` and Connect's `application/grpc+proto`.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * @module daprd's HTTP API for secrets (contract 1): routing, token auth, request decoding and response
+ * @module daprd's HTTP API for secrets (docs/compatibility.md §1): routing, token auth, request decoding and response
  * shaping around the secrets service. One handler function and no framework: this is the hot path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";

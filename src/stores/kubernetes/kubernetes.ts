@@ -1,5 +1,5 @@
 /**
- * @module `secretstores.kubernetes`: Secrets from the Kubernetes API, as daprd's store (contract 5.3), with
+ * @module `secretstores.kubernetes`: Secrets from the Kubernetes API, as daprd's (docs/compatibility.md §9.3), with
  * an optional watch-backed in-memory copy (`watch: "true"`) so reads stop hitting the API server.
  */
 import { booleanOption, metadataValue, parseDuration } from "../metadata.js";
