@@ -16,6 +16,7 @@ import {
 } from "../sidecar-state.js";
 import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
 import { apiErrorBody, goFlatMap, goNestedMap, goString } from "./encode.js";
+import { pipelineGates } from "./pipeline-gate.js";
 import { validateRequestBody } from "./request-body.js";
 
 export interface HttpApiOptions {
@@ -96,14 +97,17 @@ async function acceptBody(
 
 export function createHttpApi(opts: HttpApiOptions): Server {
   const { log } = opts;
+  const gates = pipelineGates();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = opts.apiLogging ? performance.now() : 0;
-    handle(req, res, opts).catch((err: unknown) => {
-      log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
-      if (!res.headersSent)
-        sendError(res, new ApiError({ code: "ERROR", httpStatus: 500, grpcCode: 13, template: "internal error" }));
-      else res.destroy();
-    });
+    gates.enter(res, () =>
+      handle(req, res, opts).catch((err: unknown) => {
+        log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
+        if (!res.headersSent)
+          sendError(res, new ApiError({ code: "ERROR", httpStatus: 500, grpcCode: 13, template: "internal error" }));
+        else res.destroy();
+      }),
+    );
     if (opts.apiLogging) {
       res.once("finish", () => {
         log.info(
@@ -120,6 +124,7 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     }
   };
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000 }, handler);
+  server.on("connection", gates.attach);
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests never reach the handler; answer them plainly and never crash.
     if (!socket.writable) return socket.destroy();
