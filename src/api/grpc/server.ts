@@ -14,6 +14,7 @@ import {
 } from "@grpc/grpc-js";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError } from "../../errors/catalogue.js";
+import { setExtendedMetadata } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
 import {
   apiAllowed,
@@ -179,7 +180,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     SetMetadata: ((call, cb) =>
       reply(cb, () => {
         const r = call.request as { key: string; value: string };
-        state.runtime.extendedMetadata.set(r.key, r.value);
+        setExtendedMetadata(state.runtime.extendedMetadata, r.key, r.value);
         return {};
       })) as Unary<unknown>,
     Shutdown: ((_call, cb) =>

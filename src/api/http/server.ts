@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
+import { EXTENDED_METADATA_LIMITS, setExtendedMetadata } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
 import {
   apiAllowed,
@@ -285,13 +286,22 @@ async function putMetadata(
   } catch (err) {
     return sendText(res, 400, `failed to unescape request parameter "key". Error: ${(err as Error).message}`);
   }
+  // A value can never be larger than the total limit: refuse it without reading megabytes first.
+  const max = Math.min(opts.maxBodyBytes, EXTENDED_METADATA_LIMITS.maxTotalBytes);
   let body: Buffer;
   try {
-    body = await readBody(req, opts.maxBodyBytes);
+    body = await readBody(req, max);
   } catch (err) {
     res.setHeader("Connection", "close");
+    if (err instanceof BodyTooLarge && max < opts.maxBodyBytes)
+      return sendError(res, Errors.METADATA_SET, [`a value may be at most ${max} bytes`]);
     return sendError(res, Errors.BODY_READ, [(err as Error).message]);
   }
-  opts.state.runtime.extendedMetadata.set(key, body.toString("utf8"));
+  try {
+    setExtendedMetadata(opts.state.runtime.extendedMetadata, key, body.toString("utf8"));
+  } catch (err) {
+    if (err instanceof ApiError) return sendError(res, err);
+    throw err;
+  }
   res.writeHead(204).end();
 }
