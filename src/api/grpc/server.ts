@@ -92,23 +92,31 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
       return call as ServerInterceptingCall;
     const method = descriptor.path.slice(descriptor.path.lastIndexOf("/") + 1);
     const started = performance.now();
+    let ended = false;
+    const logCall = (code: status, reason?: string) => {
+      ended = true;
+      if (!opts.apiLogging) return;
+      const duration = Math.round((performance.now() - started) * 1000) / 1000;
+      // Refusals say why; the reason is a status text or a fixed phrase, never a token or a value.
+      const fields = { method: descriptor.path, code: status[code], duration, ...(reason ? { reason } : {}) };
+      opts.log.info(fields, "gRPC API called");
+    };
+    const refuse = (code: status, details: string, httpCode: string, reason: string) => {
+      logCall(code, reason);
+      call.sendStatus({
+        code,
+        details,
+        metadata: errorInfoMetadata(code, details, details, { "http.code": httpCode, "http.error_message": reason }),
+      });
+    };
     return new ServerInterceptingCall(call, {
       start(next) {
         next({
           onReceiveMetadata(md, mdNext) {
             const cfg = state.runtime.configuration;
             const group = GROUP[method] ?? method;
-            if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method]) {
-              call.sendStatus({
-                code: status.UNIMPLEMENTED,
-                details: "Not Implemented",
-                metadata: errorInfoMetadata(status.UNIMPLEMENTED, "Not Implemented", "Not Implemented", {
-                  "http.code": "501",
-                  "http.error_message": "requested endpoint is not available",
-                }),
-              });
-              return;
-            }
+            if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method])
+              return refuse(status.UNIMPLEMENTED, "Not Implemented", "501", "requested endpoint is not available");
             if (state.token !== undefined) {
               const given = md.get("dapr-api-token");
               const detail =
@@ -117,33 +125,21 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
                   : !tokenMatches(state.token, String(given[0]))
                     ? "authentication error: api token mismatch"
                     : undefined;
-              if (detail !== undefined) {
-                call.sendStatus({
-                  code: status.UNAUTHENTICATED,
-                  details: "Unauthorized",
-                  metadata: errorInfoMetadata(status.UNAUTHENTICATED, "Unauthorized", "Unauthorized", {
-                    "http.code": "401",
-                    "http.error_message": detail,
-                  }),
-                });
-                return;
-              }
+              if (detail !== undefined) return refuse(status.UNAUTHENTICATED, "Unauthorized", "401", detail);
               md.remove("dapr-api-token");
             }
             mdNext(md);
           },
+          onCancel() {
+            // grpc-js ends a call itself, bypassing sendStatus below, for a message over the size limit,
+            // a deadline or a client cancel; the log still shows the call.
+            if (!ended)
+              logCall(status.CANCELLED, "ended by the gRPC layer: client cancel, deadline or message too large");
+          },
         });
       },
       sendStatus(st, next) {
-        if (opts.apiLogging)
-          opts.log.info(
-            {
-              method: descriptor.path,
-              code: status[st.code],
-              duration: Math.round((performance.now() - started) * 1000) / 1000,
-            },
-            "gRPC API called",
-          );
+        if (!ended) logCall(st.code, st.code === status.OK ? undefined : st.details);
         next(st);
       },
     });

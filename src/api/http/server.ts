@@ -34,13 +34,18 @@ function send(res: ServerResponse, status: number, body: string, type = JSON_TYP
   res.end(body);
 }
 
+/** Why a call was refused, for the API log line: an error code or a fixed text, never a value or token. */
+const refusals = new WeakMap<ServerResponse, string>();
+
 function sendError(res: ServerResponse, err: ApiError | ApiErrorDefinition, args: string[] = []): void {
   const e = err instanceof ApiError ? err : new ApiError(err, args);
+  refusals.set(res, e.code);
   send(res, e.httpStatus, apiErrorBody(e.code, e.message));
 }
 
 /** Go's http.Error: plain text with a newline. */
 function sendText(res: ServerResponse, status: number, text: string): void {
+  refusals.set(res, text.slice(0, text.indexOf(".") < 0 ? undefined : text.indexOf(".")));
   res.writeHead(status, {
     "Content-Type": "text/plain; charset=utf-8",
     "X-Content-Type-Options": "nosniff",
@@ -118,6 +123,7 @@ export function createHttpApi(opts: HttpApiOptions): Server {
             code: res.statusCode,
             duration: Math.round((performance.now() - started) * 1000) / 1000,
             useragent: req.headers["user-agent"] ?? "",
+            ...(res.statusCode >= 400 ? { reason: refusals.get(res) ?? "" } : {}),
           },
           "HTTP API called",
         );
@@ -130,6 +136,12 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     // Malformed requests never reach the handler; answer them plainly and never crash.
     if (!socket.writable) return socket.destroy();
     const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    // The parser's code says what was wrong; the raw bytes (which may hold a token) are never logged.
+    if (opts.apiLogging)
+      log.info(
+        { code: Number(status.slice(0, 3)), reason: err.code ?? "malformed request" },
+        "HTTP API request refused",
+      );
     socket.end(
       `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
     );
