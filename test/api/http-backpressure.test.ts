@@ -7,22 +7,15 @@ import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { rssMiB, sleep } from "../helpers/process-memory.js";
 import { exchange } from "../helpers/raw-http.js";
-import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
-import { writeJson } from "./fixtures.js";
+import type { Sidecar } from "../helpers/sidecar.js";
+import { bigSecretValue, startBigStoreSidecar } from "./fixtures.js";
 
 const CONNECTIONS = 10;
 const PIPELINED = 200;
 
-const value = (i: number) => `${"x".repeat(995)}${i}`.padEnd(1000, "y");
-
 let s: Sidecar;
 before(async () => {
-  // About 1 MB of bulk answer: 1,000 secrets of 1,000 bytes.
-  const secrets: Record<string, string> = {};
-  for (let i = 0; i < 1000; i++) secrets[`s${i}`] = value(i);
-  s = await startSidecar({
-    components: { "big.yaml": componentYaml("big", "secretstores.local.file", { secretsFile: writeJson(secrets) }) },
-  });
+  s = await startBigStoreSidecar();
 });
 after(async () => {
   assert.equal(await s.stop(), 0);
@@ -54,7 +47,7 @@ describe("HTTP backpressure", () => {
     // Without backpressure the sidecar builds all 2,000 answers (about 2 GB) here.
     let peak = idle;
     for (let i = 0; i < 12; i++) {
-      assert.deepEqual(JSON.parse(await getOk("/v1.0/secrets/big/s7")), { s7: value(7) });
+      assert.deepEqual(JSON.parse(await getOk("/v1.0/secrets/big/s7")), { s7: bigSecretValue(7) });
       peak = Math.max(peak, rssMiB(s.process.pid!));
       await sleep(250);
     }

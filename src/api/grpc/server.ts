@@ -24,6 +24,7 @@ import {
   tokenMatches,
   type SidecarState,
 } from "../sidecar-state.js";
+import { AnswerGates, approximateBytes, type GatedCall } from "./answer-gate.js";
 import { daprService } from "./dapr-service.js";
 import { errorInfoMetadata } from "./status-details.js";
 
@@ -42,18 +43,37 @@ const GROUP: Record<string, string> = {
   Shutdown: "shutdown",
 };
 
+/**
+ * Per-connection bounds. A client may keep at most this many calls open at once on one connection, and
+ * while answers not yet taken by the client hold more than max_session_memory MiB, new calls on that
+ * connection are refused until it reads: a client that never reads cannot grow the process without end.
+ */
+export const GRPC_CONNECTION_BOUNDS = {
+  "grpc.max_concurrent_streams": 100,
+  "grpc-node.max_session_memory": 16,
+} as const;
+
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
 
-function reply<T>(cb: sendUnaryData<unknown>, work: () => Promise<T> | T): void {
-  Promise.resolve()
-    .then(work)
-    .then(
-      (v) => cb(null, v),
-      (err: unknown) => {
-        if (err instanceof ApiError) cb({ code: err.grpcCode, details: err.message });
-        else cb({ code: status.INTERNAL, details: "internal error" });
-      },
-    );
+const gates = new AnswerGates();
+
+/** Runs a call's work once its connection may build another answer, then answers it. */
+function reply<T>(call: GatedCall, cb: sendUnaryData<unknown>, work: () => Promise<T> | T): void {
+  void gates.admit(call).then(async (admission) => {
+    // The client went away while the call waited for its turn: nothing is built, the call still ends.
+    if (!admission) return cb({ code: status.CANCELLED, details: "cancelled" });
+    let value: T;
+    try {
+      value = await work();
+    } catch (err) {
+      admission.built(0);
+      if (err instanceof ApiError) cb({ code: err.grpcCode, details: err.message });
+      else cb({ code: status.INTERNAL, details: "internal error" });
+      return;
+    }
+    admission.built(approximateBytes(value));
+    cb(null, value);
+  });
 }
 
 /**
@@ -71,6 +91,7 @@ function replyCancellable<T>(
   if (call.cancelled) onCancel();
   else call.once("cancelled", onCancel);
   reply(
+    call,
     (err, value) => {
       call.off("cancelled", onCancel);
       calls.end(ctl);
@@ -160,8 +181,8 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
         for (const [name, secrets] of Object.entries(data ?? {})) out[name] = { secrets };
         return { data: out };
       })) as Unary<unknown>,
-    GetMetadata: ((_call, cb) =>
-      reply(cb, () => ({
+    GetMetadata: ((call, cb) =>
+      reply(call, cb, () => ({
         id: state.appId,
         registered_components: componentInfo(state.runtime),
         extended_metadata: {
@@ -174,13 +195,13 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
         actor_runtime: { runtime_status: "DISABLED", host_ready: false },
       }))) as Unary<unknown>,
     SetMetadata: ((call, cb) =>
-      reply(cb, () => {
+      reply(call, cb, () => {
         const r = call.request as { key: string; value: string };
         setExtendedMetadata(state.runtime.extendedMetadata, r.key, r.value);
         return {};
       })) as Unary<unknown>,
-    Shutdown: ((_call, cb) =>
-      reply(cb, () => {
+    Shutdown: ((call, cb) =>
+      reply(call, cb, () => {
         setImmediate(() => state.requestShutdown("gRPC Shutdown"));
         return {};
       })) as Unary<unknown>,
@@ -190,6 +211,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     interceptors: [interceptor],
     "grpc.max_receive_message_length": opts.maxMessageBytes,
     "grpc.max_send_message_length": opts.maxMessageBytes,
+    ...GRPC_CONNECTION_BOUNDS,
   });
   server.addService(service, impl);
   return server;
