@@ -60,3 +60,16 @@ export async function startApiSidecar(extra: SidecarOptions = {}): Promise<Sidec
     env: { KWAPI_ONE: "1", KWAPI_TWO: "2", ...extra.env },
   });
 }
+
+/** The value of secret `s<i>` in the `big` store: 1,000 bytes. */
+export const bigSecretValue = (i: number) => `${"x".repeat(995)}${i}`.padEnd(1000, "y");
+
+/** A sidecar with one local.file store, `big`, whose bulk answer is about 1 MB: 1,000 secrets of 1,000 bytes. */
+export function startBigStoreSidecar(extra: SidecarOptions = {}): Promise<Sidecar> {
+  const secrets: Record<string, string> = {};
+  for (let i = 0; i < 1000; i++) secrets[`s${i}`] = bigSecretValue(i);
+  return startSidecar({
+    ...extra,
+    components: { "big.yaml": componentYaml("big", "secretstores.local.file", { secretsFile: writeJson(secrets) }) },
+  });
+}

@@ -53,3 +53,22 @@ export function rawRequest(port: number, request: string | Buffer, timeoutMs = 5
 export function get(port: number, path: string, extra = "", method = "GET"): Promise<RawResponse> {
   return rawRequest(port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`);
 }
+
+/** Writes `request` (any number of pipelined requests) and resolves with everything read until the server closes. */
+export function exchange(port: number, request: string | Buffer, timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`the server did not close in ${timeoutMs} ms; read ${Buffer.concat(chunks).length} bytes`));
+    }, timeoutMs);
+    sock.on("data", (d: Buffer) => chunks.push(d));
+    sock.on("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("latin1"));
+    });
+    sock.on("error", () => undefined);
+    sock.write(request);
+  });
+}

@@ -14,6 +14,7 @@ import {
 } from "@grpc/grpc-js";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError } from "../../errors/catalogue.js";
+import { setExtendedMetadata } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
 import {
   apiAllowed,
@@ -23,6 +24,7 @@ import {
   tokenMatches,
   type SidecarState,
 } from "../sidecar-state.js";
+import { AnswerGates, approximateBytes, type GatedCall } from "./answer-gate.js";
 import { daprService } from "./dapr-service.js";
 import { errorInfoMetadata } from "./status-details.js";
 
@@ -41,18 +43,37 @@ const GROUP: Record<string, string> = {
   Shutdown: "shutdown",
 };
 
+/**
+ * Per-connection bounds. A client may keep at most this many calls open at once on one connection, and
+ * while answers not yet taken by the client hold more than max_session_memory MiB, new calls on that
+ * connection are refused until it reads: a client that never reads cannot grow the process without end.
+ */
+export const GRPC_CONNECTION_BOUNDS = {
+  "grpc.max_concurrent_streams": 100,
+  "grpc-node.max_session_memory": 16,
+} as const;
+
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
 
-function reply<T>(cb: sendUnaryData<unknown>, work: () => Promise<T> | T): void {
-  Promise.resolve()
-    .then(work)
-    .then(
-      (v) => cb(null, v),
-      (err: unknown) => {
-        if (err instanceof ApiError) cb({ code: err.grpcCode, details: err.message });
-        else cb({ code: status.INTERNAL, details: "internal error" });
-      },
-    );
+const gates = new AnswerGates();
+
+/** Runs a call's work once its connection may build another answer, then answers it. */
+function reply<T>(call: GatedCall, cb: sendUnaryData<unknown>, work: () => Promise<T> | T): void {
+  void gates.admit(call).then(async (admission) => {
+    // The client went away while the call waited for its turn: nothing is built, the call still ends.
+    if (!admission) return cb({ code: status.CANCELLED, details: "cancelled" });
+    let value: T;
+    try {
+      value = await work();
+    } catch (err) {
+      admission.built(0);
+      if (err instanceof ApiError) cb({ code: err.grpcCode, details: err.message });
+      else cb({ code: status.INTERNAL, details: "internal error" });
+      return;
+    }
+    admission.built(approximateBytes(value));
+    cb(null, value);
+  });
 }
 
 /**
@@ -70,6 +91,7 @@ function replyCancellable<T>(
   if (call.cancelled) onCancel();
   else call.once("cancelled", onCancel);
   reply(
+    call,
     (err, value) => {
       call.off("cancelled", onCancel);
       calls.end(ctl);
@@ -91,23 +113,31 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
       return call as ServerInterceptingCall;
     const method = descriptor.path.slice(descriptor.path.lastIndexOf("/") + 1);
     const started = performance.now();
+    let ended = false;
+    const logCall = (code: status, reason?: string) => {
+      ended = true;
+      if (!opts.apiLogging) return;
+      const duration = Math.round((performance.now() - started) * 1000) / 1000;
+      // Refusals say why; the reason is a status text or a fixed phrase, never a token or a value.
+      const fields = { method: descriptor.path, code: status[code], duration, ...(reason ? { reason } : {}) };
+      opts.log.info(fields, "gRPC API called");
+    };
+    const refuse = (code: status, details: string, httpCode: string, reason: string) => {
+      logCall(code, reason);
+      call.sendStatus({
+        code,
+        details,
+        metadata: errorInfoMetadata(code, details, details, { "http.code": httpCode, "http.error_message": reason }),
+      });
+    };
     return new ServerInterceptingCall(call, {
       start(next) {
         next({
           onReceiveMetadata(md, mdNext) {
             const cfg = state.runtime.configuration;
             const group = GROUP[method] ?? method;
-            if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method]) {
-              call.sendStatus({
-                code: status.UNIMPLEMENTED,
-                details: "Not Implemented",
-                metadata: errorInfoMetadata(status.UNIMPLEMENTED, "Not Implemented", "Not Implemented", {
-                  "http.code": "501",
-                  "http.error_message": "requested endpoint is not available",
-                }),
-              });
-              return;
-            }
+            if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method])
+              return refuse(status.UNIMPLEMENTED, "Not Implemented", "501", "requested endpoint is not available");
             if (state.token !== undefined) {
               const given = md.get("dapr-api-token");
               const detail =
@@ -116,33 +146,21 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
                   : !tokenMatches(state.token, String(given[0]))
                     ? "authentication error: api token mismatch"
                     : undefined;
-              if (detail !== undefined) {
-                call.sendStatus({
-                  code: status.UNAUTHENTICATED,
-                  details: "Unauthorized",
-                  metadata: errorInfoMetadata(status.UNAUTHENTICATED, "Unauthorized", "Unauthorized", {
-                    "http.code": "401",
-                    "http.error_message": detail,
-                  }),
-                });
-                return;
-              }
+              if (detail !== undefined) return refuse(status.UNAUTHENTICATED, "Unauthorized", "401", detail);
               md.remove("dapr-api-token");
             }
             mdNext(md);
           },
+          onCancel() {
+            // grpc-js ends a call itself, bypassing sendStatus below, for a message over the size limit,
+            // a deadline or a client cancel; the log still shows the call.
+            if (!ended)
+              logCall(status.CANCELLED, "ended by the gRPC layer: client cancel, deadline or message too large");
+          },
         });
       },
       sendStatus(st, next) {
-        if (opts.apiLogging)
-          opts.log.info(
-            {
-              method: descriptor.path,
-              code: status[st.code],
-              duration: Math.round((performance.now() - started) * 1000) / 1000,
-            },
-            "gRPC API called",
-          );
+        if (!ended) logCall(st.code, st.code === status.OK ? undefined : st.details);
         next(st);
       },
     });
@@ -163,8 +181,8 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
         for (const [name, secrets] of Object.entries(data ?? {})) out[name] = { secrets };
         return { data: out };
       })) as Unary<unknown>,
-    GetMetadata: ((_call, cb) =>
-      reply(cb, () => ({
+    GetMetadata: ((call, cb) =>
+      reply(call, cb, () => ({
         id: state.appId,
         registered_components: componentInfo(state.runtime),
         extended_metadata: {
@@ -177,13 +195,13 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
         actor_runtime: { runtime_status: "DISABLED", host_ready: false },
       }))) as Unary<unknown>,
     SetMetadata: ((call, cb) =>
-      reply(cb, () => {
+      reply(call, cb, () => {
         const r = call.request as { key: string; value: string };
-        state.runtime.extendedMetadata.set(r.key, r.value);
+        setExtendedMetadata(state.runtime.extendedMetadata, r.key, r.value);
         return {};
       })) as Unary<unknown>,
-    Shutdown: ((_call, cb) =>
-      reply(cb, () => {
+    Shutdown: ((call, cb) =>
+      reply(call, cb, () => {
         setImmediate(() => state.requestShutdown("gRPC Shutdown"));
         return {};
       })) as Unary<unknown>,
@@ -193,6 +211,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     interceptors: [interceptor],
     "grpc.max_receive_message_length": opts.maxMessageBytes,
     "grpc.max_send_message_length": opts.maxMessageBytes,
+    ...GRPC_CONNECTION_BOUNDS,
   });
   server.addService(service, impl);
   return server;

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
+import { EXTENDED_METADATA_LIMITS, setExtendedMetadata } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
 import {
   apiAllowed,
@@ -16,6 +17,7 @@ import {
 } from "../sidecar-state.js";
 import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
 import { apiErrorBody, goFlatMap, goNestedMap, goString } from "./encode.js";
+import { pipelineGates } from "./pipeline-gate.js";
 import { validateRequestBody } from "./request-body.js";
 
 export interface HttpApiOptions {
@@ -32,13 +34,18 @@ function send(res: ServerResponse, status: number, body: string, type = JSON_TYP
   res.end(body);
 }
 
+/** Why a call was refused, for the API log line: an error code or a fixed text, never a value or token. */
+const refusals = new WeakMap<ServerResponse, string>();
+
 function sendError(res: ServerResponse, err: ApiError | ApiErrorDefinition, args: string[] = []): void {
   const e = err instanceof ApiError ? err : new ApiError(err, args);
+  refusals.set(res, e.code);
   send(res, e.httpStatus, apiErrorBody(e.code, e.message));
 }
 
 /** Go's http.Error: plain text with a newline. */
 function sendText(res: ServerResponse, status: number, text: string): void {
+  refusals.set(res, text.slice(0, text.indexOf(".") < 0 ? undefined : text.indexOf(".")));
   res.writeHead(status, {
     "Content-Type": "text/plain; charset=utf-8",
     "X-Content-Type-Options": "nosniff",
@@ -96,14 +103,17 @@ async function acceptBody(
 
 export function createHttpApi(opts: HttpApiOptions): Server {
   const { log } = opts;
+  const gates = pipelineGates();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = opts.apiLogging ? performance.now() : 0;
-    handle(req, res, opts).catch((err: unknown) => {
-      log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
-      if (!res.headersSent)
-        sendError(res, new ApiError({ code: "ERROR", httpStatus: 500, grpcCode: 13, template: "internal error" }));
-      else res.destroy();
-    });
+    gates.enter(res, () =>
+      handle(req, res, opts).catch((err: unknown) => {
+        log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
+        if (!res.headersSent)
+          sendError(res, new ApiError({ code: "ERROR", httpStatus: 500, grpcCode: 13, template: "internal error" }));
+        else res.destroy();
+      }),
+    );
     if (opts.apiLogging) {
       res.once("finish", () => {
         log.info(
@@ -113,6 +123,7 @@ export function createHttpApi(opts: HttpApiOptions): Server {
             code: res.statusCode,
             duration: Math.round((performance.now() - started) * 1000) / 1000,
             useragent: req.headers["user-agent"] ?? "",
+            ...(res.statusCode >= 400 ? { reason: refusals.get(res) ?? "" } : {}),
           },
           "HTTP API called",
         );
@@ -120,10 +131,17 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     }
   };
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000 }, handler);
+  server.on("connection", gates.attach);
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests never reach the handler; answer them plainly and never crash.
     if (!socket.writable) return socket.destroy();
     const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    // The parser's code says what was wrong; the raw bytes (which may hold a token) are never logged.
+    if (opts.apiLogging)
+      log.info(
+        { code: Number(status.slice(0, 3)), reason: err.code ?? "malformed request" },
+        "HTTP API request refused",
+      );
     socket.end(
       `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
     );
@@ -280,13 +298,22 @@ async function putMetadata(
   } catch (err) {
     return sendText(res, 400, `failed to unescape request parameter "key". Error: ${(err as Error).message}`);
   }
+  // A value can never be larger than the total limit: refuse it without reading megabytes first.
+  const max = Math.min(opts.maxBodyBytes, EXTENDED_METADATA_LIMITS.maxTotalBytes);
   let body: Buffer;
   try {
-    body = await readBody(req, opts.maxBodyBytes);
+    body = await readBody(req, max);
   } catch (err) {
     res.setHeader("Connection", "close");
+    if (err instanceof BodyTooLarge && max < opts.maxBodyBytes)
+      return sendError(res, Errors.METADATA_SET, [`a value may be at most ${max} bytes`]);
     return sendError(res, Errors.BODY_READ, [(err as Error).message]);
   }
-  opts.state.runtime.extendedMetadata.set(key, body.toString("utf8"));
+  try {
+    setExtendedMetadata(opts.state.runtime.extendedMetadata, key, body.toString("utf8"));
+  } catch (err) {
+    if (err instanceof ApiError) return sendError(res, err);
+    throw err;
+  }
   res.writeHead(204).end();
 }

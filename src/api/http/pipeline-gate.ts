@@ -1,0 +1,136 @@
+/**
+ * @module Backpressure for HTTP/1.1 connections. node:http parses every pipelined request it has read and
+ * hands each to the handler at once; a client that pipelines many bulk requests and never reads would make
+ * the sidecar build every answer and hold them all in memory. Like Go's net/http (daprd), a connection here
+ * answers its requests one at a time, builds the next answer only while the answers it holds unsent stay
+ * under a byte bound, and stops reading the socket while too many parsed requests wait.
+ */
+import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+export interface PipelineBounds {
+  /** Answer bytes a connection may hold unsent and still build its next answer. */
+  maxUnsentBytes: number;
+  /** Parsed requests that may wait on a connection before it stops reading the socket. */
+  maxWaiting: number;
+}
+
+export const DEFAULT_PIPELINE_BOUNDS: PipelineBounds = { maxUnsentBytes: 64 * 1024, maxWaiting: 16 };
+
+type Job = () => Promise<void>;
+
+/**
+ * Connections whose next pipelined request may run. One runs per turn of the event loop, so clients that
+ * pipeline expensive requests cannot hold the loop while other clients wait to be read.
+ */
+const ready: ConnectionGate[] = [];
+let scheduled = false;
+
+function runReady(): void {
+  scheduled = false;
+  ready.shift()?.runNext();
+  if (ready.length > 0) schedule();
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(runReady);
+}
+
+class ConnectionGate {
+  private running = false;
+  private queued = false;
+  private holding = false;
+  private readonly waiting: { res: ServerResponse; job: Job }[] = [];
+  /** Answers already ended whose bytes have not all reached the kernel. */
+  private readonly unsent = new Set<ServerResponse>();
+  private readonly resume: Socket["resume"];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly bounds: PipelineBounds,
+  ) {
+    this.resume = socket.resume;
+    // node:http resumes the socket itself (after each answer, when a body is read, on drain); while the gate
+    // holds the connection, those calls must not start the parser again.
+    socket.resume = () => (this.holding ? socket : this.resume.call(socket));
+    socket.on("drain", () => this.pump());
+    socket.once("close", () => {
+      this.waiting.length = 0;
+      this.unsent.clear();
+    });
+  }
+
+  enter(res: ServerResponse, job: Job): void {
+    this.waiting.push({ res, job });
+    if (this.waiting.length > this.bounds.maxWaiting && !this.holding) {
+      this.holding = true;
+      this.socket.pause();
+    }
+    if (this.waiting.length > 1 || this.running || this.unsent.size > 0) return this.pump();
+    // A lone request on an idle connection (the common case) runs at once, without waiting for its turn;
+    // checked once the parser is done with what it read, so that pipelined requests are seen as such.
+    queueMicrotask(() => (this.waiting.length === 1 && this.canRun() ? this.runNext() : this.pump()));
+  }
+
+  private unsentBytes(): number {
+    let n = 0;
+    for (const r of this.unsent) n += r.writableLength;
+    return n;
+  }
+
+  private canRun(): boolean {
+    // node:http closes a connection's answers before the socket's own close event reaches the gate.
+    if (this.running || this.socket.destroyed || this.waiting.length === 0) return false;
+    return this.unsentBytes() <= this.bounds.maxUnsentBytes;
+  }
+
+  private pump(): void {
+    if (this.queued || !this.canRun()) return;
+    this.queued = true;
+    ready.push(this);
+    schedule();
+  }
+
+  runNext(): void {
+    this.queued = false;
+    if (!this.canRun()) return;
+    const { res, job } = this.waiting.shift()!;
+    if (this.holding && this.waiting.length === 0) {
+      // Nothing else waits, so the request about to run may need the socket (its body).
+      this.holding = false;
+      this.resume.call(this.socket);
+    }
+    this.running = true;
+    void job().finally(() => {
+      this.running = false;
+      if (!res.writableFinished && !res.destroyed) {
+        this.unsent.add(res);
+        const sent = () => {
+          this.unsent.delete(res);
+          this.pump();
+        };
+        res.once("finish", sent);
+        res.once("close", sent);
+      }
+      this.pump();
+    });
+  }
+}
+
+/** Gives each connection of a server its gate, and runs each request's handler through it. */
+export function pipelineGates(bounds: PipelineBounds = DEFAULT_PIPELINE_BOUNDS): {
+  attach(socket: Socket): void;
+  enter(res: ServerResponse, job: Job): void;
+} {
+  const gates = new WeakMap<Socket, ConnectionGate>();
+  return {
+    attach: (socket) => void gates.set(socket, new ConnectionGate(socket, bounds)),
+    enter: (res, job) => {
+      const gate = gates.get(res.req.socket as Socket);
+      if (gate) gate.enter(res, job);
+      else void job();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * HTTP backpressure: clients that pipeline many bulk requests and never read must not make the sidecar
+ * build and hold every answer; other clients are served meanwhile and memory comes back when they leave.
+ */
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { rssMiB, sleep } from "../helpers/process-memory.js";
+import { exchange } from "../helpers/raw-http.js";
+import type { Sidecar } from "../helpers/sidecar.js";
+import { bigSecretValue, startBigStoreSidecar } from "./fixtures.js";
+
+const CONNECTIONS = 10;
+const PIPELINED = 200;
+
+let s: Sidecar;
+before(async () => {
+  s = await startBigStoreSidecar();
+});
+after(async () => {
+  assert.equal(await s.stop(), 0);
+});
+
+async function getOk(path: string): Promise<string> {
+  const res = await fetch(`${s.httpUrl}${path}`);
+  const body = await res.text();
+  assert.equal(res.status, 200, body);
+  return body;
+}
+
+describe("HTTP backpressure", () => {
+  it("pipelined bulk requests that are never read hold little memory; others are served; memory returns", async () => {
+    const bulk = await getOk("/v1.0/secrets/big/bulk");
+    assert.ok(bulk.length > 1_000_000, "the bulk answer is about 1 MB");
+    await sleep(300);
+    const idle = rssMiB(s.process.pid!);
+
+    const request = "GET /v1.0/secrets/big/bulk HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(PIPELINED);
+    const hogs: Socket[] = [];
+    for (let i = 0; i < CONNECTIONS; i++) {
+      const sock = connect(s.httpPort, "127.0.0.1");
+      sock.pause(); // never reads
+      sock.on("error", () => undefined);
+      sock.write(request);
+      hogs.push(sock);
+    }
+    // Without backpressure the sidecar builds all 2,000 answers (about 2 GB) here.
+    let peak = idle;
+    for (let i = 0; i < 12; i++) {
+      assert.deepEqual(JSON.parse(await getOk("/v1.0/secrets/big/s7")), { s7: bigSecretValue(7) });
+      peak = Math.max(peak, rssMiB(s.process.pid!));
+      await sleep(250);
+    }
+    assert.ok(peak - idle < 100, `RSS grew by ${Math.round(peak - idle)} MiB with ${CONNECTIONS} stalled clients`);
+
+    for (const sock of hogs) sock.destroy();
+    await sleep(1000);
+    assert.equal(s.process.exitCode, null, "the sidecar is still running");
+    await getOk("/v1.0/secrets/big/s1");
+    const back = rssMiB(s.process.pid!);
+    assert.ok(back - idle < 100, `RSS is ${Math.round(back - idle)} MiB above idle after the clients left`);
+  });
+
+  it("a client that pipelines and reads gets every answer, in order, bodies included", async () => {
+    let req = "";
+    for (let i = 0; i < 40; i++) {
+      req += `GET /v1.0/secrets/big/s${i} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      req += `PUT /v1.0/metadata/k${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nv${i % 10}`;
+    }
+    req += "GET /v1.0/metadata HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const raw = await exchange(s.httpPort, req);
+    const statuses = [...raw.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(statuses, [...Array.from({ length: 40 }, () => [200, 204]).flat(), 200]);
+    const bodies = [...raw.matchAll(/\{"s(\d+)":/g)].map((m) => Number(m[1]));
+    assert.deepEqual(
+      bodies,
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+    assert.match(raw, /"k39":"v9"/);
+  });
+});
