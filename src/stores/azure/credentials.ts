@@ -8,7 +8,7 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-
 import { SecretStoreError, type StoreLogger } from "../types.js";
 import type { AuthMethod, AuthSettings } from "./config.js";
 import { isTlsProblem, networkCode, type Redactor } from "./errors.js";
-import { looksLikePkcs12, readPkcs12 } from "./pkcs12.js";
+import { looksLikePkcs12, MAC_MISMATCH, readPkcs12 } from "./pkcs12.js";
 
 type Identity = typeof import("@azure/identity");
 
@@ -259,6 +259,11 @@ export function certificatePem(data: Buffer, password: string | undefined, sourc
       key = parsed.privateKey;
     } catch (err) {
       const msg = (err as Error).message;
+      if (msg === MAC_MISMATCH) {
+        throw invalid(
+          `${source}: cannot open the PKCS#12 bundle; azureCertificatePassword is missing or wrong, or the file is damaged or was altered (its integrity check failed)`,
+        );
+      }
       if (/bad decrypt|decrypt|unsupported/i.test(msg) && !/unsupported PKCS#12|unsupported PBES2/.test(msg)) {
         throw invalid(`${source}: cannot open the PKCS#12 bundle; azureCertificatePassword is missing or wrong`);
       }
