@@ -23,7 +23,10 @@ export interface BulkGetSecretRequest {
   metadata: Readonly<Record<string, string>>;
 }
 
-/** What a store needs from its host at init. */
+/**
+ * Everything a store gets from its host at init. Stores read nothing else of the process: not `process.env`,
+ * not `process.argv`, so a test or an embedding host decides what a store sees.
+ */
 export interface StoreContext {
   /** The component's name, for messages. */
   name: string;
@@ -31,7 +34,17 @@ export interface StoreContext {
   signal: AbortSignal;
   /** Structured logger; never give it a secret value. */
   log: StoreLogger;
+  /** The sidecar's environment as it was at start (a frozen copy): credentials chains, KUBECONFIG, HOME... */
+  env: StoreEnv;
+  /** The app's namespace (env NAMESPACE); "" when unset. */
+  namespace: string;
+  /** The app's id (`--app-id`). */
+  appId: string;
+  /** The sidecar's `--kubeconfig` flag (daprd's deprecated one), when given. */
+  kubeconfig?: string;
 }
+
+export type StoreEnv = Readonly<Record<string, string | undefined>>;
 
 export interface StoreLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;

@@ -151,8 +151,6 @@ function wrapProvider(p: AwsCredentialProvider, source: string): AwsCredentialPr
 
 /** Client configuration common to both services. */
 export function clientConfig(s: AwsSettings): Record<string, unknown> {
-  // The SDK's own warning about future Node versions is not actionable for a user of pinned versions.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   return {
     ...(s.region ? { region: s.region } : {}),
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
@@ -227,24 +225,4 @@ export function addErrorBodyReader(stack: MiddlewareStack): void {
     name: "keywardErrorBodyReader",
     override: true,
   });
-}
-
-/** Runs `fn` on at most `limit` items at once, in order of the input, and stops at the first failure. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i] as T);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -13,7 +13,8 @@ import {
   type SecretStoreDefinition,
   type StoreContext,
 } from "../types.js";
-import { addErrorBodyReader, checkRegion, clientConfig, mapLimit, readAwsSettings } from "./client.js";
+import { mapLimit } from "../shared/concurrency.js";
+import { addErrorBodyReader, checkRegion, clientConfig, readAwsSettings } from "./client.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS SSM Parameter Store";

@@ -15,7 +15,9 @@ import {
   type SecretStoreFeature,
   type StoreContext,
 } from "../types.js";
-import { addErrorBodyReader, checkRegion, clientConfig, mapLimit, readAwsSettings } from "./client.js";
+import { mapLimit } from "../shared/concurrency.js";
+import { stringValues } from "../shared/go-json.js";
+import { addErrorBodyReader, checkRegion, clientConfig, readAwsSettings } from "./client.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS Secrets Manager";
@@ -196,10 +198,7 @@ function parseObject(text: string): SecretData | undefined {
     return undefined;
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
-  const out: SecretData = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>))
-    out[k] = typeof val === "string" ? val : JSON.stringify(val);
-  return out;
+  return stringValues(v as Record<string, unknown>);
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -1,4 +1,6 @@
 /** @module `secretstores.azure.keyvault`: secrets from Azure Key Vault through @azure/keyvault-secrets, loaded lazily. */
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import {
   SecretStoreError,
@@ -11,11 +13,15 @@ import {
   type SecretStoreDefinition,
   type SecretStoreFeature,
   type StoreContext,
+  type StoreEnv,
   type StoreLogger,
 } from "../types.js";
+import { mapLimit } from "../shared/concurrency.js";
+import { Redactor } from "../shared/redact.js";
+import { SILENT_LOG } from "../shared/silent-log.js";
 import { parseKeyVaultConfig, type KeyVaultConfig } from "./config.js";
 import { buildCredential } from "./credentials.js";
-import { Redactor, toStoreError } from "./errors.js";
+import { toStoreError } from "./errors.js";
 import { hideRetryAfterPolicy, throttlePolicy } from "./throttle.js";
 
 /** Key Vault never returns more than 25 items per page. */
@@ -28,14 +34,24 @@ const DEFAULT_BUDGET_MS = 60_000;
 const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
 const VERSION_ID = /^[0-9A-Za-z]{1,64}$/;
 
-export interface KeyVaultStoreOptions {
-  /** Extra CA (PEM) trusted for the vault and token endpoints; for tests. Production uses NODE_EXTRA_CA_CERTS. */
-  tlsCa?: string;
-  /** Environment to read Azure variables from (defaults to process.env). */
-  env?: NodeJS.ProcessEnv;
+/**
+ * The CAs to trust: Node's roots plus NODE_EXTRA_CA_CERTS from the store's environment, read here because Node
+ * reads its own only from the environment it started with. Undefined leaves Node's defaults.
+ */
+function trustedCas(env: StoreEnv, log: StoreLogger): string[] | undefined {
+  const file = env.NODE_EXTRA_CA_CERTS;
+  if (!file) return undefined;
+  try {
+    return [...rootCertificates, readFileSync(file, "utf8")];
+  } catch (err) {
+    // As Node does with this variable: warn and go on with the default roots.
+    log.warn("azure.keyvault: cannot read NODE_EXTRA_CA_CERTS; using the default CAs", {
+      file,
+      reason: (err as NodeJS.ErrnoException).code ?? "unreadable",
+    });
+    return undefined;
+  }
 }
-
-const silent: StoreLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class KeyVaultSecretStore implements SecretStore {
   private client: SecretClient | undefined;
@@ -43,13 +59,12 @@ export class KeyVaultSecretStore implements SecretStore {
   private readonly redactor = new Redactor();
   /** Last transport error of each call, by the call's signal. */
   private readonly lastFailure = new WeakMap<object, unknown>();
-  private log: StoreLogger = silent;
+  private log: StoreLogger = SILENT_LOG;
 
-  constructor(private readonly options: KeyVaultStoreOptions = {}) {}
-
-  async init(metadata: ComponentMetadata, ctx?: StoreContext): Promise<void> {
-    this.log = ctx?.log ?? silent;
-    const env = this.options.env ?? process.env;
+  async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
+    this.log = ctx.log;
+    const env = ctx.env;
+    const tlsCa = trustedCas(env, this.log);
     const config = parseKeyVaultConfig(metadata, env);
     const [{ SecretClient }, identity] = await Promise.all([
       import("@azure/keyvault-secrets"),
@@ -57,7 +72,7 @@ export class KeyVaultSecretStore implements SecretStore {
     ]);
     const credential = buildCredential(identity, config.auth, {
       env,
-      tlsCa: this.options.tlsCa,
+      tlsCa,
       log: this.log,
       redactor: this.redactor,
     });
@@ -69,7 +84,7 @@ export class KeyVaultSecretStore implements SecretStore {
         { policy: throttlePolicy({ vault: config.vaultLabel, log: this.log }), position: "perCall" },
         { policy: hideRetryAfterPolicy(this.lastFailure), position: "perRetry" },
       ],
-      ...(this.options.tlsCa ? { tlsOptions: { ca: this.options.tlsCa } } : {}),
+      ...(tlsCa ? { tlsOptions: { ca: tlsCa } } : {}),
       userAgentOptions: { userAgentPrefix: "keyward" },
     });
     this.config = config;
@@ -202,19 +217,6 @@ function parseMaxResults(raw: string | undefined): number | undefined {
   }
   const n = Number(raw.trim());
   return n > 0 ? n : undefined;
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export const definition: SecretStoreDefinition = {
