@@ -2,6 +2,7 @@
 import { isTlsProblem, networkCode } from "../shared/network-errors.js";
 import { firstLine, type Redactor } from "../shared/redact.js";
 import { SecretStoreError, type SecretStoreErrorKind } from "../types.js";
+import type { CallTrace } from "./throttle.js";
 
 interface ErrorLike {
   name?: string;
@@ -46,8 +47,8 @@ export interface ErrorContext {
   redactor: Redactor;
   /** The caller's signal: when it fired, the failure is a timeout or cancellation. */
   signal?: AbortSignal;
-  /** The call's last transport error before its budget ran out, if any. */
-  lastFailure?: unknown;
+  /** What the call's tries met before its budget ran out, if anything. */
+  trace?: CallTrace | undefined;
 }
 
 /** Maps any failure from the Key Vault client to a SecretStoreError with a useful, redacted message. */
@@ -98,7 +99,14 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
     return make("internal", `Azure Key Vault ${ctx.vault} answered HTTP ${status} to ${ctx.action} (${detail})`);
   }
   if (e.name === "AbortError" || ctx.signal?.aborted) {
-    const last = ctx.lastFailure === undefined ? undefined : networkCode(ctx.lastFailure);
+    const wait = ctx.trace?.throttledMs;
+    if (wait !== undefined) {
+      return make(
+        "throttled",
+        `throttled: Azure Key Vault ${ctx.vault} answered 429 Too Many Requests and asked to wait ${Math.ceil(wait / 1000)} s (Retry-After), longer than the request's remaining time budget`,
+      );
+    }
+    const last = ctx.trace?.lastFailure === undefined ? undefined : networkCode(ctx.trace.lastFailure);
     if (last) {
       return make(
         "unavailable",

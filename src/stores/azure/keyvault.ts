@@ -22,7 +22,7 @@ import { SILENT_LOG } from "../shared/silent-log.js";
 import { parseKeyVaultConfig, type KeyVaultConfig } from "./config.js";
 import { buildCredential } from "./credentials.js";
 import { toStoreError } from "./errors.js";
-import { hideRetryAfterPolicy, throttlePolicy } from "./throttle.js";
+import { MAX_RETRIES, observeTriesPolicy, type CallTrace } from "./throttle.js";
 
 /** Key Vault never returns more than 25 items per page. */
 const MAX_PAGE_SIZE = 25;
@@ -57,8 +57,8 @@ export class KeyVaultSecretStore implements SecretStore {
   private client: SecretClient | undefined;
   private config: KeyVaultConfig | undefined;
   private readonly redactor = new Redactor();
-  /** Last transport error of each call, by the call's signal. */
-  private readonly lastFailure = new WeakMap<object, unknown>();
+  /** What each call's tries met (last 429, last transport error), by the call's signal. */
+  private readonly traces = new WeakMap<object, CallTrace>();
   private log: StoreLogger = SILENT_LOG;
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
@@ -80,9 +80,12 @@ export class KeyVaultSecretStore implements SecretStore {
       // The SDK only trusts a challenge from a host under the resource's domain; a private endpoint or a
       // custom vaultUrl is not, and the user named that host explicitly.
       disableChallengeResourceVerification: config.customVaultHost,
+      retryOptions: { maxRetries: MAX_RETRIES },
       additionalPolicies: [
-        { policy: throttlePolicy({ vault: config.vaultLabel, log: this.log }), position: "perCall" },
-        { policy: hideRetryAfterPolicy(this.lastFailure), position: "perRetry" },
+        {
+          policy: observeTriesPolicy({ vault: config.vaultLabel, log: this.log, traces: this.traces }),
+          position: "perRetry",
+        },
       ],
       ...(tlsCa ? { tlsOptions: { ca: tlsCa } } : {}),
       userAgentOptions: { userAgentPrefix: "keyward" },
@@ -132,7 +135,7 @@ export class KeyVaultSecretStore implements SecretStore {
         version,
         redactor: this.redactor,
         signal: budget,
-        lastFailure: this.lastFailure.get(budget),
+        trace: this.traces.get(budget),
       });
     }
   }
@@ -162,7 +165,7 @@ export class KeyVaultSecretStore implements SecretStore {
         if (max && count >= max) break;
       }
     } catch (err) {
-      throw toStoreError(err, { ...ctx, lastFailure: this.lastFailure.get(budget) });
+      throw toStoreError(err, { ...ctx, trace: this.traces.get(budget) });
     }
     return out;
   }
@@ -184,7 +187,7 @@ export class KeyVaultSecretStore implements SecretStore {
         name,
         redactor: this.redactor,
         signal,
-        lastFailure: this.lastFailure.get(signal),
+        trace: this.traces.get(signal),
       });
     }
   }
