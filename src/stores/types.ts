@@ -1,4 +1,5 @@
 /** @module The whole contract between the runtime and a secret store: one small interface per store kind. */
+import { redact } from "./shared/redact.js";
 
 /** Component metadata after references are resolved: name → string value, as written in the YAML. */
 export type ComponentMetadata = Readonly<Record<string, string>>;
@@ -96,8 +97,9 @@ export type SecretStoreErrorKind =
   | "internal";
 
 /**
- * A store failure. `message` reaches API clients, so it must never hold a secret value or credential;
- * `cause` stays inside the process.
+ * A store failure. `message` reaches API clients, so it must never hold a secret value or credential: every
+ * message passes the shared redaction rules here, whichever store made it, and stores remove the values they
+ * know (configured credentials, tokens they obtained) before. `cause` stays inside the process.
  */
 export class SecretStoreError extends Error {
   override readonly name = "SecretStoreError";
@@ -106,6 +108,6 @@ export class SecretStoreError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(redact(message), options);
   }
 }

@@ -8,7 +8,7 @@ import type { PipelinePolicy, PipelineResponse } from "@azure/core-rest-pipeline
 import type { StoreLogger } from "../types.js";
 
 /** Tries after the first, for a 429 as for a network failure or a 5xx. */
-export const MAX_RETRIES = 5;
+export const MAX_RETRIES = 3;
 
 /** What the tries of one call met. */
 export interface CallTrace {
