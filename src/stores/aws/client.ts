@@ -5,7 +5,7 @@
  */
 import { Readable } from "node:stream";
 import { metadataValue } from "../metadata.js";
-import { SecretStoreError, type ComponentMetadata, type StoreLogger } from "../types.js";
+import { SecretStoreError, type ComponentMetadata, type StoreContext } from "../types.js";
 import { AwsCredentialError } from "./errors.js";
 
 /** The shape the SDK accepts for `credentials`; declared here so no vendor type is needed at load time. */
@@ -66,8 +66,10 @@ function checkEndpoint(endpoint: string | undefined, field: string): string | un
  * `sessionToken`, `assumeRoleArn`/`sessionName`. Without keys the SDK's default chain is used: environment, shared
  * config and credentials files (`AWS_PROFILE`), web identity token file (EKS IRSA), container and instance metadata.
  */
-export async function readAwsSettings(md: ComponentMetadata, log: StoreLogger): Promise<AwsSettings> {
-  const region = option(md, "region", "awsRegion");
+export async function readAwsSettings(md: ComponentMetadata, ctx: StoreContext): Promise<AwsSettings> {
+  const { log, env } = ctx;
+  // The environment's region is passed explicitly: the store reads its context, not the process.
+  const region = option(md, "region", "awsRegion") ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined);
   const endpoint = checkEndpoint(option(md, "endpoint"), "endpoint");
   const accessKey = option(md, "accessKey", "awsAccessKey");
   const secretKey = option(md, "secretKey", "awsSecretKey");
@@ -150,7 +152,7 @@ function wrapProvider(p: AwsCredentialProvider, source: string): AwsCredentialPr
 }
 
 /** Client configuration common to both services. */
-export function clientConfig(s: AwsSettings): Record<string, unknown> {
+function clientConfig(s: AwsSettings): Record<string, unknown> {
   return {
     ...(s.region ? { region: s.region } : {}),
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
@@ -159,14 +161,28 @@ export function clientConfig(s: AwsSettings): Record<string, unknown> {
   };
 }
 
-/** The SDK resolves the region lazily; resolve it at init so a missing one fails there, with a clear message. */
-export async function checkRegion(regionProvider: () => Promise<string>): Promise<string> {
+interface AwsClient {
+  config: { region(): Promise<string> };
+  middlewareStack: MiddlewareStack;
+  destroy(): void;
+}
+
+/**
+ * Makes a store's SDK client from its settings, with the error body reader, and resolves the region now (the SDK
+ * does it lazily) so a missing one fails init with a clear message.
+ */
+export async function createClient<C extends AwsClient>(
+  make: (config: Record<string, unknown>) => C,
+  settings: AwsSettings,
+): Promise<C> {
+  const client = make(clientConfig(settings));
+  addErrorBodyReader(client.middlewareStack);
   try {
-    const r = await regionProvider();
-    if (r) return r;
+    if (await client.config.region()) return client;
   } catch {
     // Fall through to the message below.
   }
+  client.destroy();
   throw new SecretStoreError(
     "invalid_config",
     "no AWS region: set metadata region (or awsRegion), or AWS_REGION / a profile region in the environment",
@@ -192,7 +208,7 @@ interface MiddlewareStack {
  * a parse error that hides what the server said. This reads the code and message out of such a body first, so the
  * error can still say whether it was bad credentials or a denied permission.
  */
-export function addErrorBodyReader(stack: MiddlewareStack): void {
+function addErrorBodyReader(stack: MiddlewareStack): void {
   const mw = (next: (args: unknown) => Promise<{ response: unknown }>) => async (args: unknown) => {
     const out = await next(args);
     const res = out.response as RawResponse | undefined;

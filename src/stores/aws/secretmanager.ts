@@ -17,7 +17,7 @@ import {
 } from "../types.js";
 import { mapLimit } from "../shared/concurrency.js";
 import { stringValues } from "../shared/go-json.js";
-import { addErrorBodyReader, checkRegion, clientConfig, readAwsSettings } from "./client.js";
+import { createClient, readAwsSettings } from "./client.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS Secrets Manager";
@@ -46,18 +46,10 @@ export class SecretsManagerStore implements SecretStore {
         ? "multipleKeyValuesPerSecret"
         : "multipleKeysPerSecret";
     this.multiKey = booleanOption(metadata, multiName, false);
-    const settings = await readAwsSettings(metadata, ctx.log);
+    const settings = await readAwsSettings(metadata, ctx);
     this.secrets = settings.secrets;
-    this.sdk = await import("@aws-sdk/client-secrets-manager");
-    const client = new this.sdk.SecretsManagerClient(clientConfig(settings));
-    addErrorBodyReader(client.middlewareStack);
-    try {
-      await checkRegion(() => client.config.region());
-    } catch (err) {
-      client.destroy();
-      throw err;
-    }
-    this.client = client;
+    const sdk = (this.sdk = await import("@aws-sdk/client-secrets-manager"));
+    this.client = await createClient((config) => new sdk.SecretsManagerClient(config), settings);
   }
 
   /**
