@@ -153,11 +153,13 @@ describe("no credential in any store's error text", () => {
     const answers: Outcome[] = [];
     try {
       for (const client of [httpSecretsClient(s.httpUrl), grpcSecretsClient(s.grpcAddress)]) {
-        for (const store of ["vault", "sm", "ssm", "kube", "gcp", "azure"]) {
+        for (const store of ["vault", "sm", "ssm", "kube"]) {
           answers.push(await client.get(store, "db", { version_id: "1", namespace: "default" }));
           answers.push(await client.get(store, "db"));
           answers.push(await client.bulk(store));
         }
+        // These two never reach the backend (TLS only) and retry for seconds: one read each shows their errors.
+        for (const store of ["gcp", "azure"]) answers.push(await client.get(store, "db"));
         client.close();
       }
     } finally {
