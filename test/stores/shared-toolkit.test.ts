@@ -1,6 +1,8 @@
 /** The helpers every store shares: one redaction rule set, bounded concurrency, abortable waits, Go's JSON. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Writable } from "node:stream";
+import { createLogger, storeLogger } from "../../src/log.js";
 import { mapLimit } from "../../src/stores/shared/concurrency.js";
 import { goJson, stringValues } from "../../src/stores/shared/go-json.js";
 import { networkCode } from "../../src/stores/shared/network-errors.js";
@@ -58,6 +60,17 @@ describe("redact", () => {
     const r = new Redactor();
     r.add("token-1234", undefined, "token-1234-longer", "abc");
     assert.equal(r.redact("a token-1234-longer b token-1234 c abc"), "a [redacted] b [redacted] c abc");
+  });
+
+  it("what a store logs passes the same rules, message and string fields", () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+    const log = storeLogger(createLogger({ level: "debug", json: true, appId: "a", destination: sink }));
+    log.warn("refused: Bearer tok-in-message-123", { reason: "POST /token client_secret=field-secret-456", n: 7 });
+    const out = lines.join("");
+    assert.ok(!out.includes("tok-in-message-123") && !out.includes("field-secret-456"), out);
+    assert.match(out, /client_secret=\[redacted\]/);
+    assert.match(out, /"n":7/);
   });
 
   it("firstLine keeps one short line", () => {
