@@ -103,7 +103,8 @@ describe("no credential in any store's error text", () => {
       secretKey: SEED.awsSecretKey,
       sessionToken: SEED.awsSessionToken,
     };
-    const ignore = "  ignoreErrors: true\n";
+    // A loaded machine may take seconds to load a cloud SDK: init must not time out before the test begins.
+    const ignore = "  ignoreErrors: true\n  initTimeout: 60s\n";
     const s = await startSidecar({
       args: ["--log-level", "debug", "--enable-api-logging"],
       components: {
@@ -169,7 +170,7 @@ describe("no credential in any store's error text", () => {
     // The credentials really went out and came back quoted: a store that let one through would fail here.
     const quoted = backend.seen.join("\n");
     for (const seed of [SEED.vaultToken, SEED.awsAccessKey, SEED.awsSessionToken, SEED.kubeToken])
-      assert.ok(quoted.includes(seed), `the backend was sent ${seed}`);
+      assert.ok(quoted.includes(seed), `the backend was not sent ${seed}; the sidecar said:\n${output}`);
     assert.ok(
       answers.some((a) => !a.ok && a.message.includes("echo of")),
       "some answer quotes the backend",
