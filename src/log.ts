@@ -7,6 +7,7 @@
 import { hostname } from "node:os";
 import { pino, type Logger, type LevelWithSilent } from "pino";
 import type { StoreLogger } from "./stores/types.js";
+import { redact } from "./stores/shared/redact.js";
 import { KEYWARD_VERSION } from "./version.js";
 
 export type { Logger };
@@ -86,10 +87,17 @@ export function createLogger(opts: LogOptions): Logger {
 
 /** Adapts a pino child to the small logger interface stores get. */
 export function storeLogger(log: Logger): StoreLogger {
+  // What a store logs passes the same redaction rules as its error messages: a reason quoting a backend's answer
+  // is text the store did not write.
+  const clean = (fields: Record<string, unknown> | undefined): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(fields ?? {})) out[k] = typeof v === "string" ? redact(v) : v;
+    return out;
+  };
   return {
-    debug: (msg, fields) => log.debug(fields ?? {}, msg),
-    info: (msg, fields) => log.info(fields ?? {}, msg),
-    warn: (msg, fields) => log.warn(fields ?? {}, msg),
-    error: (msg, fields) => log.error(fields ?? {}, msg),
+    debug: (msg, fields) => log.debug(clean(fields), redact(msg)),
+    info: (msg, fields) => log.info(clean(fields), redact(msg)),
+    warn: (msg, fields) => log.warn(clean(fields), redact(msg)),
+    error: (msg, fields) => log.error(clean(fields), redact(msg)),
   };
 }

@@ -51,6 +51,10 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
 }
 
+// The AWS SDK warns about Node versions it will drop, which a user of Keyward's pinned SDK cannot act on. The
+// process entry sets it, so no store writes the environment it is handed.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 // A sidecar must outlive a bug in one request: log and carry on rather than crash the app's pod.
 process.on("unhandledRejection", (reason) => {
   process.stderr.write(`keyward: unhandled rejection: ${reason instanceof Error ? reason.message : "unknown"}\n`);

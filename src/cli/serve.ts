@@ -9,10 +9,9 @@ import { createHttpApi } from "../api/http/server.js";
 import type { SidecarState } from "../api/sidecar-state.js";
 import { InFlightCalls } from "../core/cancellation.js";
 import { watchResources, type ResourceWatcher } from "../core/hot-reload.js";
+import { inClusterAvailable } from "../core/kubernetes-mode.js";
 import { Runtime, StartupError } from "../core/runtime.js";
 import { createLogger, type Logger } from "../log.js";
-// No vendor import behind this one: the pod check must not load the Kubernetes client.
-import { inClusterAvailable } from "../stores/kubernetes/kubeconfig.js";
 import { SidecarMetrics } from "../metrics.js";
 import { bool, flagHelp, list, parseFlags, parseQuantity, port, str, UsageError } from "./flags.js";
 import { SERVE_FLAGS, SERVE_USAGE } from "./serve-flags.js";
@@ -38,6 +37,8 @@ export interface ServeSettings {
   graceSeconds: number;
   maxBodyBytes: number;
   kubernetesMode: boolean;
+  /** `--kubeconfig`, for Kubernetes stores without kubeconfigPath. */
+  kubeconfig?: string;
 }
 
 export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): ServeSettings | "help" {
@@ -79,6 +80,7 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     graceSeconds: grace,
     maxBodyBytes: parseQuantity(str(flags, SERVE_FLAGS, "max-body-size"), "max-body-size"),
     kubernetesMode: mode === "kubernetes" || (mode === "" && inClusterAvailable(env)),
+    ...(str(flags, SERVE_FLAGS, "kubeconfig") ? { kubeconfig: str(flags, SERVE_FLAGS, "kubeconfig") } : {}),
   };
 }
 
@@ -121,6 +123,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     resourcesPaths: settings.resourcesPaths,
     configFiles: settings.configFiles,
     kubernetesMode: settings.kubernetesMode,
+    kubeconfig: settings.kubeconfig,
     namespace,
     env,
     log,

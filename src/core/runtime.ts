@@ -9,6 +9,7 @@ import type { ComponentManifest } from "../resources/component.js";
 import { EMPTY_CONFIGURATION, loadConfiguration, type RuntimeConfiguration } from "../resources/configuration.js";
 import { loadResources, type RawResource } from "../resources/load.js";
 import { findStoreDefinition } from "../stores/registry.js";
+import type { StoreContext, StoreEnv } from "../stores/types.js";
 import { orderByReferences, resolveMetadata } from "./references.js";
 import { buildPolicies, type StorePolicy } from "./resiliency.js";
 import { SecretsService, type LoadedStore } from "./secrets-service.js";
@@ -21,6 +22,8 @@ export interface RuntimeOptions {
   /** env NAMESPACE, "" when unset. */
   namespace: string;
   env: NodeJS.ProcessEnv;
+  /** `--kubeconfig`, handed to Kubernetes stores. */
+  kubeconfig?: string;
   log: Logger;
   metrics?: SidecarMetrics;
 }
@@ -42,7 +45,12 @@ export class Runtime {
   configuration: RuntimeConfiguration = EMPTY_CONFIGURATION;
   service!: SecretsService;
 
-  constructor(readonly opts: RuntimeOptions) {}
+  /** One frozen copy for every store: none can change what another sees. */
+  private readonly storeEnv: StoreEnv;
+
+  constructor(readonly opts: RuntimeOptions) {
+    this.storeEnv = Object.freeze({ ...opts.env });
+  }
 
   async start(): Promise<void> {
     const { opts } = this;
@@ -143,7 +151,16 @@ export class Runtime {
       );
     });
     try {
-      await Promise.race([store.init(metadata, { name: c.name, signal, log: storeLogger(log) }), timeout]);
+      const ctx: StoreContext = {
+        name: c.name,
+        signal,
+        log: storeLogger(log),
+        env: this.storeEnv,
+        namespace: this.opts.namespace,
+        appId: this.opts.appId,
+        ...(this.opts.kubeconfig ? { kubeconfig: this.opts.kubeconfig } : {}),
+      };
+      await Promise.race([store.init(metadata, ctx), timeout]);
     } catch (err) {
       await store.close().catch(() => undefined);
       throw err;

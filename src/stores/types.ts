@@ -1,4 +1,5 @@
 /** @module The whole contract between the runtime and a secret store: one small interface per store kind. */
+import { redact } from "./shared/redact.js";
 
 /** Component metadata after references are resolved: name → string value, as written in the YAML. */
 export type ComponentMetadata = Readonly<Record<string, string>>;
@@ -23,7 +24,10 @@ export interface BulkGetSecretRequest {
   metadata: Readonly<Record<string, string>>;
 }
 
-/** What a store needs from its host at init. */
+/**
+ * Everything a store gets from its host at init. Stores read nothing else of the process: not `process.env`,
+ * not `process.argv`, so a test or an embedding host decides what a store sees.
+ */
 export interface StoreContext {
   /** The component's name, for messages. */
   name: string;
@@ -31,7 +35,17 @@ export interface StoreContext {
   signal: AbortSignal;
   /** Structured logger; never give it a secret value. */
   log: StoreLogger;
+  /** The sidecar's environment as it was at start (a frozen copy): credentials chains, KUBECONFIG, HOME... */
+  env: StoreEnv;
+  /** The app's namespace (env NAMESPACE); "" when unset. */
+  namespace: string;
+  /** The app's id (`--app-id`). */
+  appId: string;
+  /** The sidecar's `--kubeconfig` flag (daprd's deprecated one), when given. */
+  kubeconfig?: string;
 }
+
+export type StoreEnv = Readonly<Record<string, string | undefined>>;
 
 export interface StoreLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -83,8 +97,9 @@ export type SecretStoreErrorKind =
   | "internal";
 
 /**
- * A store failure. `message` reaches API clients, so it must never hold a secret value or credential;
- * `cause` stays inside the process.
+ * A store failure. `message` reaches API clients, so it must never hold a secret value or credential: every
+ * message passes the shared redaction rules here, whichever store made it, and stores remove the values they
+ * know (configured credentials, tokens they obtained) before. `cause` stays inside the process.
  */
 export class SecretStoreError extends Error {
   override readonly name = "SecretStoreError";
@@ -93,6 +108,6 @@ export class SecretStoreError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(redact(message), options);
   }
 }

@@ -13,7 +13,7 @@ import {
   type SecretStore,
   type SecretStoreFeature,
 } from "../../src/stores/types.js";
-import { recordingLogger, storeContext } from "../helpers/store-context.js";
+import { recordingLogger, storeContext, type ContextOverrides } from "../helpers/store-context.js";
 
 export const CONFORMANCE_SECRETS = { conftestsecret: "abcd", secondsecret: "efgh" } as const;
 
@@ -30,6 +30,8 @@ export interface ConformanceOptions {
   missing?: "error" | "empty";
   /** Expected `features()` after init with this metadata. */
   features?: readonly SecretStoreFeature[];
+  /** What the host hands the store besides metadata (environment, namespace...). */
+  context?: () => ContextOverrides;
 }
 
 export function describeSecretStoreConformance(opts: ConformanceOptions): void {
@@ -40,7 +42,7 @@ export function describeSecretStoreConformance(opts: ConformanceOptions): void {
       await opts.setup?.();
       store = opts.create();
       const metadata = typeof opts.metadata === "function" ? opts.metadata() : opts.metadata;
-      await store.init(metadata, storeContext(opts.name, 20_000, log));
+      await store.init(metadata, storeContext(opts.name, 20_000, log, opts.context?.()));
     });
     after(async () => {
       await store?.close();
@@ -106,7 +108,7 @@ export function describeSecretStoreConformance(opts: ConformanceOptions): void {
     it("close is idempotent", async () => {
       const other = opts.create();
       const metadata = typeof opts.metadata === "function" ? opts.metadata() : opts.metadata;
-      await other.init(metadata, storeContext(opts.name));
+      await other.init(metadata, storeContext(opts.name, 10_000, recordingLogger(), opts.context?.()));
       await other.close();
       await other.close();
     });

@@ -13,10 +13,22 @@ export function recordingLogger(): RecordingLogger {
   return { lines, debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") };
 }
 
+/** What a test may set of the host's side of the context; the environment defaults to a copy of this process's. */
+export type ContextOverrides = Partial<Pick<StoreContext, "env" | "namespace" | "appId" | "kubeconfig">>;
+
 export function storeContext(
   name = "test-store",
   timeoutMs = 10_000,
   log: StoreLogger = recordingLogger(),
+  overrides: ContextOverrides = {},
 ): StoreContext {
-  return { name, signal: AbortSignal.timeout(timeoutMs), log };
+  return {
+    name,
+    signal: AbortSignal.timeout(timeoutMs),
+    log,
+    env: Object.freeze({ ...process.env }),
+    namespace: "",
+    appId: "test-app",
+    ...overrides,
+  };
 }

@@ -45,8 +45,11 @@ function base(): ComponentMetadata {
 async function open(md: ComponentMetadata, processEnv: NodeJS.ProcessEnv = process.env): Promise<KeyVaultSecretStore> {
   const log = recordingLogger();
   logs.push(log);
-  const store = new KeyVaultSecretStore({ tlsCa: env.tls.ca, env: processEnv });
-  await store.init(md, storeContext("azure-auth", 10_000, log));
+  const store = new KeyVaultSecretStore();
+  await store.init(
+    md,
+    storeContext("azure-auth", 10_000, log, { env: { ...processEnv, NODE_EXTRA_CA_CERTS: env.tls.caPath } }),
+  );
   return store;
 }
 
@@ -124,7 +127,7 @@ describe("azure.keyvault authentication", () => {
     try {
       const log = recordingLogger();
       logs.push(log);
-      const store = new KeyVaultSecretStore({ tlsCa: env.tls.ca, env: process.env });
+      const store = new KeyVaultSecretStore();
       await store.init(
         {
           ...base(),
@@ -133,7 +136,7 @@ describe("azure.keyvault authentication", () => {
           azureAuthorityHost: env.authority.url,
           azureAuthMethods: "creds",
         },
-        storeContext("azure-auth", 10_000, log),
+        storeContext("azure-auth", 10_000, log, { env: { ...process.env, NODE_EXTRA_CA_CERTS: env.tls.caPath } }),
       );
       await read(store);
       rotating.secrets.length = 0;

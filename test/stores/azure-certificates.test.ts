@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { certificatePem } from "../../src/stores/azure/credentials.js";
-import { looksLikePkcs12, readPkcs12 } from "../../src/stores/azure/pkcs12.js";
+import { looksLikePkcs12, MAC_MISMATCH, readPkcs12 } from "../../src/stores/azure/pkcs12.js";
 
 const dir = mkdtempSync(join(tmpdir(), "keyward-pkcs12-"));
 const p = (n: string) => join(dir, n);
@@ -185,5 +185,44 @@ describe("azure.keyvault certificates", () => {
         ),
       /private key is ec; Microsoft Entra ID client certificates need an RSA key/,
     );
+  });
+
+  for (const macalg of ["sha1", "sha256", "sha384", "sha512"]) {
+    it(`checks the PFX MAC (${macalg}): the right password loads, a wrong one or one changed byte is refused`, () => {
+      // Unencrypted certificates: without the MAC check a changed certificate byte would be read as it is.
+      const data = pfx(`mac-${macalg}.pfx`, "-macalg", macalg, "-certpbe", "NONE", "-passout", `pass:${PASSWORD}`);
+      assert.ok(leaf.checkPrivateKey(readPkcs12(data, PASSWORD).privateKey));
+      assert.throws(() => readPkcs12(data, `${PASSWORD}x`), { message: MAC_MISMATCH });
+      const certAt = data.indexOf(leaf.raw.subarray(leaf.raw.length - 40));
+      assert.ok(certAt > 0, "the certificate is stored in clear");
+      const tampered = Buffer.from(data);
+      tampered[certAt] = (tampered[certAt] as number) ^ 1;
+      assert.throws(() => readPkcs12(tampered, PASSWORD), { message: MAC_MISMATCH });
+      assert.throws(
+        () => certificatePem(tampered, PASSWORD, "azureCertificateFile t.pfx"),
+        /t\.pfx: cannot open the PKCS#12 bundle; .*damaged or was altered/,
+      );
+    });
+  }
+
+  it("reads a PFX exported without a MAC, and an empty-password PFX with a SHA-1 MAC", () => {
+    const nomac = pfx("nomac.pfx", "-nomac", "-passout", `pass:${PASSWORD}`);
+    assert.ok(leaf.checkPrivateKey(readPkcs12(nomac, PASSWORD).privateKey));
+    const empty = pfx("empty-sha1.pfx", "-macalg", "sha1", "-passout", "pass:");
+    assert.ok(leaf.checkPrivateKey(readPkcs12(empty, "").privateKey));
+    assert.throws(() => readPkcs12(empty, "x"), { message: MAC_MISMATCH });
+  });
+
+  it("refuses ASN.1 nested without end and out-of-range iteration counts with a clear error", () => {
+    const nested = Buffer.alloc(200_000);
+    for (let i = 0; i < nested.length; i += 2) nested.set([0x30, 0x80], i);
+    assert.throws(() => readPkcs12(nested, ""), /nested deeper than/);
+    assert.equal(looksLikePkcs12(nested), false);
+    const good = pfx("iter.pfx", "-passout", `pass:${PASSWORD}`);
+    const iterAt = good.lastIndexOf(Buffer.from([0x02, 0x02, 0x08, 0x00]));
+    assert.ok(iterAt > 0, "the MAC's iteration count (2048) is where OpenSSL puts it");
+    const zero = Buffer.from(good);
+    zero.set([0x02, 0x02, 0x00, 0x00], iterAt);
+    assert.throws(() => readPkcs12(zero, PASSWORD), /iteration count 0 is out of range/);
   });
 });

@@ -40,7 +40,8 @@ function metadata(extra: ComponentMetadata = {}): ComponentMetadata {
 
 describeSecretStoreConformance({
   name: "azure.keyvault (test Key Vault, client secret)",
-  create: () => new KeyVaultSecretStore({ tlsCa: env.tls.ca }),
+  create: () => new KeyVaultSecretStore(),
+  context: () => ({ env: { NODE_EXTRA_CA_CERTS: env.tls.caPath } }),
   metadata: () => metadata(),
   setup,
 });
@@ -50,8 +51,11 @@ async function open(
   log: RecordingLogger = recordingLogger(),
   trustTestCa = true,
 ): Promise<KeyVaultSecretStore> {
-  const store = new KeyVaultSecretStore({ tlsCa: trustTestCa ? env.tls.ca : undefined, env: {} });
-  await store.init(md, storeContext("azure-kv", 10_000, log));
+  const store = new KeyVaultSecretStore();
+  await store.init(
+    md,
+    storeContext("azure-kv", 10_000, log, { env: trustTestCa ? { NODE_EXTRA_CA_CERTS: env.tls.caPath } : {} }),
+  );
   return store;
 }
 

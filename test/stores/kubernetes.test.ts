@@ -3,18 +3,16 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  KubernetesSecretStore,
-  NAMESPACE_MISSING,
-  type KubernetesStoreOptions,
-} from "../../src/stores/kubernetes/kubernetes.js";
+import { KubernetesSecretStore, NAMESPACE_MISSING } from "../../src/stores/kubernetes/kubernetes.js";
 import { SecretStoreError, type ComponentMetadata } from "../../src/stores/types.js";
 import { describeSecretStoreConformance } from "../conformance/secret-store.case.js";
-import { recordingLogger, storeContext, type RecordingLogger } from "../helpers/store-context.js";
+import {
+  recordingLogger,
+  storeContext,
+  type ContextOverrides,
+  type RecordingLogger,
+} from "../helpers/store-context.js";
 import { KubeApiTestServer } from "../servers/kubernetes/server.js";
-
-// The namespace sources are under test: start from a clean environment.
-delete process.env.NAMESPACE;
 
 const CANARY = `canary-${process.pid}-${Date.now()}`;
 
@@ -56,10 +54,11 @@ describe("kubernetes store", () => {
   const stores: KubernetesSecretStore[] = [];
   const log: RecordingLogger = recordingLogger();
 
-  async function open(metadata: ComponentMetadata, options?: KubernetesStoreOptions): Promise<KubernetesSecretStore> {
-    const s = new KubernetesSecretStore(options);
+  /** The context's environment is empty unless a test gives one: nothing of this process leaks into the store. */
+  async function open(metadata: ComponentMetadata, context: ContextOverrides = {}): Promise<KubernetesSecretStore> {
+    const s = new KubernetesSecretStore();
     stores.push(s);
-    await s.init(metadata, storeContext("kubernetes", 10_000, log));
+    await s.init(metadata, storeContext("kubernetes", 10_000, log, { env: {}, ...context }));
     return s;
   }
 
@@ -83,13 +82,16 @@ describe("kubernetes store", () => {
   it("namespace: request metadata, then env NAMESPACE, then defaultNamespace", async () => {
     const s = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "ns-c" });
     assert.deepEqual(await s.getSecret({ name: "where", metadata: {} }), { where: "ns-c" });
-    process.env.NAMESPACE = "ns-b";
+    process.env.NAMESPACE = "ns-a";
     try {
-      assert.deepEqual(await s.getSecret({ name: "where", metadata: {} }), { where: "ns-b" });
-      assert.deepEqual(await s.getSecret({ name: "where", metadata: { namespace: "ns-a" } }), { where: "ns-a" });
+      // The store sees the namespace its context names, never this process's environment.
+      const app = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "ns-c" }, { namespace: "ns-b" });
+      assert.deepEqual(await s.getSecret({ name: "where", metadata: {} }), { where: "ns-c" });
+      assert.deepEqual(await app.getSecret({ name: "where", metadata: {} }), { where: "ns-b" });
+      assert.deepEqual(await app.getSecret({ name: "where", metadata: { namespace: "ns-a" } }), { where: "ns-a" });
       // An empty request value does not count, as in daprd.
-      assert.deepEqual(await s.getSecret({ name: "where", metadata: { namespace: "" } }), { where: "ns-b" });
-      assert.deepEqual(Object.keys((await s.bulkGetSecret({ metadata: { namespace: "ns-a" } })) ?? {}), ["where"]);
+      assert.deepEqual(await app.getSecret({ name: "where", metadata: { namespace: "" } }), { where: "ns-b" });
+      assert.deepEqual(Object.keys((await app.bulkGetSecret({ metadata: { namespace: "ns-a" } })) ?? {}), ["where"]);
     } finally {
       delete process.env.NAMESPACE;
     }
@@ -275,18 +277,13 @@ describe("kubernetes store", () => {
         KEYWARD_SERVICE_ACCOUNT_DIR: saDir(server.token),
         HOME: mkdtempSync(join(tmpdir(), "kw-home-")),
       };
-      const s = await open({}, { env, argv: [] });
-      process.env.NAMESPACE = "default";
-      try {
-        assert.deepEqual(await s.getSecret({ name: "db", metadata: {} }), {
-          username: "admin",
-          password: `${CANARY}-pw`,
-          "config.json": '{"a":1}',
-          unicode: "héllo ✓",
-        });
-      } finally {
-        delete process.env.NAMESPACE;
-      }
+      const s = await open({}, { env, namespace: "default" });
+      assert.deepEqual(await s.getSecret({ name: "db", metadata: {} }), {
+        username: "admin",
+        password: `${CANARY}-pw`,
+        "config.json": '{"a":1}',
+        unicode: "héllo ✓",
+      });
       assert.ok(
         log.lines.some((l) => l.includes("in-cluster service account")),
         "logs where the config came from",
@@ -299,29 +296,26 @@ describe("kubernetes store", () => {
         KUBERNETES_SERVICE_PORT: "1",
         KEYWARD_SERVICE_ACCOUNT_DIR: saDir("wrong"),
       };
-      const s = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "ns-a" }, { env, argv: [] });
+      const s = await open({ kubeconfigPath: kubeconfig, defaultNamespace: "ns-a" }, { env });
       assert.deepEqual(await s.getSecret({ name: "where", metadata: {} }), { where: "ns-a" });
     });
 
     it("--kubeconfig argument, then KUBECONFIG (a list; missing entries skipped), then ~/.kube/config", async () => {
       const home = mkdtempSync(join(tmpdir(), "kw-home-"));
-      const viaArg = await open(
-        { defaultNamespace: "ns-a" },
-        { env: { HOME: home }, argv: ["node", "keyward", "--kubeconfig", kubeconfig] },
-      );
+      const viaArg = await open({ defaultNamespace: "ns-a" }, { env: { HOME: home }, kubeconfig });
       assert.deepEqual(await viaArg.getSecret({ name: "where", metadata: {} }), { where: "ns-a" });
       const viaEnv = await open(
         { defaultNamespace: "ns-b" },
-        { env: { HOME: home, KUBECONFIG: `${join(home, "missing")}:${kubeconfig}` }, argv: [] },
+        { env: { HOME: home, KUBECONFIG: `${join(home, "missing")}:${kubeconfig}` } },
       );
       assert.deepEqual(await viaEnv.getSecret({ name: "where", metadata: {} }), { where: "ns-b" });
       await assert.rejects(
-        open({}, { env: { HOME: home }, argv: [] }),
+        open({}, { env: { HOME: home } }),
         rejectsWith("invalid_config", "no Kubernetes configuration found"),
       );
       mkdirSync(join(home, ".kube"));
       writeFileSync(join(home, ".kube", "config"), server.kubeconfig());
-      const viaHome = await open({ defaultNamespace: "ns-c" }, { env: { HOME: home }, argv: [] });
+      const viaHome = await open({ defaultNamespace: "ns-c" }, { env: { HOME: home } });
       assert.deepEqual(await viaHome.getSecret({ name: "where", metadata: {} }), { where: "ns-c" });
     });
   });

@@ -5,7 +5,7 @@
  */
 import { Readable } from "node:stream";
 import { metadataValue } from "../metadata.js";
-import { SecretStoreError, type ComponentMetadata, type StoreLogger } from "../types.js";
+import { SecretStoreError, type ComponentMetadata, type StoreContext } from "../types.js";
 import { AwsCredentialError } from "./errors.js";
 
 /** The shape the SDK accepts for `credentials`; declared here so no vendor type is needed at load time. */
@@ -66,8 +66,10 @@ function checkEndpoint(endpoint: string | undefined, field: string): string | un
  * `sessionToken`, `assumeRoleArn`/`sessionName`. Without keys the SDK's default chain is used: environment, shared
  * config and credentials files (`AWS_PROFILE`), web identity token file (EKS IRSA), container and instance metadata.
  */
-export async function readAwsSettings(md: ComponentMetadata, log: StoreLogger): Promise<AwsSettings> {
-  const region = option(md, "region", "awsRegion");
+export async function readAwsSettings(md: ComponentMetadata, ctx: StoreContext): Promise<AwsSettings> {
+  const { log, env } = ctx;
+  // The environment's region is passed explicitly: the store reads its context, not the process.
+  const region = option(md, "region", "awsRegion") ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined);
   const endpoint = checkEndpoint(option(md, "endpoint"), "endpoint");
   const accessKey = option(md, "accessKey", "awsAccessKey");
   const secretKey = option(md, "secretKey", "awsSecretKey");
@@ -150,9 +152,7 @@ function wrapProvider(p: AwsCredentialProvider, source: string): AwsCredentialPr
 }
 
 /** Client configuration common to both services. */
-export function clientConfig(s: AwsSettings): Record<string, unknown> {
-  // The SDK's own warning about future Node versions is not actionable for a user of pinned versions.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+function clientConfig(s: AwsSettings): Record<string, unknown> {
   return {
     ...(s.region ? { region: s.region } : {}),
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
@@ -161,14 +161,28 @@ export function clientConfig(s: AwsSettings): Record<string, unknown> {
   };
 }
 
-/** The SDK resolves the region lazily; resolve it at init so a missing one fails there, with a clear message. */
-export async function checkRegion(regionProvider: () => Promise<string>): Promise<string> {
+interface AwsClient {
+  config: { region(): Promise<string> };
+  middlewareStack: MiddlewareStack;
+  destroy(): void;
+}
+
+/**
+ * Makes a store's SDK client from its settings, with the error body reader, and resolves the region now (the SDK
+ * does it lazily) so a missing one fails init with a clear message.
+ */
+export async function createClient<C extends AwsClient>(
+  make: (config: Record<string, unknown>) => C,
+  settings: AwsSettings,
+): Promise<C> {
+  const client = make(clientConfig(settings));
+  addErrorBodyReader(client.middlewareStack);
   try {
-    const r = await regionProvider();
-    if (r) return r;
+    if (await client.config.region()) return client;
   } catch {
     // Fall through to the message below.
   }
+  client.destroy();
   throw new SecretStoreError(
     "invalid_config",
     "no AWS region: set metadata region (or awsRegion), or AWS_REGION / a profile region in the environment",
@@ -194,7 +208,7 @@ interface MiddlewareStack {
  * a parse error that hides what the server said. This reads the code and message out of such a body first, so the
  * error can still say whether it was bad credentials or a denied permission.
  */
-export function addErrorBodyReader(stack: MiddlewareStack): void {
+function addErrorBodyReader(stack: MiddlewareStack): void {
   const mw = (next: (args: unknown) => Promise<{ response: unknown }>) => async (args: unknown) => {
     const out = await next(args);
     const res = out.response as RawResponse | undefined;
@@ -227,24 +241,4 @@ export function addErrorBodyReader(stack: MiddlewareStack): void {
     name: "keywardErrorBodyReader",
     override: true,
   });
-}
-
-/** Runs `fn` on at most `limit` items at once, in order of the input, and stops at the first failure. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i] as T);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -2,6 +2,8 @@
  * @module Turns AWS SDK failures into `SecretStoreError`s whose message says which kind of failure it was
  * (not found, permission denied, bad credentials, throttled, unreachable) and never carries a credential.
  */
+import { isNetworkCode } from "../shared/network-errors.js";
+import { firstLine, redact } from "../shared/redact.js";
 import { SecretStoreError, type SecretStoreErrorKind } from "../types.js";
 
 /** Thrown by our credential provider wrapper, so a failure to obtain credentials is told apart from the call. */
@@ -75,26 +77,6 @@ const CODES: Record<string, SecretStoreErrorKind> = {
   InvalidParameterCombination: "invalid_request",
 };
 
-/** Node socket errors that mean the endpoint could not be reached. */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-  "ECONNABORTED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_SOCKET",
-  "CERT_HAS_EXPIRED",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
-
 const WHAT: Record<SecretStoreErrorKind, string> = {
   not_found: "not found",
   permission_denied: "permission denied",
@@ -119,17 +101,9 @@ function shape(err: unknown): SdkErrorShape {
   return typeof err === "object" && err !== null ? (err as SdkErrorShape) : {};
 }
 
-/** Access key ids look like AKIA/ASIA + 16 characters; they are not secret, but they are credentials' names. */
-const ACCESS_KEY_ID = /\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b/g;
-
-/** Removes every configured credential (and anything shaped like an access key id) from a text. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 8) out = out.split(s).join("[redacted]");
-  out = out.replace(ACCESS_KEY_ID, "[access-key-id]");
-  // AWS messages are one line; a multi-line text is a body dump, and the first line says enough.
-  const firstLine = (out.split(/\r?\n/, 1)[0] ?? "").replace(/[ \t]{2,}/g, " ");
-  return firstLine.length > 300 ? `${firstLine.slice(0, 300)}…` : firstLine;
+/** A message as it may be shown: one line, without any credential. */
+function clean(text: string, secrets: readonly string[]): string {
+  return firstLine(redact(text, secrets));
 }
 
 interface Classified {
@@ -143,18 +117,18 @@ function classifyOne(err: unknown, secrets: readonly string[]): Classified {
   const e = shape(err);
   const name = typeof e.name === "string" ? e.name : "";
   const code = typeof e.code === "string" ? e.code : "";
-  const message = typeof e.message === "string" ? redact(e.message, secrets) : redact(String(err), secrets);
+  const message = typeof e.message === "string" ? clean(e.message, secrets) : clean(String(err), secrets);
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
 
   if (name === "AbortError" || code === "ABORT_ERR")
     return { kind: "unavailable", code: "timeout", detail: "the request was cancelled or timed out" };
   if (name === "TimeoutError" || code === "TimeoutError")
     return { kind: "unavailable", code: "timeout", detail: message };
-  if (NETWORK_CODES.has(code)) return { kind: "unavailable", code, detail: message };
+  if (isNetworkCode(code)) return { kind: "unavailable", code, detail: message };
   // An error body the SDK could not parse (XML from an emulator or proxy, HTML from a gateway): the code was read from it.
   const bodyCode = e.$response?.keywardErrorCode;
   if (bodyCode) {
-    const detail = redact(e.$response?.keywardErrorMessage ?? "", secrets);
+    const detail = clean(e.$response?.keywardErrorMessage ?? "", secrets);
     return { kind: CODES[bodyCode] ?? kindFromStatus(status), code: bodyCode, detail };
   }
   const known = CODES[name];

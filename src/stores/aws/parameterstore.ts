@@ -13,7 +13,8 @@ import {
   type SecretStoreDefinition,
   type StoreContext,
 } from "../types.js";
-import { addErrorBodyReader, checkRegion, clientConfig, mapLimit, readAwsSettings } from "./client.js";
+import { mapLimit } from "../shared/concurrency.js";
+import { createClient, readAwsSettings } from "./client.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS SSM Parameter Store";
@@ -34,18 +35,10 @@ export class ParameterStore implements SecretStore {
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
     this.prefix = metadataValue(metadata, "prefix") ?? "";
-    const settings = await readAwsSettings(metadata, ctx.log);
+    const settings = await readAwsSettings(metadata, ctx);
     this.secrets = settings.secrets;
-    this.sdk = await import("@aws-sdk/client-ssm");
-    const client = new this.sdk.SSMClient(clientConfig(settings));
-    addErrorBodyReader(client.middlewareStack);
-    try {
-      await checkRegion(() => client.config.region());
-    } catch (err) {
-      client.destroy();
-      throw err;
-    }
-    this.client = client;
+    const sdk = (this.sdk = await import("@aws-sdk/client-ssm"));
+    this.client = await createClient((config) => new sdk.SSMClient(config), settings);
   }
 
   /**

@@ -15,7 +15,9 @@ import {
   type SecretStoreFeature,
   type StoreContext,
 } from "../types.js";
-import { addErrorBodyReader, checkRegion, clientConfig, mapLimit, readAwsSettings } from "./client.js";
+import { mapLimit } from "../shared/concurrency.js";
+import { stringValues } from "../shared/go-json.js";
+import { createClient, readAwsSettings } from "./client.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS Secrets Manager";
@@ -44,18 +46,10 @@ export class SecretsManagerStore implements SecretStore {
         ? "multipleKeyValuesPerSecret"
         : "multipleKeysPerSecret";
     this.multiKey = booleanOption(metadata, multiName, false);
-    const settings = await readAwsSettings(metadata, ctx.log);
+    const settings = await readAwsSettings(metadata, ctx);
     this.secrets = settings.secrets;
-    this.sdk = await import("@aws-sdk/client-secrets-manager");
-    const client = new this.sdk.SecretsManagerClient(clientConfig(settings));
-    addErrorBodyReader(client.middlewareStack);
-    try {
-      await checkRegion(() => client.config.region());
-    } catch (err) {
-      client.destroy();
-      throw err;
-    }
-    this.client = client;
+    const sdk = (this.sdk = await import("@aws-sdk/client-secrets-manager"));
+    this.client = await createClient((config) => new sdk.SecretsManagerClient(config), settings);
   }
 
   /**
@@ -196,10 +190,7 @@ function parseObject(text: string): SecretData | undefined {
     return undefined;
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
-  const out: SecretData = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>))
-    out[k] = typeof val === "string" ? val : JSON.stringify(val);
-  return out;
+  return stringValues(v as Record<string, unknown>);
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -1,6 +1,6 @@
 /** @module Reading an azure.keyvault component's metadata the way daprd does (names, aliases, clouds), plus Keyward's extensions. */
 import { isTruthy, metadataValue } from "../metadata.js";
-import { SecretStoreError, type ComponentMetadata } from "../types.js";
+import { SecretStoreError, type ComponentMetadata, type StoreEnv } from "../types.js";
 
 /** An Azure cloud: where its vaults live and where its tokens come from. */
 export interface AzureCloud {
@@ -148,7 +148,7 @@ export function parseAuthMethods(raw: string | undefined): { methods: readonly A
  * Where tokens come from: Keyward's `azureAuthorityHost`, else `AZURE_AUTHORITY_HOST` (set by the AKS workload
  * identity webhook), else the cloud's authority.
  */
-function authorityHost(md: ComponentMetadata, cloud: AzureCloud, env: NodeJS.ProcessEnv): string {
+function authorityHost(md: ComponentMetadata, cloud: AzureCloud, env: StoreEnv): string {
   const raw =
     nonEmpty(md, ["azureAuthorityHost"]) ?? (env.AZURE_AUTHORITY_HOST?.trim() || undefined) ?? cloud.authorityHost;
   let url: URL;
@@ -161,7 +161,7 @@ function authorityHost(md: ComponentMetadata, cloud: AzureCloud, env: NodeJS.Pro
   return `${url.protocol}//${url.host}`;
 }
 
-export function parseKeyVaultConfig(md: ComponentMetadata, env: NodeJS.ProcessEnv = process.env): KeyVaultConfig {
+export function parseKeyVaultConfig(md: ComponentMetadata, env: StoreEnv): KeyVaultConfig {
   let envName = metadataValue(md, ...AZURE_KEYS.environment);
   let vaultName = nonEmpty(md, ["vaultName"]);
   const vaultUrlRaw = nonEmpty(md, ["vaultUrl"]);

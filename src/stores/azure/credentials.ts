@@ -5,17 +5,18 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
-import { SecretStoreError, type StoreLogger } from "../types.js";
+import { SecretStoreError, type StoreEnv, type StoreLogger } from "../types.js";
 import type { AuthMethod, AuthSettings } from "./config.js";
-import { isTlsProblem, networkCode, type Redactor } from "./errors.js";
-import { looksLikePkcs12, readPkcs12 } from "./pkcs12.js";
+import { isTlsProblem, networkCode } from "../shared/network-errors.js";
+import type { Redactor } from "../shared/redact.js";
+import { looksLikePkcs12, MAC_MISMATCH, readPkcs12 } from "./pkcs12.js";
 
 type Identity = typeof import("@azure/identity");
 
 export interface CredentialOptions {
-  env: NodeJS.ProcessEnv;
-  /** Extra trusted CAs for the token endpoints (tests; production uses NODE_EXTRA_CA_CERTS). */
-  tlsCa?: string;
+  env: StoreEnv;
+  /** Trusted CAs for the token endpoints when NODE_EXTRA_CA_CERTS adds some; else Node's own. */
+  tlsCa?: string[] | undefined;
   log: StoreLogger;
   redactor: Redactor;
 }
@@ -259,6 +260,11 @@ export function certificatePem(data: Buffer, password: string | undefined, sourc
       key = parsed.privateKey;
     } catch (err) {
       const msg = (err as Error).message;
+      if (msg === MAC_MISMATCH) {
+        throw invalid(
+          `${source}: cannot open the PKCS#12 bundle; azureCertificatePassword is missing or wrong, or the file is damaged or was altered (its integrity check failed)`,
+        );
+      }
       if (/bad decrypt|decrypt|unsupported/i.test(msg) && !/unsupported PKCS#12|unsupported PBES2/.test(msg)) {
         throw invalid(`${source}: cannot open the PKCS#12 bundle; azureCertificatePassword is missing or wrong`);
       }
@@ -277,7 +283,7 @@ export function certificatePem(data: Buffer, password: string | undefined, sourc
 }
 
 /** True on Azure hosts that run a managed identity endpoint (App Service, Functions, Container Apps, Arc, Cloud Shell, Service Fabric). */
-function cloudManagedIdentity(env: NodeJS.ProcessEnv): boolean {
+function cloudManagedIdentity(env: StoreEnv): boolean {
   return Boolean(env.IDENTITY_ENDPOINT || env.MSI_ENDPOINT || env.IMDS_ENDPOINT || env.IDENTITY_SERVER_THUMBPRINT);
 }
 

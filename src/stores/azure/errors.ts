@@ -1,39 +1,8 @@
 /** @module Turning Key Vault and Microsoft Entra failures into SecretStoreErrors that say what went wrong, and nothing secret. */
+import { isTlsProblem, networkCode } from "../shared/network-errors.js";
+import { firstLine, type Redactor } from "../shared/redact.js";
 import { SecretStoreError, type SecretStoreErrorKind } from "../types.js";
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ESOCKETTIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_SOCKET",
-]);
-
-const TLS_CODES = /^(?:UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_|ERR_SSL_)/;
-
-/** Removes values that must never leave the process: configured secrets, bearer tokens, JWTs. */
-export class Redactor {
-  private readonly values: string[] = [];
-
-  add(value: string | undefined): void {
-    if (value && value.length >= 4 && !this.values.includes(value)) this.values.push(value);
-  }
-
-  redact(text: string): string {
-    let out = text;
-    for (const v of this.values) out = out.split(v).join("[REDACTED]");
-    return out
-      .replace(/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, "[REDACTED-TOKEN]")
-      .replace(/(Bearer\s+)[^\s"',]+/gi, "$1[REDACTED]")
-      .replace(/((?:client_secret|client_assertion|access_token|password)=)[^&\s"']+/gi, "$1[REDACTED]");
-  }
-}
+import type { CallTrace } from "./throttle.js";
 
 interface ErrorLike {
   name?: string;
@@ -47,30 +16,6 @@ interface ErrorLike {
 
 function asErrorLike(err: unknown): ErrorLike {
   return typeof err === "object" && err !== null ? (err as ErrorLike) : { message: String(err) };
-}
-
-/** The first network or TLS error code in an error's cause chain (the SDKs wrap them). */
-export function networkCode(err: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  for (let e: unknown = err; e && !seen.has(e); e = asErrorLike(e).cause) {
-    seen.add(e);
-    const { code, message, errors } = asErrorLike(e);
-    if (code && (NETWORK_CODES.has(code) || TLS_CODES.test(code))) return code;
-    const m =
-      /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|self[- ]signed certificate[^.,;]*|unable to verify the first certificate|certificate has expired)\b/i.exec(
-        message ?? "",
-      );
-    if (m) return m[1];
-    for (const inner of errors ?? []) {
-      const c = networkCode(inner);
-      if (c) return c;
-    }
-  }
-  return undefined;
-}
-
-export function isTlsProblem(code: string): boolean {
-  return TLS_CODES.test(code) || /certificate/i.test(code);
 }
 
 /** Key Vault's `{"error":{"code","message"}}` as the SDK's RestError carries it. */
@@ -102,13 +47,8 @@ export interface ErrorContext {
   redactor: Redactor;
   /** The caller's signal: when it fired, the failure is a timeout or cancellation. */
   signal?: AbortSignal;
-  /** The call's last transport error before its budget ran out, if any. */
-  lastFailure?: unknown;
-}
-
-function firstSentence(text: string): string {
-  const line = text.split(/\r?\n/)[0] ?? "";
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+  /** What the call's tries met before its budget ran out, if anything. */
+  trace?: CallTrace | undefined;
 }
 
 /** Maps any failure from the Key Vault client to a SecretStoreError with a useful, redacted message. */
@@ -124,7 +64,7 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
   if (e.statusCode !== undefined) {
     const v = vaultError(e);
     const code = v.code ?? `HTTP ${e.statusCode}`;
-    const detail = v.message ? `${code}: ${firstSentence(v.message)}` : code;
+    const detail = v.message ? `${code}: ${firstLine(v.message)}` : code;
     const status = e.statusCode;
     if (status === 404) return make("not_found", `${what} not found in Azure Key Vault ${ctx.vault} (${detail})`);
     if (status === 403 && /disabled/i.test(v.message ?? "")) {
@@ -159,7 +99,14 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
     return make("internal", `Azure Key Vault ${ctx.vault} answered HTTP ${status} to ${ctx.action} (${detail})`);
   }
   if (e.name === "AbortError" || ctx.signal?.aborted) {
-    const last = ctx.lastFailure === undefined ? undefined : networkCode(ctx.lastFailure);
+    const wait = ctx.trace?.throttledMs;
+    if (wait !== undefined) {
+      return make(
+        "throttled",
+        `throttled: Azure Key Vault ${ctx.vault} answered 429 Too Many Requests and asked to wait ${Math.ceil(wait / 1000)} s (Retry-After), longer than the request's remaining time budget`,
+      );
+    }
+    const last = ctx.trace?.lastFailure === undefined ? undefined : networkCode(ctx.trace.lastFailure);
     if (last) {
       return make(
         "unavailable",
@@ -183,6 +130,6 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
   }
   return make(
     "internal",
-    `could not ${ctx.action} in Azure Key Vault ${ctx.vault}: ${firstSentence(e.message ?? String(err))}`,
+    `could not ${ctx.action} in Azure Key Vault ${ctx.vault}: ${firstLine(e.message ?? String(err))}`,
   );
 }

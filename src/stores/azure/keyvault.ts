@@ -1,4 +1,6 @@
 /** @module `secretstores.azure.keyvault`: secrets from Azure Key Vault through @azure/keyvault-secrets, loaded lazily. */
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import {
   SecretStoreError,
@@ -11,12 +13,16 @@ import {
   type SecretStoreDefinition,
   type SecretStoreFeature,
   type StoreContext,
+  type StoreEnv,
   type StoreLogger,
 } from "../types.js";
+import { mapLimit } from "../shared/concurrency.js";
+import { Redactor } from "../shared/redact.js";
+import { SILENT_LOG } from "../shared/silent-log.js";
 import { parseKeyVaultConfig, type KeyVaultConfig } from "./config.js";
 import { buildCredential } from "./credentials.js";
-import { Redactor, toStoreError } from "./errors.js";
-import { hideRetryAfterPolicy, throttlePolicy } from "./throttle.js";
+import { toStoreError } from "./errors.js";
+import { MAX_RETRIES, observeTriesPolicy, type CallTrace } from "./throttle.js";
 
 /** Key Vault never returns more than 25 items per page. */
 const MAX_PAGE_SIZE = 25;
@@ -28,28 +34,37 @@ const DEFAULT_BUDGET_MS = 60_000;
 const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
 const VERSION_ID = /^[0-9A-Za-z]{1,64}$/;
 
-export interface KeyVaultStoreOptions {
-  /** Extra CA (PEM) trusted for the vault and token endpoints; for tests. Production uses NODE_EXTRA_CA_CERTS. */
-  tlsCa?: string;
-  /** Environment to read Azure variables from (defaults to process.env). */
-  env?: NodeJS.ProcessEnv;
+/**
+ * The CAs to trust: Node's roots plus NODE_EXTRA_CA_CERTS from the store's environment, read here because Node
+ * reads its own only from the environment it started with. Undefined leaves Node's defaults.
+ */
+function trustedCas(env: StoreEnv, log: StoreLogger): string[] | undefined {
+  const file = env.NODE_EXTRA_CA_CERTS;
+  if (!file) return undefined;
+  try {
+    return [...rootCertificates, readFileSync(file, "utf8")];
+  } catch (err) {
+    // As Node does with this variable: warn and go on with the default roots.
+    log.warn("azure.keyvault: cannot read NODE_EXTRA_CA_CERTS; using the default CAs", {
+      file,
+      reason: (err as NodeJS.ErrnoException).code ?? "unreadable",
+    });
+    return undefined;
+  }
 }
-
-const silent: StoreLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class KeyVaultSecretStore implements SecretStore {
   private client: SecretClient | undefined;
   private config: KeyVaultConfig | undefined;
   private readonly redactor = new Redactor();
-  /** Last transport error of each call, by the call's signal. */
-  private readonly lastFailure = new WeakMap<object, unknown>();
-  private log: StoreLogger = silent;
+  /** What each call's tries met (last 429, last transport error), by the call's signal. */
+  private readonly traces = new WeakMap<object, CallTrace>();
+  private log: StoreLogger = SILENT_LOG;
 
-  constructor(private readonly options: KeyVaultStoreOptions = {}) {}
-
-  async init(metadata: ComponentMetadata, ctx?: StoreContext): Promise<void> {
-    this.log = ctx?.log ?? silent;
-    const env = this.options.env ?? process.env;
+  async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
+    this.log = ctx.log;
+    const env = ctx.env;
+    const tlsCa = trustedCas(env, this.log);
     const config = parseKeyVaultConfig(metadata, env);
     const [{ SecretClient }, identity] = await Promise.all([
       import("@azure/keyvault-secrets"),
@@ -57,7 +72,7 @@ export class KeyVaultSecretStore implements SecretStore {
     ]);
     const credential = buildCredential(identity, config.auth, {
       env,
-      tlsCa: this.options.tlsCa,
+      tlsCa,
       log: this.log,
       redactor: this.redactor,
     });
@@ -65,11 +80,14 @@ export class KeyVaultSecretStore implements SecretStore {
       // The SDK only trusts a challenge from a host under the resource's domain; a private endpoint or a
       // custom vaultUrl is not, and the user named that host explicitly.
       disableChallengeResourceVerification: config.customVaultHost,
+      retryOptions: { maxRetries: MAX_RETRIES },
       additionalPolicies: [
-        { policy: throttlePolicy({ vault: config.vaultLabel, log: this.log }), position: "perCall" },
-        { policy: hideRetryAfterPolicy(this.lastFailure), position: "perRetry" },
+        {
+          policy: observeTriesPolicy({ vault: config.vaultLabel, log: this.log, traces: this.traces }),
+          position: "perRetry",
+        },
       ],
-      ...(this.options.tlsCa ? { tlsOptions: { ca: this.options.tlsCa } } : {}),
+      ...(tlsCa ? { tlsOptions: { ca: tlsCa } } : {}),
       userAgentOptions: { userAgentPrefix: "keyward" },
     });
     this.config = config;
@@ -117,7 +135,7 @@ export class KeyVaultSecretStore implements SecretStore {
         version,
         redactor: this.redactor,
         signal: budget,
-        lastFailure: this.lastFailure.get(budget),
+        trace: this.traces.get(budget),
       });
     }
   }
@@ -147,7 +165,7 @@ export class KeyVaultSecretStore implements SecretStore {
         if (max && count >= max) break;
       }
     } catch (err) {
-      throw toStoreError(err, { ...ctx, lastFailure: this.lastFailure.get(budget) });
+      throw toStoreError(err, { ...ctx, trace: this.traces.get(budget) });
     }
     return out;
   }
@@ -169,7 +187,7 @@ export class KeyVaultSecretStore implements SecretStore {
         name,
         redactor: this.redactor,
         signal,
-        lastFailure: this.lastFailure.get(signal),
+        trace: this.traces.get(signal),
       });
     }
   }
@@ -202,19 +220,6 @@ function parseMaxResults(raw: string | undefined): number | undefined {
   }
   const n = Number(raw.trim());
   return n > 0 ? n : undefined;
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export const definition: SecretStoreDefinition = {

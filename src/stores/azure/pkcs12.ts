@@ -3,7 +3,15 @@
  * @azure/identity accepts PEM alone. Handles what OpenSSL 3, OpenSSL 1.x, Windows and Azure export: PBES2
  * (PBKDF2 + AES/3DES), PKCS#12 PBE with 3DES or RC2 (RC2 implemented here, as OpenSSL 3 no longer ships it).
  */
-import { createDecipheriv, createHash, pbkdf2Sync, createPrivateKey, type KeyObject } from "node:crypto";
+import {
+  createDecipheriv,
+  createHash,
+  createHmac,
+  pbkdf2Sync,
+  createPrivateKey,
+  timingSafeEqual,
+  type KeyObject,
+} from "node:crypto";
 
 interface Der {
   tag: number;
@@ -13,8 +21,12 @@ interface Der {
   constructed: boolean;
 }
 
+/** Deeper than any real PFX (about 10 levels): a crafted file cannot exhaust the stack. */
+const MAX_DEPTH = 32;
+
 /** Parses one BER/DER element at `offset`; supports indefinite lengths, which some Windows exports use. */
-function parseAt(buf: Buffer, offset: number): { node: Der; end: number } {
+function parseAt(buf: Buffer, offset: number, depth = 0): { node: Der; end: number } {
+  if (depth > MAX_DEPTH) throw new Error(`ASN.1 nested deeper than ${MAX_DEPTH} levels`);
   if (offset + 2 > buf.length) throw new Error("truncated ASN.1");
   const tag = buf[offset] as number;
   let pos = offset + 1;
@@ -24,7 +36,7 @@ function parseAt(buf: Buffer, offset: number): { node: Der; end: number } {
     if (!constructed) throw new Error("indefinite length on a primitive ASN.1 value");
     const children: Der[] = [];
     while (!(buf[pos] === 0 && buf[pos + 1] === 0)) {
-      const child = parseAt(buf, pos);
+      const child = parseAt(buf, pos, depth + 1);
       children.push(child.node);
       pos = child.end;
       if (pos >= buf.length) throw new Error("unterminated indefinite-length ASN.1 value");
@@ -43,7 +55,7 @@ function parseAt(buf: Buffer, offset: number): { node: Der; end: number } {
   const children: Der[] = [];
   if (constructed) {
     for (let p = 0; p < body.length;) {
-      const child = parseAt(body, p);
+      const child = parseAt(body, p, depth + 1);
       children.push(child.node);
       p = child.end;
     }
@@ -85,9 +97,19 @@ function octets(node: Der): Buffer {
 }
 
 function integer(node: Der): number {
+  if (node.tag !== 0x02 || node.body.length > 6) throw new Error("expected a small ASN.1 INTEGER");
   let v = 0;
   for (const b of node.body) v = v * 256 + b;
   return v;
+}
+
+/** Far above what any tool exports (OpenSSL 2048, Windows 2000 to 600000): a crafted count cannot stall start-up. */
+const MAX_ITERATIONS = 10_000_000;
+
+function iterationCount(node: Der): number {
+  const n = integer(node);
+  if (n < 1 || n > MAX_ITERATIONS) throw new Error(`PKCS#12 iteration count ${n} is out of range`);
+  return n;
 }
 
 /** Re-encodes a parsed element as DER (used to hand an EncryptedPrivateKeyInfo to node:crypto). */
@@ -138,10 +160,20 @@ const PBES2_CIPHERS: Record<string, { name: string; keyLength: number }> = {
   "1.2.840.113549.3.7": { name: "des-ede3-cbc", keyLength: 24 },
 };
 
-/** RFC 7292 appendix B.2 key derivation (SHA-1), for the PKCS#12 PBE algorithms. */
-function pkcs12Kdf(password: Buffer, salt: Buffer, id: number, iterations: number, n: number): Buffer {
-  const u = 20;
-  const v = 64;
+/** Output (u) and block (v) sizes in bytes of the hashes RFC 7292's key derivation is used with. */
+const KDF_HASHES: Record<string, { u: number; v: number }> = {
+  sha1: { u: 20, v: 64 },
+  sha224: { u: 28, v: 64 },
+  sha256: { u: 32, v: 64 },
+  sha384: { u: 48, v: 128 },
+  sha512: { u: 64, v: 128 },
+};
+
+/** RFC 7292 appendix B.2 key derivation: id 1 = key, 2 = IV, 3 = MAC key. */
+function pkcs12Kdf(password: Buffer, salt: Buffer, id: number, iterations: number, n: number, hash = "sha1"): Buffer {
+  const sizes = KDF_HASHES[hash];
+  if (!sizes) throw new Error(`unsupported PKCS#12 MAC hash ${hash}`);
+  const { u, v } = sizes;
   const fill = (src: Buffer): Buffer => {
     if (src.length === 0) return Buffer.alloc(0);
     const out = Buffer.alloc(v * Math.ceil(src.length / v));
@@ -152,8 +184,8 @@ function pkcs12Kdf(password: Buffer, salt: Buffer, id: number, iterations: numbe
   const I = Buffer.concat([fill(salt), fill(password)]);
   const out: Buffer[] = [];
   for (let produced = 0; produced < n; produced += u) {
-    let A = createHash("sha1").update(D).update(I).digest();
-    for (let r = 1; r < iterations; r++) A = createHash("sha1").update(A).digest();
+    let A = createHash(hash).update(D).update(I).digest();
+    for (let r = 1; r < iterations; r++) A = createHash(hash).update(A).digest();
     out.push(A);
     const B = fill(A);
     for (let j = 0; j < I.length; j += v) {
@@ -188,7 +220,7 @@ function decrypt(algorithm: Der, data: Buffer, password: string): Buffer {
     if (oid(child(kdf, 0)) !== OID.pbkdf2) throw new Error(`unsupported PBES2 key derivation ${oid(child(kdf, 0))}`);
     const kdfParams = child(kdf, 1);
     const salt = octets(child(kdfParams, 0));
-    const iterations = integer(child(kdfParams, 1));
+    const iterations = iterationCount(child(kdfParams, 1));
     let prf = "sha1";
     for (const extra of kdfParams.children.slice(2)) if (extra.tag === 0x30) prf = PRF[oid(child(extra, 0))] ?? "";
     if (!prf) throw new Error("unsupported PBKDF2 hash");
@@ -199,7 +231,7 @@ function decrypt(algorithm: Der, data: Buffer, password: string): Buffer {
     return Buffer.concat([d.update(data), d.final()]);
   }
   const salt = octets(child(params, 0));
-  const iterations = integer(child(params, 1));
+  const iterations = iterationCount(child(params, 1));
   const pw = bmpPassword(password);
   if (alg === OID.pbeSha3Des || alg === OID.pbeSha2Des) {
     const key = pkcs12Kdf(pw, salt, 1, iterations, 24);
@@ -303,13 +335,53 @@ function readBags(safeContents: Buffer, password: string, out: { certificates: B
   }
 }
 
-/** Decodes a PFX; throws a plain Error (never holding the password or key material) when it cannot. */
+const MAC_HASHES: Record<string, string> = {
+  "1.3.14.3.2.26": "sha1",
+  "2.16.840.1.101.3.4.2.4": "sha224",
+  "2.16.840.1.101.3.4.2.1": "sha256",
+  "2.16.840.1.101.3.4.2.2": "sha384",
+  "2.16.840.1.101.3.4.2.3": "sha512",
+};
+
+/** Said for both causes: an HMAC cannot tell a wrong password from altered bytes. */
+export const MAC_MISMATCH =
+  "PKCS#12 integrity check failed: the password is wrong, or the file is damaged or was altered";
+
+/**
+ * RFC 7292 MacData: HMAC over the authenticated safe with a key derived from the password (appendix B, id 3).
+ * OpenSSL treats an empty password as either an empty BMPString or none at all, so both are tried for "".
+ */
+function verifyMac(macData: Der, signed: Buffer, password: string): void {
+  const digestInfo = child(macData, 0);
+  const hash = MAC_HASHES[oid(child(child(digestInfo, 0), 0))];
+  if (!hash) throw new Error(`unsupported PKCS#12 MAC algorithm ${oid(child(child(digestInfo, 0), 0))}`);
+  const expected = octets(child(digestInfo, 1));
+  const salt = octets(child(macData, 1));
+  const iterations = macData.children[2] ? iterationCount(macData.children[2]) : 1;
+  const size = (KDF_HASHES[hash] as { u: number }).u;
+  const candidates = password === "" ? [bmpPassword(""), Buffer.alloc(0)] : [bmpPassword(password)];
+  for (const pw of candidates) {
+    const key = pkcs12Kdf(pw, salt, 3, iterations, size, hash);
+    const actual = createHmac(hash, key).update(signed).digest();
+    if (actual.length === expected.length && timingSafeEqual(actual, expected)) return;
+  }
+  throw new Error(MAC_MISMATCH);
+}
+
+/**
+ * Decodes a PFX; throws a plain Error (never holding the password or key material) when it cannot. The MAC is
+ * checked before anything is decrypted; a file exported without one (`openssl pkcs12 -nomac`) has no integrity
+ * to check, and is read as it is.
+ */
 export function readPkcs12(pfx: Buffer, password: string): Pkcs12Contents {
   const root = parse(pfx);
   const authSafe = child(root, 1);
   if (oid(child(authSafe, 0)) !== OID.data)
     throw new Error("PKCS#12 integrity mode other than password is not supported");
-  const contents = parse(octets(child(child(authSafe, 1), 0)));
+  const signed = octets(child(child(authSafe, 1), 0));
+  const macData = root.children[2];
+  if (macData) verifyMac(macData, signed, password);
+  const contents = parse(signed);
   const out = { certificates: [] as Buffer[], keys: [] as KeyObject[] };
   for (const info of contents.children) {
     const type = oid(child(info, 0));

@@ -1,4 +1,5 @@
 /** @module Turning Secret Manager gRPC failures into SecretStoreErrors whose message says which kind, with nothing secret in it. */
+import { redact } from "../shared/redact.js";
 import { SecretStoreError, type SecretStoreErrorKind } from "../types.js";
 
 const CODE_NAMES: Record<number, string> = {
@@ -16,17 +17,6 @@ const CODE_NAMES: Record<number, string> = {
 };
 
 const PLUGIN_FAILURE = "Getting metadata from plugin failed with error: ";
-
-/** Removes bearer tokens, JWTs and known secrets from text that may reach a client or a log. */
-export function redact(text: string, secrets: Iterable<string> = []): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 8) out = out.split(s).join("[redacted]");
-  return out
-    .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, "[redacted key]")
-    .replace(/\beyJ[\w-]*\.[\w-]+\.[\w-]*/g, "[redacted jwt]")
-    .replace(/\bya29\.[\w.-]+/g, "[redacted token]")
-    .replace(/(bearer\s+)\S+/gi, "$1[redacted]");
-}
 
 /** Whether an error is a gRPC status of Secret Manager saying the version cannot be read (bulk skips those). */
 export function isUnreadableVersion(err: unknown): boolean {

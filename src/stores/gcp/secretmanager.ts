@@ -16,8 +16,11 @@ import {
   type SecretStoreDefinition,
   type StoreContext,
 } from "../types.js";
+import { mapLimit } from "../shared/concurrency.js";
+import { redact } from "../shared/redact.js";
+import { sleep, untilAborted } from "../shared/sleep.js";
 import { parseConfig, type GcpConfig } from "./config.js";
-import { isUnreadableVersion, redact, toStoreError } from "./errors.js";
+import { isUnreadableVersion, toStoreError } from "./errors.js";
 import { TokenExchange } from "./token-exchange.js";
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
@@ -57,15 +60,7 @@ async function withRetries<T>(attempt: () => Promise<T>, signal?: AbortSignal): 
     } catch (e) {
       const delay = RETRY_DELAYS_MS[i];
       if (delay === undefined || !RETRY_CODES.has((e as { code?: number }).code ?? -1) || signal?.aborted) throw e;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, delay);
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        }
-        signal?.addEventListener("abort", done, { once: true });
-      });
+      await sleep(delay, signal);
     }
   }
 }
@@ -73,39 +68,11 @@ async function withRetries<T>(attempt: () => Promise<T>, signal?: AbortSignal): 
 type Cancellable<T> = Promise<T> & { cancel?: () => void };
 
 /** Runs a library call; when `signal` aborts, cancels it and fails at once with CANCELLED. */
-async function withSignal<T>(call: Cancellable<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return call;
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      call.cancel?.();
-      reject(Object.assign(new Error("cancelled by the caller"), { code: 1, details: "cancelled by the caller" }));
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+function withSignal<T>(call: Cancellable<T>, signal?: AbortSignal): Promise<T> {
+  return untilAborted(call, signal, () => {
+    call.cancel?.();
+    return Object.assign(new Error("cancelled by the caller"), { code: 1, details: "cancelled by the caller" });
   });
-  // The call's own rejection after a cancel must not go unhandled.
-  call.catch(() => undefined);
-  try {
-    return await Promise.race([call, aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-
-/** For library calls that cannot be cancelled: stop waiting when `signal` aborts. */
-async function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new Error("timed out"));
-    if (signal.aborted) onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([p, aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
 }
 
 const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
@@ -154,7 +121,7 @@ export class GcpSecretManagerStore implements SecretStore {
     if (!sa) {
       // Like daprd, fail init when there are no Application Default Credentials at all.
       try {
-        await untilAborted(client.auth.getClient(), ctx.signal);
+        await untilAborted(client.auth.getClient(), ctx.signal, () => new Error("timed out"));
       } catch (e) {
         await client.close().catch(() => undefined);
         throw new SecretStoreError(
@@ -259,31 +226,24 @@ export class GcpSecretManagerStore implements SecretStore {
       );
     }
 
-    const values: (string | undefined)[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < names.length) {
-        const index = next++;
-        const name = names[index] as string;
-        try {
-          values[index] = await this.access(`${name}/versions/latest`, signal);
-        } catch (e) {
-          // A secret without a readable latest version (none yet, disabled, destroyed) is not a value.
-          if (isUnreadableVersion(e)) {
-            this.log?.debug("bulk get skipped a secret without a readable latest version", { secret: name });
-            continue;
-          }
-          throw toStoreError(
-            e,
-            "failed to access secret version of",
-            JSON.stringify(name),
-            this.endpointText,
-            this.secretsToRedact(),
-          );
+    const values = await mapLimit(names, BULK_CONCURRENCY, async (name) => {
+      try {
+        return await this.access(`${name}/versions/latest`, signal);
+      } catch (e) {
+        // A secret without a readable latest version (none yet, disabled, destroyed) is not a value.
+        if (isUnreadableVersion(e)) {
+          this.log?.debug("bulk get skipped a secret without a readable latest version", { secret: name });
+          return undefined;
         }
+        throw toStoreError(
+          e,
+          "failed to access secret version of",
+          JSON.stringify(name),
+          this.endpointText,
+          this.secretsToRedact(),
+        );
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, names.length) }, worker));
+    });
     const out: BulkSecretData = {};
     names.forEach((name, i) => {
       const value = values[i];

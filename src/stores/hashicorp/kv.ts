@@ -1,4 +1,5 @@
 /** @module Vault's KV secrets engine, versions 1 and 2: which one a mount is, reads with versions, and recursive listing. */
+import { mapLimit } from "../shared/concurrency.js";
 import { SecretStoreError, type StoreLogger } from "../types.js";
 import { encodePath } from "./auth.js";
 import type { VaultConfig } from "./config.js";
@@ -133,8 +134,8 @@ export class KvEngine {
     const engine = this.cfg.enginePath;
     const base = this.cfg.prefix ? `${this.cfg.prefix}/` : "";
     const names: string[] = [];
-    const pending: string[] = [""];
-    const listOne = async (folder: string) => {
+    let pending: string[] = [""];
+    const listOne = async (folder: string): Promise<string[]> => {
       const rel = `${base}${folder}`;
       const shown = kv === 2 ? `${engine}/metadata/${rel}` : `${engine}/${rel}`;
       const path =
@@ -144,19 +145,19 @@ export class KvEngine {
         signal,
         what: `listing secrets under ${shown}`,
       });
-      if (res.status === 404) return;
+      if (res.status === 404) return [];
       if (res.status !== 200) throw responseError(this.http.address, res, `listing secrets under ${shown}`);
       const keys = (res.body as { data?: { keys?: unknown } }).data?.keys;
+      const folders: string[] = [];
       for (const k of Array.isArray(keys) ? keys : []) {
         if (typeof k !== "string" || k === "") continue;
-        if (k.endsWith("/")) pending.push(`${folder}${k}`);
+        if (k.endsWith("/")) folders.push(`${folder}${k}`);
         else names.push(`${folder}${k}`);
       }
+      return folders;
     };
-    while (pending.length > 0) {
-      const batch = pending.splice(0, LIST_CONCURRENCY);
-      await Promise.all(batch.map(listOne));
-    }
+    // One folder level at a time: each level's listings run side by side, and name the next level's folders.
+    while (pending.length > 0) pending = (await mapLimit(pending, LIST_CONCURRENCY, listOne)).flat();
     return names.sort();
   }
 }

@@ -4,6 +4,7 @@
  * then reported. Timers are unref'd and cancelled on close. Token values never reach a log or a message.
  */
 import { stat } from "node:fs/promises";
+import { redact } from "../shared/redact.js";
 import { SecretStoreError, type StoreLogger } from "../types.js";
 import { canLogin, describeAuth, login, readCredentialFile, type IssuedToken } from "./auth.js";
 import type { AuthSettings } from "./config.js";
@@ -114,11 +115,9 @@ export class TokenLifecycle {
     );
   }
 
-  /** Replaces every token this store has held with `[redacted]`. */
+  /** Replaces every token this store has held, and anything shaped like a credential, with `[redacted]`. */
   redact(text: string): string {
-    let out = text;
-    for (const t of this.seen) if (t.length >= 4) out = out.split(t).join("[redacted]");
-    return out;
+    return redact(text, this.seen);
   }
 
   close(): void {

@@ -17,6 +17,9 @@ import {
   type StoreContext,
   type StoreLogger,
 } from "../types.js";
+import { mapLimit } from "../shared/concurrency.js";
+import { goJson, stringValues } from "../shared/go-json.js";
+import { SILENT_LOG } from "../shared/silent-log.js";
 import { describeAuth } from "./auth.js";
 import { parseVaultConfig, type VaultConfig } from "./config.js";
 import { isSealed, VaultHttp, vaultErrors } from "./http.js";
@@ -26,14 +29,13 @@ import { TokenLifecycle } from "./token-lifecycle.js";
 
 const VERSION_ID = "version_id";
 const BULK_CONCURRENCY = 8;
-const SILENT: StoreLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class VaultSecretStore implements SecretStore {
   private cfg: VaultConfig | undefined;
   private http: VaultHttp | undefined;
   private tokens: TokenLifecycle | undefined;
   private kv: KvEngine | undefined;
-  private log: StoreLogger = SILENT;
+  private log: StoreLogger = SILENT_LOG;
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
     this.log = ctx.log;
@@ -76,7 +78,7 @@ export class VaultSecretStore implements SecretStore {
     const version = versionId(req.metadata);
     try {
       const data = await kv.read(req.name, version, signal);
-      return cfg.valueType === "text" ? { [req.name]: jsonText(data) } : stringMap(data);
+      return cfg.valueType === "text" ? { [req.name]: goJson(data) } : stringValues(data);
     } catch (err) {
       throw this.scrub(err);
     }
@@ -88,20 +90,16 @@ export class VaultSecretStore implements SecretStore {
     try {
       const names = await kv.listNames(signal);
       const out: BulkSecretData = {};
-      for (let i = 0; i < names.length; i += BULK_CONCURRENCY) {
-        await Promise.all(
-          names.slice(i, i + BULK_CONCURRENCY).map(async (name) => {
-            try {
-              const data = await kv.read(name, version, signal);
-              out[name] = cfg.valueType === "text" ? { [name]: jsonText(data) } : stringMap(data);
-            } catch (err) {
-              // As daprd: a secret whose (asked) version is missing or deleted is left out.
-              if (err instanceof SecretStoreError && err.kind === "not_found") return;
-              throw err;
-            }
-          }),
-        );
-      }
+      await mapLimit(names, BULK_CONCURRENCY, async (name) => {
+        try {
+          const data = await kv.read(name, version, signal);
+          out[name] = cfg.valueType === "text" ? { [name]: goJson(data) } : stringValues(data);
+        } catch (err) {
+          // As daprd: a secret whose (asked) version is missing or deleted is left out.
+          if (err instanceof SecretStoreError && err.kind === "not_found") return;
+          throw err;
+        }
+      });
       return Object.fromEntries(
         Object.keys(out)
           .sort()
@@ -188,28 +186,6 @@ function versionId(metadata: Readonly<Record<string, string>>): string | undefin
   if (!/^\d+$/.test(v.trim()))
     throw new SecretStoreError("invalid_request", `version_id ${JSON.stringify(v)} is not a version number`);
   return String(Number(v.trim()));
-}
-
-/** Values that are not strings (numbers, booleans, objects) come back as their JSON text rather than failing as in daprd. */
-function stringMap(data: Record<string, unknown>): SecretData {
-  const out: SecretData = {};
-  for (const [k, v] of Object.entries(data)) out[k] = typeof v === "string" ? v : JSON.stringify(v);
-  return out;
-}
-
-/** daprd's text value type returns the data object's JSON (Go sorts map keys). */
-function jsonText(data: Record<string, unknown>): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === "object")
-      return Object.fromEntries(
-        Object.keys(v)
-          .sort()
-          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
-      );
-    return v;
-  };
-  return JSON.stringify(sort(data));
 }
 
 export const definition: SecretStoreDefinition = {

@@ -2,6 +2,7 @@
  * @module Turns what `@kubernetes/client-node` throws into SecretStoreErrors an operator can act on: the
  * API server's `Status` reason and message, and for RBAC denials the verb and namespace to grant.
  */
+import { firstLine, redact } from "../shared/redact.js";
 import { SecretStoreError, type SecretStoreErrorKind } from "../types.js";
 
 /** What the store was doing, for the message. */
@@ -132,7 +133,5 @@ export function toStoreError(err: unknown, op: Operation): SecretStoreError {
  * (node-fetch: "Bearer <token> is not a legal HTTP header value").
  */
 export function safeMessage(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  const first = (text.split("\n")[0] ?? "").slice(0, 300);
-  return first.replace(/\b(Bearer|Basic)\s+\S+/gi, "$1 [redacted]").replace(/[A-Za-z0-9_\-.~+=]{32,}/g, "[redacted]");
+  return firstLine(redact(err instanceof Error ? err.message : String(err)));
 }

@@ -3,36 +3,12 @@
  * pod's service account (in-cluster), daprd's deprecated `--kubeconfig` argument, `KUBECONFIG`, then
  * `~/.kube/config`.
  */
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { KubeConfig, User } from "@kubernetes/client-node";
-import { SecretStoreError } from "../types.js";
-
-/** Where a pod's service-account token, CA and namespace are mounted. */
-export const DEFAULT_SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/**
- * The service-account folder to use: `KEYWARD_SERVICE_ACCOUNT_DIR` when set (tests, unusual mounts),
- * else the standard mount point.
- */
-export function serviceAccountDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.KEYWARD_SERVICE_ACCOUNT_DIR || DEFAULT_SERVICE_ACCOUNT_DIR;
-}
-
-/**
- * Whether this process runs in a pod with a usable service account, by client-go's `rest.InClusterConfig`
- * test: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT set and the token file readable.
- */
-export function inClusterAvailable(env: NodeJS.ProcessEnv = process.env, saDir = serviceAccountDir(env)): boolean {
-  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return false;
-  try {
-    accessSync(join(saDir, "token"), constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { inClusterAvailable, serviceAccountDir } from "../../core/kubernetes-mode.js";
+import { SecretStoreError, type StoreEnv } from "../types.js";
 
 export interface KubeconfigChoice {
   /** What was used, for log lines and messages: "kubeconfigPath /x", "in-cluster", "KUBECONFIG /y" ... */
@@ -42,22 +18,9 @@ export interface KubeconfigChoice {
 
 export interface KubeconfigInputs {
   kubeconfigPath?: string | undefined;
-  env?: NodeJS.ProcessEnv;
-  argv?: readonly string[];
-  home?: string;
-}
-
-/** daprd reads a deprecated `--kubeconfig` process argument: `--kubeconfig=x`, `--kubeconfig x`, or one dash. */
-export function kubeconfigArgument(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const [flag, value] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
-    if (flag !== "--kubeconfig" && flag !== "-kubeconfig") continue;
-    if (value !== undefined) return value || undefined;
-    const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith("-")) return next;
-  }
-  return undefined;
+  /** The sidecar's `--kubeconfig` flag. */
+  kubeconfigFlag?: string | undefined;
+  env: StoreEnv;
 }
 
 /** Builds the client configuration; `k8s` is the lazily loaded `@kubernetes/client-node`. */
@@ -65,19 +28,19 @@ export function loadKubeconfig(
   k8s: typeof import("@kubernetes/client-node"),
   inputs: KubeconfigInputs,
 ): KubeconfigChoice {
-  const env = inputs.env ?? process.env;
+  const env = inputs.env;
   // An explicit path wins: daprd would prefer in-cluster config even then, which silently ignores the setting.
   if (inputs.kubeconfigPath) return fromFiles(k8s, [inputs.kubeconfigPath], `kubeconfigPath ${inputs.kubeconfigPath}`);
   const saDir = serviceAccountDir(env);
   if (inClusterAvailable(env, saDir))
     return { source: "in-cluster service account", config: inCluster(k8s, env, saDir) };
-  const arg = kubeconfigArgument(inputs.argv ?? process.argv);
+  const arg = inputs.kubeconfigFlag;
   if (arg) return fromFiles(k8s, [arg], `--kubeconfig ${arg}`);
   if (env.KUBECONFIG) {
     const files = env.KUBECONFIG.split(delimiter).filter(Boolean);
     if (files.length > 0) return fromFiles(k8s, files, `KUBECONFIG ${env.KUBECONFIG}`, true);
   }
-  const home = inputs.home ?? env.HOME ?? homedir();
+  const home = env.HOME ?? homedir();
   const fallback = join(home, ".kube", "config");
   if (existsSync(fallback)) return fromFiles(k8s, [fallback], fallback);
   throw new SecretStoreError(
@@ -87,7 +50,7 @@ export function loadKubeconfig(
   );
 }
 
-function inCluster(k8s: typeof import("@kubernetes/client-node"), env: NodeJS.ProcessEnv, saDir: string): KubeConfig {
+function inCluster(k8s: typeof import("@kubernetes/client-node"), env: StoreEnv, saDir: string): KubeConfig {
   const host = env.KUBERNETES_SERVICE_HOST as string;
   const port = env.KUBERNETES_SERVICE_PORT as string;
   const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;

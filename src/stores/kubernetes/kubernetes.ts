@@ -20,8 +20,6 @@ import { SecretsClient } from "./client.js";
 import { loadKubeconfig } from "./kubeconfig.js";
 import { SecretWatchCache, type WatchCacheOptions } from "./watch-cache.js";
 
-export { inClusterAvailable, serviceAccountDir } from "./kubeconfig.js";
-
 /** daprd's exact text when no namespace can be found. */
 export const NAMESPACE_MISSING =
   "namespace is missing on metadata and NAMESPACE env variable, and no default namespace is set";
@@ -32,10 +30,6 @@ const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface KubernetesStoreOptions {
-  /** Environment for in-cluster detection, KUBECONFIG and HOME (default: process.env). NAMESPACE is read from process.env per call. */
-  env?: NodeJS.ProcessEnv;
-  /** Process arguments searched for daprd's deprecated `--kubeconfig` (default: process.argv). */
-  argv?: readonly string[];
   /** Tuning for the watch cache (tests use short backoffs). */
   watchCache?: WatchCacheOptions;
 }
@@ -44,10 +38,13 @@ export class KubernetesSecretStore implements SecretStore {
   private client: SecretsClient | undefined;
   private cache: SecretWatchCache | undefined;
   private defaultNamespace = "";
+  /** The app's namespace (env NAMESPACE), from the context. */
+  private appNamespace = "";
 
   constructor(private readonly options: KubernetesStoreOptions = {}) {}
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
+    this.appNamespace = ctx.namespace;
     this.defaultNamespace = metadataValue(metadata, "defaultNamespace")?.trim() ?? "";
     if (this.defaultNamespace) checkNamespace(this.defaultNamespace, "defaultNamespace");
     const watch = booleanOption(metadata, "watch", false);
@@ -66,8 +63,8 @@ export class KubernetesSecretStore implements SecretStore {
     const k8s = await import("@kubernetes/client-node");
     const choice = loadKubeconfig(k8s, {
       kubeconfigPath: metadataValue(metadata, "kubeconfigPath")?.trim() || undefined,
-      env: this.options.env ?? process.env,
-      argv: this.options.argv ?? process.argv,
+      kubeconfigFlag: ctx.kubeconfig,
+      env: ctx.env,
     });
     const client = new SecretsClient(k8s, choice.config, requestTimeoutMs);
     this.client = client;
@@ -75,7 +72,7 @@ export class KubernetesSecretStore implements SecretStore {
     if (watch) {
       this.cache = new SecretWatchCache(client, ctx.log, this.options.watchCache);
       // Start the namespace most reads will use now; reads that come before its first list wait for it.
-      const ns = process.env.NAMESPACE || this.defaultNamespace;
+      const ns = this.appNamespace || this.defaultNamespace;
       if (ns && NAMESPACE_NAME.test(ns)) this.cache.start(ns);
     }
   }
@@ -151,11 +148,11 @@ export class KubernetesSecretStore implements SecretStore {
   /** Request metadata `namespace`, then env NAMESPACE, then `defaultNamespace` (daprd's order). */
   private namespaceFor(metadata: Readonly<Record<string, string>>): string {
     const fromRequest = metadata.namespace;
-    const ns = fromRequest || process.env.NAMESPACE || this.defaultNamespace;
+    const ns = fromRequest || this.appNamespace || this.defaultNamespace;
     if (!ns) throw new SecretStoreError("invalid_request", NAMESPACE_MISSING);
     checkNamespace(
       ns,
-      fromRequest ? "request metadata namespace" : process.env.NAMESPACE ? "env NAMESPACE" : "defaultNamespace",
+      fromRequest ? "request metadata namespace" : this.appNamespace ? "env NAMESPACE" : "defaultNamespace",
     );
     return ns;
   }

@@ -4,6 +4,7 @@
  * reconnects with exponential backoff, and lets reads that arrive before the first list wait for it.
  * While a namespace has no synced copy (its list failed or is forbidden) the caller reads the API directly.
  */
+import { untilAborted } from "../shared/sleep.js";
 import { SecretStoreError, type SecretData, type StoreLogger } from "../types.js";
 import type { RunningWatch, SecretEvent, SecretSource } from "./client.js";
 import { safeMessage, statusOf } from "./errors.js";
@@ -128,7 +129,7 @@ class NamespaceWatch {
     }
     const listing = this.listing;
     if (!listing) return undefined;
-    const ok = await waitFor(listing, signal, this.namespace);
+    const ok = await untilAborted(listing, signal, () => cancelled(this.namespace));
     return ok && this.synced ? this.secrets : undefined;
   }
 
@@ -300,25 +301,6 @@ function kindCode(err: SecretStoreError): number | undefined {
 
 function randomBetween(min: number, max: number): number {
   return Math.floor(min + Math.random() * (max - min + 1));
-}
-
-async function waitFor(p: Promise<boolean>, signal: AbortSignal | undefined, namespace: string): Promise<boolean> {
-  if (!signal) return p;
-  if (signal.aborted) throw cancelled(namespace);
-  return new Promise<boolean>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled(namespace));
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 function cancelled(namespace: string): SecretStoreError {

@@ -1,4 +1,4 @@
-/** @module `secretstores.local.env`: secrets from the sidecar's own environment. */
+/** @module `secretstores.local.env`: secrets from the sidecar's own environment, as it was at start. */
 import { metadataValue } from "../metadata.js";
 import { invalidName } from "../names.js";
 import type {
@@ -19,10 +19,12 @@ function isAllowed(name: string): boolean {
 
 export class EnvSecretStore implements SecretStore {
   private prefix = "";
+  private env: StoreContext["env"] = {};
   private log: StoreContext["log"] | undefined;
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
     this.prefix = metadataValue(metadata, "prefix") ?? "";
+    this.env = ctx.env;
     this.log = ctx.log;
   }
 
@@ -38,7 +40,7 @@ export class EnvSecretStore implements SecretStore {
   async getSecret(req: GetSecretRequest): Promise<SecretData> {
     const full = this.prefix + this.secretName(req.name);
     let value = "";
-    if (isAllowed(full)) value = process.env[full] ?? "";
+    if (isAllowed(full)) value = this.env[full] ?? "";
     else this.log?.warn("access to environment variable refused", { secret: req.name });
     return { [req.name]: value };
   }
@@ -46,7 +48,7 @@ export class EnvSecretStore implements SecretStore {
   async bulkGetSecret(): Promise<BulkSecretData> {
     const out: BulkSecretData = {};
     const p = this.prefix;
-    for (const [name, value] of Object.entries(process.env)) {
+    for (const [name, value] of Object.entries(this.env)) {
       if (value === undefined) continue;
       if (p !== "" && (name.length <= p.length || !name.startsWith(p))) continue;
       if (!isAllowed(name)) continue;
