@@ -77,8 +77,8 @@ export async function get(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     const data = (await runtime.service.getSecret(store, name, {})) ?? {};
     const key = str(flags, FLAGS, "key");
     let text: string;
-    if (output === "value") text = pickKey({ store, name, key }, data);
-    else if (key !== "") text = `${JSON.stringify({ [key]: pickKey({ store, name, key }, data) })}\n`;
+    if (output === "value") text = pickKey({ store, name, key }, data, "--key");
+    else if (key !== "") text = `${JSON.stringify({ [key]: pickKey({ store, name, key }, data, "--key") })}\n`;
     else text = `${JSON.stringify(data)}\n`;
     await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
     return 0;

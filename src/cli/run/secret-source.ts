@@ -63,7 +63,7 @@ export class SidecarSecretSource implements SecretSource {
 }
 
 /** Picks `ref.key`, or the only key when none is named; the error lists the key names, never values. */
-export function pickKey(ref: SecretRef, data: SecretMap): string {
+export function pickKey(ref: SecretRef, data: SecretMap, howToName = "#KEY"): string {
   const keys = Object.keys(data);
   if (ref.key !== "") {
     if (Object.hasOwn(data, ref.key)) return data[ref.key]!;
@@ -73,7 +73,7 @@ export function pickKey(ref: SecretRef, data: SecretMap): string {
   }
   if (keys.length === 1) return data[keys[0]!]!;
   throw new SecretReadError(
-    `secret ${ref.name} in store ${ref.store} has ${keys.length} keys (${keys.join(", ") || "none"}): name one with #KEY`,
+    `secret ${ref.name} in store ${ref.store} has ${keys.length} keys (${keys.join(", ") || "none"}): name one with ${howToName}`,
   );
 }
 
