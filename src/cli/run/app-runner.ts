@@ -42,6 +42,8 @@ export class AppRunner {
   private app?: ChildProcess;
   private appExited?: Promise<number>;
   private stopping = false;
+  /** The signal that asked `keyward run` to stop, if one did. */
+  private stopSignal?: NodeJS.Signals;
   private restarting = false;
   private stopWatching?: () => void;
   private templates: SecretTemplate[] = [];
@@ -91,6 +93,11 @@ export class AppRunner {
       await this.sidecar.stop(plan.graceMs);
       return 1;
     }
+    if (this.stopSignal) {
+      // Asked to stop while the sidecar was starting: the app is never started.
+      await this.sidecar.stop(plan.graceMs);
+      return 128 + signalNumber(this.stopSignal);
+    }
     if (plan.command.length === 0) {
       say(plan.appId, "no app command: the sidecar runs until keyward run gets SIGINT or SIGTERM");
       return this.untilSidecarStops(this.sidecar);
@@ -109,8 +116,15 @@ export class AppRunner {
   /** SIGINT/SIGTERM to `keyward run`: passed to the app, or stops a lone sidecar. */
   signal(sig: NodeJS.Signals): void {
     this.stopping = true;
+    this.stopSignal ??= sig;
     if (this.app && this.app.exitCode === null && this.app.signalCode === null) this.app.kill(sig);
     else if (this.plan.command.length === 0) void this.sidecar?.stop(this.plan.graceMs);
+  }
+
+  /** Last resort when `keyward run` itself exits abnormally: the sidecar must not outlive it. */
+  killNow(): void {
+    if (this.sidecar) void this.sidecar.stop(0);
+    if (this.app && this.app.exitCode === null) this.app.kill("SIGKILL");
   }
 
   private async untilSidecarStops(sidecar: SidecarProcess): Promise<number> {

@@ -21,11 +21,16 @@ export function pipeLines(
 ): Promise<void> {
   const decoder = new StringDecoder("utf8");
   let carry = "";
+  let paused = false;
   const emit = (line: string) => {
     onLine?.(line);
-    if (!to.write(`${prefix}${line}\n`)) {
+    if (!to.write(`${prefix}${line}\n`) && !paused) {
+      paused = true;
       from.pause();
-      to.once("drain", () => from.resume());
+      to.once("drain", () => {
+        paused = false;
+        from.resume();
+      });
     }
   };
   const take = (text: string) => {

@@ -31,14 +31,17 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
 
   const runners = plans.map((p) => new AppRunner(p));
   const onSignal = (sig: NodeJS.Signals) => runners.forEach((r) => r.signal(sig));
+  const onExit = () => runners.forEach((r) => r.killNow());
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("exit", onExit);
   try {
     const codes = await Promise.all(runners.map((r) => r.run()));
     return codes.find((c) => c !== 0) ?? 0;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("exit", onExit);
   }
 }
 
