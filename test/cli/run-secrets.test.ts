@@ -30,6 +30,16 @@ function setup(values: Record<string, Record<string, string>>): { resources: str
   return { resources, config, root };
 }
 
+type Setup = ReturnType<typeof setup>;
+
+/** `keyward run` over a setup's store and Configuration with the given --env/--template flags. */
+const runWith = (s: Setup, inject: string[], cmd: string[], env: Record<string, string> = {}) =>
+  keywardToEnd(["run", "--resources-path", s.resources, "--config", s.config, ...inject, "--", ...cmd], {
+    cwd: s.root,
+    env,
+  });
+const appStarted = [node, "-e", "console.log('app started')"];
+
 function writeStore(resources: string, secretsFile: string): void {
   writeFileSync(
     join(resources, "vault.yaml"),
@@ -146,22 +156,10 @@ describe("keyward run --env", () => {
     it(`${name}; the app never starts (exit 1)`, async () => {
       const pw = canary("pw");
       const hidden = canary("denied");
-      const { resources, config, root } = setup({ db: { password: pw, user: "app" }, denied: { x: hidden } });
-      const { code, output } = await keywardToEnd(
-        [
-          "run",
-          "--resources-path",
-          resources,
-          "--config",
-          config,
-          "--env",
-          ref,
-          "--",
-          node,
-          "-e",
-          "console.log('app started')",
-        ],
-        { cwd: root },
+      const { code, output } = await runWith(
+        setup({ db: { password: pw, user: "app" }, denied: { x: hidden } }),
+        ["--env", ref],
+        appStarted,
       );
       assert.equal(code, 1, output);
       assert.match(output, re);
@@ -177,32 +175,16 @@ describe("keyward run --template", () => {
     const pw = canary("pw");
     const special = `${canary("sp")}&<>"'{{x}}\`\\n$HOME`;
     const cert = `-----BEGIN CERTIFICATE-----\n${canary("cert")}\n-----END CERTIFICATE-----\n`;
-    const { resources, config, root } = setup({
-      db: { password: pw, user: "app" },
-      special: { v: special },
-      cert: { pem: cert },
-    });
-    const src = join(root, "app.conf.hbs");
-    const dest = join(root, "app.conf");
+    const s = setup({ db: { password: pw, user: "app" }, special: { v: special }, cert: { pem: cert } });
+    const dest = join(s.root, "app.conf");
     writeFileSync(
-      src,
+      join(s.root, "app.conf.hbs"),
       'password={{ secret "vault" "db" "password" }}\nspecial={{secret "vault" "special" "v"}}\n{{ secret "vault" "cert" }}user={{ secret "vault" "db" "user" }}\n',
     );
-    const { code, output } = await keywardToEnd(
-      [
-        "run",
-        "--resources-path",
-        resources,
-        "--config",
-        config,
-        "--template",
-        `app.conf.hbs:app.conf`,
-        "--",
-        node,
-        join(dir, "read-file.mjs"),
-        dest,
-      ],
-      { cwd: root },
+    const { code, output } = await runWith(
+      s,
+      ["--template", "app.conf.hbs:app.conf"],
+      [node, join(dir, "read-file.mjs"), dest],
     );
     assert.equal(code, 0, output);
     const want = `password=${pw}\nspecial=${special}\n${cert}user=app\n`;
@@ -214,27 +196,12 @@ describe("keyward run --template", () => {
 
   it("a denied secret in a template stops the run; DEST is not written", async () => {
     const hidden = canary("denied");
-    const { resources, config, root } = setup({ denied: { x: hidden } });
-    writeFileSync(join(root, "t.hbs"), 'x={{ secret "vault" "denied" "x" }}\n');
-    const { code, output } = await keywardToEnd(
-      [
-        "run",
-        "--resources-path",
-        resources,
-        "--config",
-        config,
-        "--template",
-        "t.hbs:t.out",
-        "--",
-        node,
-        "-e",
-        "console.log('app started')",
-      ],
-      { cwd: root },
-    );
+    const s = setup({ denied: { x: hidden } });
+    writeFileSync(join(s.root, "t.hbs"), 'x={{ secret "vault" "denied" "x" }}\n');
+    const { code, output } = await runWith(s, ["--template", "t.hbs:t.out"], appStarted);
     assert.equal(code, 1, output);
     assert.match(output, /access denied by policy to get "denied" from "vault"/);
-    assert.ok(!existsSync(join(root, "t.out")));
+    assert.ok(!existsSync(join(s.root, "t.out")));
     assert.doesNotMatch(output, /app started/);
     assert.ok(!output.includes(hidden));
   });
