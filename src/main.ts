@@ -1,5 +1,7 @@
-/** @module bin entry: `keyward serve`, `keyward validate`, `keyward --help`. */
+/** @module bin entry: `keyward serve`, `keyward run`, `keyward get`, `keyward validate`, `keyward --help`. */
 import { UsageError } from "./cli/flags.js";
+import { get } from "./cli/get.js";
+import { run } from "./cli/run/run-command.js";
 import { serve, serveHelp, serveSettings } from "./cli/serve.js";
 import { validate, VALIDATE_HELP } from "./cli/validate.js";
 import { KEYWARD_VERSION } from "./api/sidecar-state.js";
@@ -8,6 +10,8 @@ const HELP = `Keyward ${KEYWARD_VERSION}: a secrets sidecar that speaks daprd's 
 
 Usage:
   keyward serve [flags]      run the sidecar (keyward serve --help for flags)
+  keyward run [flags] -- CMD start a sidecar, then CMD with it; dapr run's flags (keyward run --help)
+  keyward get STORE NAME     print one secret (keyward get --help)
   keyward validate [flags]   check resources and configuration files without starting
   keyward --version
 `;
@@ -29,8 +33,21 @@ async function main(argv: string[]): Promise<number | undefined> {
         process.stdout.write(serveHelp());
         return 0;
       }
+      if (settings === "version") {
+        process.stdout.write(`${KEYWARD_VERSION}\n`);
+        return 0;
+      }
       await serve(settings, process.env);
       return undefined;
+    }
+    if (command === "run") {
+      return await run(rest, process.env);
+    }
+    if (command === "get") {
+      const code = await get(rest, process.env);
+      // A store client may keep a socket open; a one-shot command must not wait for it.
+      setTimeout(() => process.exit(code), 200).unref();
+      return code;
     }
     if (command === "validate") {
       if (rest.includes("--help") || rest.includes("-h")) {
@@ -43,7 +60,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(
-        `keyward: ${err.message}\nRun 'keyward ${command === "validate" ? "validate" : "serve"} --help' for usage.\n`,
+        `keyward: ${err.message}\nRun 'keyward ${["validate", "run", "get"].includes(command) ? command : "serve"} --help' for usage.\n`,
       );
       return 2;
     }

@@ -40,7 +40,7 @@ export function parseFlags(
     const eq = body.indexOf("=");
     const name = eq < 0 ? body : body.slice(0, eq);
     const spec = byName.get(name);
-    if (!spec) throw new UsageError(`unknown flag ${arg.split("=")[0]}`);
+    if (!spec) throw new UsageError(`unknown flag ${arg.split("=")[0]}${didYouMean(name, [...byName.keys()])}`);
     let value: string | undefined = eq < 0 ? undefined : body.slice(eq + 1);
     if (spec.kind === "bool") {
       if (value === undefined) flags.set(spec.name, true);
@@ -105,4 +105,29 @@ export function parseQuantity(text: string, flag: string): number {
   const n = Math.floor(Number(m[1]) * (m[2] ? mult[m[2]]! : 1));
   if (n <= 0) throw new UsageError(`invalid value for --${flag}: must be more than 0`);
   return n;
+}
+
+/** `; did you mean --x?` for the closest known flag name, when one is close enough to be a typo. */
+export function didYouMean(name: string, known: readonly string[]): string {
+  let best = "";
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
+  return bestDistance <= limit ? `; did you mean --${best}?` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  // Long garbage must not cost quadratic time: no flag name is longer than this.
+  if (a.length > 64 || b.length > 64) return Infinity;
+  let prev = Array.from({ length: b.length + 1 }, (_v, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

@@ -1,4 +1,5 @@
 /** @module The flags of `keyward serve`, with daprd's names and defaults (safer listen address). */
+import { DAPRD_HONOURED_FLAGS, DAPRD_IGNORED_FLAGS } from "./daprd-flags.js";
 import type { FlagSpec } from "./flags.js";
 
 export const SERVE_FLAGS: readonly FlagSpec[] = [
@@ -74,6 +75,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     value: "FILE",
     help: "kubeconfig for Kubernetes secret stores that set no kubeconfigPath (daprd's deprecated flag; KUBECONFIG works too)",
   },
+  ...DAPRD_HONOURED_FLAGS,
+  ...DAPRD_IGNORED_FLAGS,
   { name: "help", aliases: ["h"], kind: "bool", help: "show this help" },
 ];
 

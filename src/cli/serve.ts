@@ -13,7 +13,8 @@ import { inClusterAvailable } from "../core/kubernetes-mode.js";
 import { Runtime, StartupError } from "../core/runtime.js";
 import { createLogger, type Logger } from "../log.js";
 import { SidecarMetrics } from "../metrics.js";
-import { bool, flagHelp, list, parseFlags, parseQuantity, port, str, UsageError } from "./flags.js";
+import { bool, flagHelp, list, parseFlags, parseQuantity, port, str, UsageError, type ParsedFlags } from "./flags.js";
+import { checkIgnoredFlags } from "./daprd-flags.js";
 import { SERVE_FLAGS, SERVE_USAGE } from "./serve-flags.js";
 
 /** How long calls cancelled at the end of the grace period get to send their error answer. */
@@ -39,11 +40,18 @@ export interface ServeSettings {
   kubernetesMode: boolean;
   /** `--kubeconfig`, for Kubernetes stores without kubeconfigPath. */
   kubeconfig?: string;
+  disableBuiltinKubernetesStore: boolean;
+  /** daprd flags given that mean nothing to Keyward, as `--name`: named once at start-up. */
+  ignoredFlags: string[];
 }
 
-export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): ServeSettings | "help" {
+export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): ServeSettings | "help" | "version" {
   const { flags, rest } = parseFlags(argv, SERVE_FLAGS);
   if (flags.get("help") === true) return "help";
+  if (flags.get("version") === true || flags.get("build-info") === true) return "version";
+  if (str(flags, SERVE_FLAGS, "unix-domain-socket") !== "")
+    throw new UsageError("--unix-domain-socket is not supported: Keyward serves its APIs on TCP ports only");
+  const ignoredFlags = checkIgnoredFlags(flags);
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
   const appId = str(flags, SERVE_FLAGS, "app-id") || env.APP_ID || "";
   if (appId === "") throw new UsageError("--app-id is required (the app's id; component scopes use it)");
@@ -78,10 +86,22 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     logJson: bool(flags, SERVE_FLAGS, "log-as-json"),
     apiLogging: bool(flags, SERVE_FLAGS, "enable-api-logging"),
     graceSeconds: grace,
-    maxBodyBytes: parseQuantity(str(flags, SERVE_FLAGS, "max-body-size"), "max-body-size"),
+    maxBodyBytes: maxBodyBytes(flags),
     kubernetesMode: mode === "kubernetes" || (mode === "" && inClusterAvailable(env)),
     ...(str(flags, SERVE_FLAGS, "kubeconfig") ? { kubeconfig: str(flags, SERVE_FLAGS, "kubeconfig") } : {}),
+    disableBuiltinKubernetesStore: bool(flags, SERVE_FLAGS, "disable-builtin-k8s-secret-store"),
+    ignoredFlags,
   };
+}
+
+/** --max-body-size wins over daprd's older --dapr-http-max-request-size (in MB), as in daprd. */
+function maxBodyBytes(flags: ParsedFlags): number {
+  const mb = flags.get("dapr-http-max-request-size");
+  if (!flags.has("max-body-size") && typeof mb === "string") {
+    if (Number(mb) <= 0) throw new UsageError("invalid value for --dapr-http-max-request-size: must be more than 0");
+    return Number(mb) * 1024 * 1024;
+  }
+  return parseQuantity(str(flags, SERVE_FLAGS, "max-body-size"), "max-body-size");
 }
 
 /** An IP address (IPv6 with or without brackets) or a host name; "" for an empty list item. */
@@ -124,6 +144,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     configFiles: settings.configFiles,
     kubernetesMode: settings.kubernetesMode,
     kubeconfig: settings.kubeconfig,
+    disableBuiltinKubernetesStore: settings.disableBuiltinKubernetesStore,
     namespace,
     env,
     log,
@@ -140,6 +161,10 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     },
     "settings",
   );
+  if (settings.ignoredFlags.length > 0)
+    log.info(
+      `daprd flags accepted and ignored (no meaning for a secrets sidecar): ${settings.ignoredFlags.join(", ")}`,
+    );
   try {
     await runtime.start();
   } catch (err) {

@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   resourcesPaths: readonly string[];
   configFiles: readonly string[];
   kubernetesMode: boolean;
+  /** daprd's --disable-builtin-k8s-secret-store. */
+  disableBuiltinKubernetesStore?: boolean;
   /** env NAMESPACE, "" when unset. */
   namespace: string;
   env: NodeJS.ProcessEnv;
@@ -68,7 +70,11 @@ export class Runtime {
     for (const w of resources.warnings) opts.log.warn(w);
 
     const components = [...resources.secretStores];
-    if (opts.kubernetesMode && !components.some((c) => c.name === KUBERNETES_BUILTIN))
+    if (
+      opts.kubernetesMode &&
+      !opts.disableBuiltinKubernetesStore &&
+      !components.some((c) => c.name === KUBERNETES_BUILTIN)
+    )
       components.unshift(kubernetesBuiltin());
     try {
       await this.initStores(components, false);
