@@ -65,15 +65,33 @@ function hasBody(req: IncomingMessage): boolean {
   return (len !== undefined && len !== "0") || req.headers["transfer-encoding"] !== undefined;
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/**
+ * A body over the limit is still read to its end, up to this much more, and thrown away, so the client
+ * has finished sending when the 4xx goes out: answering while it still writes makes its next write fail
+ * (EPIPE) and most clients then report that instead of the answer. Past this, the socket is cut.
+ */
+const DISCARD_LIMIT = 16 * 1024 * 1024;
+
+/** Reads the whole body, or fails with BodyTooLarge once it is read (or cut) past `max`. Never holds more than `max`. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
+      else if (chunks.length) chunks.length = 0;
+      if (size > max + DISCARD_LIMIT) {
+        req.destroy();
+        reject(new BodyTooLarge());
+      }
+    });
+    req.on("end", () => (size > max ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks))));
+    req.on("error", reject);
+    req.on("close", () => {
+      if (!req.complete) reject(new Error("the request body ended early"));
+    });
+  });
 }
 
 /** Reads and checks a body as daprd's universal handler does; answers 400 itself and returns false on error. */
