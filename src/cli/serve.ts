@@ -202,7 +202,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
 
   // daprd 1.18 reloads components by default; a Configuration can turn it off with feature HotReload: false.
   if (settings.resourcesPaths.length > 0 && runtime.configuration.features.get("HotReload") !== false) {
-    watcher = watchResources(settings.resourcesPaths, () => runtime.reload(), log);
+    watcher = watchResources(settings.resourcesPaths, settings.configFiles, () => runtime.reload(), log);
   }
 
   try {
