@@ -117,6 +117,20 @@ describe("hot reload", () => {
     assert.match(s.output(), /pipe\.yaml: cannot read \(a FIFO, not a regular file\); skipped/);
   });
 
+  it("a component whose secretKeyRef store restarts is restarted too, and reads the new value", async () => {
+    const credsYaml = (file: string) =>
+      componentYaml("creds", "secretstores.local.file", { secretsFile: writeJson({ file }) });
+    writeFileSync(join(resources(), "creds.yaml"), credsYaml(writeJson({ k: "from-a" })));
+    writeFileSync(
+      join(resources(), "dep.yaml"),
+      "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: dep\nspec:\n  type: secretstores.local.file\n" +
+        "  version: v1\n  metadata:\n  - name: secretsFile\n    secretKeyRef:\n      name: file\nauth:\n  secretStore: creds\n",
+    );
+    await untilBody(s, "/v1.0/secrets/dep/k", '{"k":"from-a"}\n');
+    writeFileSync(join(resources(), "creds.yaml"), credsYaml(writeJson({ k: "from-b" })));
+    await untilBody(s, "/v1.0/secrets/dep/k", '{"k":"from-b"}\n');
+  });
+
   it("a deleted file removes its store", async () => {
     rmSync(join(resources(), "b.yaml"));
     const r = await until("store b gone", async () => {
