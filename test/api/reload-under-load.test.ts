@@ -31,7 +31,7 @@ describe("component edits under load", () => {
     assert.equal(await s.stop(), 0);
   });
 
-  it("a valid edit, a broken YAML edit and its fix, and a version that fails init lose no request", async () => {
+  it("a valid edit, a broken YAML edit and its fix, and a version that fails init lose no request", async (t) => {
     const load = loadLoop(s, "/v1.0/secrets/a/k");
     writeFileSync(file(), component("two"));
     await untilBody(s, "/v1.0/secrets/a/k", '{"k":"two"}\n');
@@ -49,6 +49,7 @@ describe("component edits under load", () => {
     );
     assert.equal((await httpGet(s, "/v1.0/secrets/a/k")).body, '{"k":"four"}\n');
     const { ok, failed } = await load.stop();
+    t.diagnostic(`${ok} requests answered during the changes, ${failed.length} failed`);
     assert.deepEqual(failed, []);
     assert.ok(ok > 0);
   });
@@ -104,7 +105,7 @@ describe("local.file secretsFile changes", () => {
     assert.equal(await s.stop(), 0);
   });
 
-  it("a changed file is served once it parses; a broken one keeps the previous secrets; no request is lost", async () => {
+  it("a changed file is served once it parses; a broken one keeps the previous secrets; no request is lost", async (t) => {
     const load = loadLoop(s, "/v1.0/secrets/a/k");
     writeFileSync(secrets, JSON.stringify({ k: "second" }));
     await untilBody(s, "/v1.0/secrets/a/k", '{"k":"second"}\n');
@@ -117,6 +118,7 @@ describe("local.file secretsFile changes", () => {
     renameSync(`${secrets}.tmp`, secrets);
     await untilBody(s, "/v1.0/secrets/a/k", '{"k":"fourth"}\n');
     const { ok, failed } = await load.stop();
+    t.diagnostic(`${ok} requests answered during the changes, ${failed.length} failed`);
     assert.deepEqual(failed, []);
     assert.ok(ok > 0);
     assert.doesNotMatch(s.output(), /third-unseen-value|fourth|second/);
