@@ -12,6 +12,14 @@ export class TrackedStore implements SecretStore {
   constructor(readonly inner: SecretStore) {
     const ping = inner.ping;
     if (ping) this.ping = (...args) => this.track(ping.apply(inner, args));
+    // Name hooks the runtime may ask a store (how it spells and folds secret names for scopes) must
+    // reach the store itself: without them a wrapped store would be checked against the raw name.
+    const hooks = inner as unknown as Record<string, unknown>;
+    const self = this as unknown as Record<string, unknown>;
+    for (const hook of ["secretName", "scopeName"]) {
+      const fn = hooks[hook];
+      if (typeof fn === "function") self[hook] = (fn as (...a: unknown[]) => unknown).bind(inner);
+    }
   }
 
   init(...args: Parameters<SecretStore["init"]>): Promise<void> {
