@@ -229,8 +229,9 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
   };
 
   // daprd 1.18 reloads components by default; a Configuration can turn it off with feature HotReload: false.
-  if (settings.resourcesPaths.length > 0 && runtime.configuration.features.get("HotReload") !== false) {
-    watcher = watchResources(settings.resourcesPaths, () => runtime.reload(), log);
+  const watched = settings.resourcesPaths.length + settings.configFiles.length;
+  if (watched > 0 && runtime.configuration.features.get("HotReload") !== false) {
+    watcher = watchResources(settings.resourcesPaths, settings.configFiles, () => runtime.reload(), log);
   }
 
   try {

@@ -10,9 +10,10 @@ import { EMPTY_CONFIGURATION, loadConfiguration, type RuntimeConfiguration } fro
 import { loadResources, type RawResource } from "../resources/load.js";
 import { findStoreDefinition } from "../stores/registry.js";
 import type { StoreContext, StoreEnv } from "../stores/types.js";
-import { orderByReferences, resolveMetadata } from "./references.js";
+import { orderByReferences, referencedStore, resolveMetadata } from "./references.js";
 import { buildPolicies, type StorePolicy } from "./resiliency.js";
 import { SecretsService, type LoadedStore } from "./secrets-service.js";
+import { TrackedStore } from "./tracked-store.js";
 
 export interface RuntimeOptions {
   appId: string;
@@ -36,6 +37,9 @@ export class StartupError extends Error {}
 /** The built-in store daprd adds in Kubernetes mode (docs/compatibility.md §5.4). */
 const KUBERNETES_BUILTIN = "kubernetes";
 
+/** How long a replaced store instance may finish the calls it was serving before it is closed anyway. */
+const DRAIN_MS = 30_000;
+
 export class Runtime {
   readonly stores = new Map<string, LoadedStore>();
   /** The manifest each loaded store came from, to tell what a hot reload changed. */
@@ -43,7 +47,11 @@ export class Runtime {
   /** Live policies: a hot reload replaces them. */
   private readonly policies = new Map<string, StorePolicy>();
   private others: RawResource[] = [];
+  /** Replaced instances still finishing their calls; shutdown closes them too. */
+  private readonly retiring = new Set<LoadedStore>();
+  private closed = false;
   readonly extendedMetadata = new Map<string, string>();
+  /** Replaced as one object by a reload, so a request sees either the old scopes and API lists or the new. */
   configuration: RuntimeConfiguration = EMPTY_CONFIGURATION;
   service!: SecretsService;
 
@@ -77,12 +85,15 @@ export class Runtime {
     )
       components.unshift(kubernetesBuiltin());
     try {
-      await this.initStores(components, false);
+      await this.initStores(components, undefined);
       this.others = resources.others;
       this.rebuildPolicies();
+      const configuration = () => this.configuration;
       this.service = new SecretsService({
         stores: this.stores,
-        scopes: this.configuration.scopes,
+        get scopes() {
+          return configuration().scopes;
+        },
         policies: this.policies,
         metrics: opts.metrics,
         log: opts.log,
@@ -99,24 +110,34 @@ export class Runtime {
     for (const [k, v] of next) this.policies.set(k, v);
   }
 
-  /** `reloading`: a failed store is logged and left out instead of stopping the sidecar. */
-  private async initStores(components: ComponentManifest[], reloading: boolean): Promise<void> {
+  /**
+   * Starts `components` in dependency order. At start-up (`reload` undefined) a failure stops the sidecar
+   * unless ignoreErrors is set. In a reload a failure is logged and whatever served that name keeps
+   * serving; `reload.onlyIfRestarted` names components restarted only because a store they read
+   * secretKeyRefs from changed, skipped when that store's new instance did not start.
+   */
+  private async initStores(
+    components: ComponentManifest[],
+    reload: { onlyIfRestarted: Map<string, string>; restarted: Set<string> } | undefined,
+  ): Promise<void> {
     const { opts } = this;
     const defaultStore = opts.kubernetesMode ? KUBERNETES_BUILTIN : "";
     const { ordered, problems } = orderByReferences(components, defaultStore, new Set(this.stores.keys()));
     for (const c of ordered) {
       const fail = (reason: string) => {
         const msg = `process component ${c.name} error: [INIT_COMPONENT_FAILURE]: initialization error occurred for ${c.name} (${c.type}/${c.version || "v1"}): ${reason}`;
-        if (reloading) {
-          opts.log.error(
-            { component: c.name },
-            `${msg} (${c.file}:${c.line}); the component stays unloaded until its file is fixed`,
-          );
+        if (reload) {
+          const outcome = this.stores.has(c.name)
+            ? "the previous instance keeps serving"
+            : "the component stays unloaded until its file is fixed";
+          opts.log.error({ component: c.name }, `${msg} (${c.file}:${c.line}); ${outcome}`);
           return;
         }
         if (!c.ignoreErrors) throw new StartupError(`${msg} (${c.file}:${c.line})`);
         opts.log.warn({ component: c.name }, `${msg}; ignoreErrors is set, so the sidecar goes on without it`);
       };
+      const dependency = reload?.onlyIfRestarted.get(c.name);
+      if (dependency !== undefined && !reload!.restarted.has(dependency)) continue;
       const problem = problems.get(c.name);
       if (problem !== undefined) {
         fail(problem);
@@ -124,10 +145,23 @@ export class Runtime {
       }
       try {
         const loaded = await this.initStore(c, defaultStore);
-        if (loaded) {
-          this.stores.set(c.name, loaded);
-          this.manifests.set(c.name, c);
-        } else fail(`couldn't find secret store ${c.type}/${c.version || "v1"}`);
+        if (!loaded) {
+          fail(`couldn't find secret store ${c.type}/${c.version || "v1"}`);
+          continue;
+        }
+        if (this.closed) {
+          await loaded.store.close().catch(() => undefined);
+          return;
+        }
+        // Make-before-break: the new instance is in place before the old one stops.
+        const old = this.stores.get(c.name);
+        this.stores.set(c.name, loaded);
+        this.manifests.set(c.name, c);
+        reload?.restarted.add(c.name);
+        if (old) {
+          opts.log.info({ component: c.name }, "component changed: the new instance serves now");
+          void this.retire(old);
+        }
       } catch (err) {
         if (err instanceof StartupError) throw err;
         fail((err as Error).message);
@@ -147,7 +181,7 @@ export class Runtime {
       store: (name) => this.stores.get(name)?.store,
       warn: (m) => log.warn(m),
     });
-    const store = def.create();
+    const store = new TrackedStore(def.create());
     const signal = AbortSignal.timeout(c.initTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_r, reject) => {
@@ -177,12 +211,44 @@ export class Runtime {
     return { name: c.name, type: c.type.toLowerCase(), version: c.version || "v1", store, features: store.features() };
   }
 
+  /** Closes a replaced or removed instance once the calls it was serving are answered. */
+  private async retire(old: LoadedStore): Promise<void> {
+    this.retiring.add(old);
+    if (old.store instanceof TrackedStore) await old.store.drained(DRAIN_MS);
+    this.retiring.delete(old);
+    await old.store
+      .close()
+      .catch((err: unknown) => this.opts.log.warn({ component: old.name }, `close failed: ${(err as Error).message}`));
+  }
+
   /**
-   * Hot reload (docs/compatibility.md §8.1): re-reads the resources folders and applies the difference by component
-   * name. A changed store is closed and started again, a removed one closed, a new one started; requests
-   * for a store being replaced briefly get ERR_SECRET_STORE_NOT_FOUND, as in daprd.
+   * Hot reload (docs/compatibility.md §8.1), make-before-break: the Configuration files are read again and replace the
+   * configuration whole; the resources folders are read again and applied by component name. A changed
+   * or new component starts as a new instance while the old one (if any) keeps serving, and replaces it
+   * only once its init succeeded. Only a component gone from a file that was read in full is removed.
    */
   async reload(): Promise<void> {
+    if (this.closed) return;
+    await this.reloadConfiguration();
+    if (this.closed) return;
+    await this.reloadComponents();
+  }
+
+  private async reloadConfiguration(): Promise<void> {
+    if (this.opts.configFiles.length === 0) return;
+    let next: RuntimeConfiguration;
+    try {
+      next = await loadConfiguration(this.opts.configFiles, this.opts.env);
+    } catch (err) {
+      this.opts.log.error(`hot reload: configuration: ${(err as Error).message}; the previous configuration stays`);
+      return;
+    }
+    if (configurationKey(next) === configurationKey(this.configuration)) return;
+    this.configuration = next;
+    this.opts.log.info("configuration changed: secret scopes and API lists replaced");
+  }
+
+  private async reloadComponents(): Promise<void> {
     const { opts } = this;
     let resources;
     try {
@@ -193,21 +259,26 @@ export class Runtime {
     }
     for (const w of resources.warnings) opts.log.warn(w);
     const next = new Map(resources.secretStores.map((c) => [c.name, c]));
-    const start: ComponentManifest[] = [];
-    for (const [name, current] of [...this.manifests]) {
-      if (current.line === 0 && name === KUBERNETES_BUILTIN) continue; // the built-in store is never unloaded
-      const wanted = next.get(name);
-      if (wanted && specOf(wanted) === specOf(current)) continue;
+    for (const [name, current] of this.manifests) {
+      if (next.has(name)) continue;
+      if ((current.line === 0 && name === KUBERNETES_BUILTIN) || resources.brokenFiles.has(current.file)) {
+        // The built-in store is never unloaded; a file that did not read or parse in full removes nothing.
+        next.set(name, current);
+        continue;
+      }
       const loaded = this.stores.get(name);
       this.stores.delete(name);
       this.manifests.delete(name);
-      await loaded?.store
-        .close()
-        .catch((err: unknown) => opts.log.warn({ component: name }, `close failed: ${(err as Error).message}`));
-      opts.log.info({ component: name }, wanted ? "component changed: restarting it" : "component removed");
+      opts.log.info({ component: name }, "component removed");
+      if (loaded) void this.retire(loaded);
     }
-    for (const [name, c] of next) if (!this.manifests.has(name)) start.push(c);
-    await this.initStores(start, true);
+    const start = [...next.values()].filter((c) => {
+      const current = this.manifests.get(c.name);
+      return !current || specOf(current) !== specOf(c);
+    });
+    const onlyIfRestarted = this.dependentsOf(start);
+    for (const name of onlyIfRestarted.keys()) start.push(this.manifests.get(name)!);
+    await this.initStores(start, { onlyIfRestarted, restarted: new Set() });
     this.others = resources.others;
     try {
       this.rebuildPolicies();
@@ -216,10 +287,33 @@ export class Runtime {
     }
   }
 
+  /**
+   * Unchanged components whose secretKeyRefs come from a store about to restart (directly or through
+   * another such component), each with the store it waits on: their values may change with it.
+   */
+  private dependentsOf(starting: readonly ComponentManifest[]): Map<string, string> {
+    const defaultStore = this.opts.kubernetesMode ? KUBERNETES_BUILTIN : "";
+    const restarting = new Set(starting.map((c) => c.name));
+    const out = new Map<string, string>();
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [name, m] of this.manifests) {
+        const dep = referencedStore(m, defaultStore);
+        if (dep === undefined || restarting.has(name) || !restarting.has(dep)) continue;
+        restarting.add(name);
+        out.set(name, dep);
+        grew = true;
+      }
+    }
+    return out;
+  }
+
   /** Closes every store; errors are logged, never thrown, so shutdown always completes. */
   async close(): Promise<void> {
-    const all = [...this.stores.values()];
+    this.closed = true;
+    const all = [...this.stores.values(), ...this.retiring];
     this.stores.clear();
+    this.retiring.clear();
     await Promise.all(
       all.map((s) =>
         s.store
@@ -230,6 +324,19 @@ export class Runtime {
       ),
     );
   }
+}
+
+/** Equal for two configurations that behave the same (sets spelled as sorted lists). */
+function configurationKey(c: RuntimeConfiguration): string {
+  return JSON.stringify(
+    {
+      scopes: [...c.scopes.values()],
+      apiAllowed: c.apiAllowed,
+      apiDenied: c.apiDenied,
+      features: [...c.features],
+    },
+    (_k, v: unknown) => (v instanceof Set ? [...(v as Set<string>)].sort() : v),
+  );
 }
 
 /** What makes two manifests the same component: everything but where it was read from. */

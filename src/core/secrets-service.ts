@@ -21,7 +21,8 @@ export interface LoadedStore {
 export interface SecretsServiceDeps {
   /** Live view of the loaded stores: components may come and go. */
   stores: ReadonlyMap<string, LoadedStore>;
-  scopes: ReadonlyMap<string, SecretScope>;
+  /** Read once per call: a configuration reload replaces the whole map. */
+  readonly scopes: ReadonlyMap<string, SecretScope>;
   policies: ReadonlyMap<string, StorePolicy>;
   metrics?: SidecarMetrics;
   log: Logger;
@@ -107,10 +108,11 @@ export class SecretsService {
       this.deps.log.debug({ store: storeName }, `bulk get failed: ${reason}`);
       throw new ApiError(Errors.BULK_SECRET_GET, [storeName, reason], { cause: err });
     }
-    if (data === null || !this.deps.scopes.has(storeName)) return data;
+    const scopes = this.deps.scopes;
+    if (data === null || !scopes.has(storeName)) return data;
     const filtered: BulkSecretData = {};
     for (const [name, value] of Object.entries(data)) {
-      if (isSecretAllowed(this.deps.scopes, storeName, name, entry.store)) filtered[name] = value;
+      if (isSecretAllowed(scopes, storeName, name, entry.store)) filtered[name] = value;
       else this.deps.log.debug({ store: storeName, key: name }, "bulk get: secret dropped by scope");
     }
     return filtered;

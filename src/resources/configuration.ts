@@ -1,5 +1,5 @@
 /** @module `--config` Configuration files: secret scopes and API allow/deny lists (docs/compatibility.md §4). */
-import { readFile } from "node:fs/promises";
+import { fileReadReason, readRegularTextFile } from "../stores/shared/files.js";
 import { expandEnv } from "./expand-env.js";
 import { parseYamlDocument, splitDocuments } from "./yaml-documents.js";
 
@@ -46,11 +46,9 @@ export async function loadConfiguration(
   for (const file of files) {
     let text: string;
     try {
-      text = await readFile(file, "utf8");
+      text = await readRegularTextFile(file);
     } catch (err) {
-      throw new ConfigurationError(
-        `cannot read configuration ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      );
+      throw new ConfigurationError(`cannot read configuration ${file}: ${fileReadReason(err)}`);
     }
     const first = splitDocuments(expandEnv(text, env)).find((c) => c.text.trim() !== "");
     if (!first) continue;

@@ -1,6 +1,7 @@
 /** @module Loads the resources folders as daprd's disk loader does (docs/compatibility.md §5.2). */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
+import { fileReadReason, readRegularTextFile } from "../stores/shared/files.js";
 import { isComponentDocument, ManifestError, readComponent, type ComponentManifest } from "./component.js";
 import { field, parseYamlDocument, splitDocuments, type YamlDocument } from "./yaml-documents.js";
 
@@ -25,25 +26,34 @@ export interface LoadedResources {
   warnings: string[];
   /** The warnings that are mistakes in a file (broken YAML, malformed component), for `keyward validate`. */
   problems: string[];
+  /** Files that could not be read or held a broken document: a hot reload keeps what they defined before. */
+  brokenFiles: Set<string>;
 }
 
 export class ResourceLoadError extends Error {}
 
 export async function loadResources(dirs: readonly string[], opts: LoadOptions): Promise<LoadedResources> {
-  const out: LoadedResources = { secretStores: [], others: [], warnings: [], problems: [] };
-  const problem = (msg: string) => {
+  const out: LoadedResources = { secretStores: [], others: [], warnings: [], problems: [], brokenFiles: new Set() };
+  const problem = (file: string, msg: string) => {
     out.warnings.push(msg);
     out.problems.push(msg);
+    out.brokenFiles.add(file);
   };
   const accepted = new Map<string, ComponentManifest>();
   for (const dir of dirs) {
-    for (const file of await listManifestFiles(dir, out.warnings)) {
-      const text = await readFile(file, "utf8");
+    for (const file of await listManifestFiles(dir, out)) {
+      let text: string;
+      try {
+        text = await readRegularTextFile(file);
+      } catch (err) {
+        problem(file, `${file}: cannot read (${fileReadReason(err)}); skipped`);
+        continue;
+      }
       for (const chunk of splitDocuments(text)) {
         if (chunk.text.trim() === "") continue;
         const doc = parseYamlDocument(chunk, "1.1");
         if (doc.error) {
-          problem(`${file}:${doc.error.line}: YAML error: ${doc.error.message}; document skipped`);
+          problem(file, `${file}:${doc.error.line}: YAML error: ${doc.error.message}; document skipped`);
           continue;
         }
         if (!isComponentDocument(doc.value)) {
@@ -57,7 +67,7 @@ export async function loadResources(dirs: readonly string[], opts: LoadOptions):
           component = readComponent(doc, file);
         } catch (err) {
           if (!(err instanceof ManifestError)) throw err;
-          problem(`${err.message}; component skipped`);
+          problem(file, `${err.message}; component skipped`);
           continue;
         }
         accept(component, accepted, opts, out);
@@ -89,7 +99,7 @@ function accept(
     );
 }
 
-async function listManifestFiles(dir: string, warnings: string[]): Promise<string[]> {
+async function listManifestFiles(dir: string, out: LoadedResources): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -114,13 +124,14 @@ async function listManifestFiles(dir: string, warnings: string[]): Promise<strin
       info = await stat(path);
     } catch (err) {
       // A dangling symlink, typically: say so rather than lose a component silently.
-      warnings.push(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? "error"}); skipped`);
+      out.warnings.push(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? "error"}); skipped`);
+      out.brokenFiles.add(path);
       continue;
     }
-    if (!info.isFile()) continue;
+    if (info.isDirectory()) continue;
     const ext = extname(name).toLowerCase();
     if (ext !== ".yaml" && ext !== ".yml") {
-      warnings.push(`${path}: not a .yaml or .yml file; skipped`);
+      if (info.isFile()) out.warnings.push(`${path}: not a .yaml or .yml file; skipped`);
       continue;
     }
     files.push(path);

@@ -2,12 +2,10 @@
  * Resource loading, references and secret scopes through a real `bin/keyward serve`, as a user runs it.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { KEYWARD_BIN } from "../helpers/paths.js";
 import { componentYaml, runKeyward, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 
 const data = mkdtempSync(join(tmpdir(), "keyward-res-e2e-"));
@@ -22,19 +20,6 @@ async function get(sc: Sidecar, path: string): Promise<{ status: number; body: u
   const res = await fetch(`${sc.httpUrl}${path}`);
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-}
-
-/** Opens the FIFO's write end (so a blocked reader gets EOF); bounded retries while no reader is there yet. */
-async function releaseFifo(path: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENXIO") throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 async function componentNames(sc: Sidecar): Promise<string[]> {
@@ -216,52 +201,18 @@ describe("start-up failures through bin/keyward serve", () => {
   });
 
   it("a store init that exceeds initTimeout fails start-up; with ignoreErrors the sidecar goes on without it", async () => {
-    // Reading a FIFO nobody writes to never finishes: an init that hangs. It also pins a libuv thread, which
-    // node waits for at exit, so the test lets the read finish once the timeout has been reported.
-    const fifo = join(data, "never.fifo");
-    execFileSync("mkfifo", [fifo]);
+    // A sparse 256 MiB file takes thousands of chunked reads: far longer than an initTimeout of 1 ms.
+    const huge = join(data, "huge.json");
+    writeFileSync(huge, "");
+    truncateSync(huge, 256 * 1024 * 1024);
     const slow = (extra = "") =>
-      fileStore("slow", fifo).replace("  version: v1\n", `  version: v1\n  initTimeout: 300ms\n${extra}`);
-    const dir = mkdtempSync(join(data, "slow-"));
-    writeFileSync(join(dir, "a.yaml"), slow());
-    const child = spawn(
-      process.execPath,
-      [
-        KEYWARD_BIN,
-        "serve",
-        "--app-id",
-        "t",
-        "--resources-path",
-        dir,
-        "--dapr-http-port",
-        "0",
-        "--dapr-grpc-port",
-        "0",
-        "--enable-metrics=false",
-      ],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, NAMESPACE: "", DAPR_API_TOKEN: "" },
-      },
-    );
-    let out = "";
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const reported = new Promise<void>((resolve) => {
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("init timed out")) resolve();
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-      void exited.then(() => resolve());
-    });
-    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    await reported;
-    await releaseFifo(fifo);
-    const code = await exited;
-    clearTimeout(killer);
-    assert.equal(code, 1, out);
-    assert.match(out, /initialization error occurred for slow .*init timed out after 300 ms \(spec\.initTimeout\)/);
+      fileStore("slow", huge, "  - name: maxFileSize\n    value: 512Mi\n").replace(
+        "  version: v1\n",
+        `  version: v1\n  initTimeout: 1ms\n${extra}`,
+      );
+    const r = await runKeyward({ components: { "a.yaml": slow() } });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /initialization error occurred for slow .*init timed out after 1 ms \(spec\.initTimeout\)/);
 
     const ok = json("ok.json", { k: "v" });
     const sc = await startSidecar({
@@ -269,9 +220,8 @@ describe("start-up failures through bin/keyward serve", () => {
     });
     try {
       assert.deepEqual(await componentNames(sc), ["ok"]);
-      assert.match(sc.output(), /slow .*init timed out after 300 ms.*ignoreErrors is set/);
+      assert.match(sc.output(), /slow .*init timed out after 1 ms.*ignoreErrors is set/);
     } finally {
-      await releaseFifo(fifo);
       assert.equal(await sc.stop(), 0);
     }
   });

@@ -3,8 +3,8 @@
  * certificate (PEM or PFX, file or inline), workload identity, managed identity, Azure CLI.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
+import { fileReadReason, readRegularFileSync } from "../shared/files.js";
 import { SecretStoreError, type StoreEnv, type StoreLogger } from "../types.js";
 import type { AuthMethod, AuthSettings } from "./config.js";
 import { isTlsProblem, networkCode } from "../shared/network-errors.js";
@@ -340,9 +340,9 @@ export function buildCredential(identity: Identity, auth: AuthSettings, opts: Cr
         if (auth.certificateFile) {
           source = `azureCertificateFile ${auth.certificateFile}`;
           try {
-            data = readFileSync(auth.certificateFile);
+            data = readRegularFileSync(auth.certificateFile);
           } catch (err) {
-            throw invalid(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+            throw invalid(`cannot read ${source}: ${fileReadReason(err)}`);
           }
         } else {
           source = "azureCertificate";

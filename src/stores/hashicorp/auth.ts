@@ -1,5 +1,5 @@
 /** @module How the Vault store gets a token: a static token, a token file, or an AppRole / Kubernetes login. */
-import { readFile } from "node:fs/promises";
+import { fileReadReason, readRegularTextFile } from "../shared/files.js";
 import { SecretStoreError } from "../types.js";
 import type { AuthSettings } from "./config.js";
 import { responseError, vaultErrors, type VaultHttp } from "./http.js";
@@ -17,12 +17,9 @@ export interface IssuedToken {
 export async function readCredentialFile(path: string, what: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readRegularTextFile(path);
   } catch (err) {
-    throw new SecretStoreError(
-      "invalid_config",
-      `couldn't read ${what} from ${path}: ${(err as NodeJS.ErrnoException).code ?? "read error"}`,
-    );
+    throw new SecretStoreError("invalid_config", `couldn't read ${what} from ${path}: ${fileReadReason(err)}`);
   }
   const value = text.trim();
   if (value === "") throw new SecretStoreError("invalid_config", `${what} file ${path} is empty`);

@@ -1,8 +1,9 @@
 /** @module TLS options for talking to Vault: daprd's caPem > caPath > caCert precedence, skipVerify, tlsServerName. */
 import { X509Certificate } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ConnectionOptions } from "node:tls";
+import { fileReadReason, readRegularTextFile } from "../shared/files.js";
 import { SecretStoreError } from "../types.js";
 import type { TlsSettings } from "./config.js";
 
@@ -26,12 +27,9 @@ function certificates(pem: string, source: string): string[] {
 async function readCaFile(path: string): Promise<string[]> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readRegularTextFile(path);
   } catch (err) {
-    throw new SecretStoreError(
-      "invalid_config",
-      `couldn't read CA file from disk: ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
+    throw new SecretStoreError("invalid_config", `couldn't read CA file from disk: ${path}: ${fileReadReason(err)}`);
   }
   return certificates(text, path);
 }

@@ -3,11 +3,12 @@
  * pod's service account (in-cluster), daprd's deprecated `--kubeconfig` argument, `KUBECONFIG`, then
  * `~/.kube/config`.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import type { KubeConfig, User } from "@kubernetes/client-node";
 import { inClusterAvailable, serviceAccountDir } from "../../core/kubernetes-mode.js";
+import { FileReadError, fileReadReason, readRegularFileSync, readRegularTextFile } from "../shared/files.js";
 import { SecretStoreError, type StoreEnv } from "../types.js";
 
 export interface KubeconfigChoice {
@@ -91,12 +92,14 @@ class ServiceAccountTokenAuth {
     const path = (user.authProvider as { config: { path: string } }).config.path;
     if (!this.token || Date.now() - this.readAt > TOKEN_REREAD_MS) {
       try {
-        this.token = readFileSync(path, "utf8").trim();
+        this.token = (await readRegularTextFile(path)).trim();
         this.readAt = Date.now();
       } catch (err) {
         if (!this.token) {
-          const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-          throw new SecretStoreError("bad_credentials", `cannot read the service account token ${path}: ${code}`);
+          throw new SecretStoreError(
+            "bad_credentials",
+            `cannot read the service account token ${path}: ${fileReadReason(err)}`,
+          );
         }
         // A transient read failure keeps the token read before.
       }
@@ -120,11 +123,13 @@ function fromFiles(
     if (skipMissing && !existsSync(file)) continue;
     const kc = new k8s.KubeConfig();
     try {
-      kc.loadFromFile(file);
+      // What kc.loadFromFile does, with a bounded read that refuses a FIFO instead of blocking on it.
+      kc.loadFromString(readRegularFileSync(file).toString("utf8"));
+      kc.makePathsAbsolute(dirname(file));
     } catch (err) {
       // The YAML parser's message quotes the file, which may hold a token: report only the kind of failure.
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code ? code : "not a valid kubeconfig (YAML) file";
+      const readFailed = err instanceof FileReadError || (err as NodeJS.ErrnoException).code !== undefined;
+      const why = readFailed ? fileReadReason(err) : "not a valid kubeconfig (YAML) file";
       throw new SecretStoreError("invalid_config", `cannot load kubeconfig ${file} (${source}): ${why}`);
     }
     loaded++;

@@ -1,8 +1,9 @@
-/** @module `secretstores.local.file`: secrets from a JSON file read once at init. */
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+/** @module `secretstores.local.file`: secrets from a JSON file, read at init and again whenever it changes. */
+import { basename, dirname, resolve } from "node:path";
+import { watchFolders, type FolderWatch } from "../../watch.js";
 import { booleanOption, metadataValue } from "../metadata.js";
 import { CONTROL_CHARACTER, invalidName } from "../names.js";
+import { DEFAULT_MAX_FILE_BYTES, parseByteSize } from "../shared/files.js";
 import {
   MULTIPLE_KEY_VALUES_PER_SECRET,
   SecretStoreError,
@@ -15,37 +16,68 @@ import {
   type SecretStoreFeature,
   type StoreContext,
 } from "../types.js";
-
-type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+import { flatten, isObject, readSecretsFile, type Json } from "./secrets-json.js";
 
 /** A secret is either a single string (name/value) or, with multiValued, a flattened map. */
 type Entry = string | SecretData;
 
+interface Settings {
+  path: string;
+  separator: string;
+  multiValued: boolean;
+  maxBytes: number;
+}
+
 export class FileSecretStore implements SecretStore {
   private secrets = new Map<string, Entry>();
-  /** The bulk answer, built once: the file never changes after init, and building 10,000 fresh maps per
-   * call made bulk time grow faster than linearly (V8 gives up on shared shapes; measured by npm run bench).
-   * Frozen, so no caller can change what the next one sees. */
+  /** The bulk answer, built once per read of the file: building 10,000 fresh maps per call made bulk time
+   * grow faster than linearly (V8 gives up on shared shapes; measured by npm run bench). Frozen, so no
+   * caller can change what the next one sees. */
   private bulk: BulkSecretData | undefined;
   private multiValued = false;
+  private watcher: FolderWatch | undefined;
+  private readonly stop = new AbortController();
 
-  async init(metadata: ComponentMetadata, _ctx?: StoreContext): Promise<void> {
+  async init(metadata: ComponentMetadata, ctx?: StoreContext): Promise<void> {
     const file = metadataValue(metadata, "secretsFile");
     if (!file) throw new SecretStoreError("invalid_config", "missing local secrets file in metadata");
-    const separator = metadataValue(metadata, "nestedSeparator") || ":";
-    this.multiValued = booleanOption(metadata, "multiValued", false);
-    const doc = await readSecretsFile(resolve(file));
-    this.secrets = new Map();
+    const rawMax = metadataValue(metadata, "maxFileSize");
+    const maxBytes = rawMax === undefined || rawMax.trim() === "" ? DEFAULT_MAX_FILE_BYTES : parseByteSize(rawMax);
+    if (maxBytes === undefined)
+      throw new SecretStoreError(
+        "invalid_config",
+        `metadata maxFileSize: ${JSON.stringify(rawMax)} is not a size (bytes, or with Ki, Mi or Gi)`,
+      );
+    const settings: Settings = {
+      path: resolve(file),
+      separator: metadataValue(metadata, "nestedSeparator") || ":",
+      multiValued: booleanOption(metadata, "multiValued", false),
+      maxBytes,
+    };
+    this.multiValued = settings.multiValued;
+    this.secrets = await load(settings, ctx?.signal);
     this.bulk = undefined;
-    if (!this.multiValued) {
-      for (const [k, v] of Object.entries(flatten(doc, separator))) this.secrets.set(k, v);
-      return;
-    }
-    for (const [name, value] of Object.entries(doc)) {
-      if (typeof value === "string") this.secrets.set(name, value);
-      else if (isObject(value)) this.secrets.set(name, flatten(value, separator));
-      // Numbers, booleans, arrays and null at the top level are not secrets in multi-valued mode (daprd drops them).
-    }
+    if (ctx) this.watch(settings, ctx);
+  }
+
+  /** A changed file replaces the secrets only once it has been read and parsed in full; a broken one keeps the old. */
+  private watch(s: Settings, ctx: StoreContext): void {
+    const name = basename(s.path);
+    this.watcher = watchFolders({
+      dirs: [dirname(s.path)],
+      accept: (_dir, entry) => entry === name || entry.startsWith(".."),
+      onChange: async () => {
+        try {
+          this.secrets = await load(s, this.stop.signal);
+          this.bulk = undefined;
+          ctx.log.info(`secrets file ${s.path} changed: secrets reloaded`);
+        } catch (err) {
+          if (this.stop.signal.aborted) return;
+          ctx.log.warn(`${(err as Error).message}; the previous secrets stay`);
+        }
+      },
+      onError: (message) => ctx.log.warn(`${message}; changes to ${s.path} are not picked up`),
+    });
   }
 
   /** Keys are read exactly as written in the file; control characters (NUL included) are refused outright. */
@@ -75,73 +107,26 @@ export class FileSecretStore implements SecretStore {
   }
 
   async close(): Promise<void> {
-    this.secrets.clear();
+    this.stop.abort();
+    this.watcher?.close();
+    this.secrets = new Map();
     this.bulk = undefined;
   }
 }
 
-function isObject(v: Json): v is { [k: string]: Json } {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-async function readSecretsFile(path: string): Promise<{ [k: string]: Json }> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SecretStoreError("invalid_config", `cannot read secrets file ${path}: ${code ?? String(err)}`, {
-      cause: err,
-    });
+async function load(s: Settings, signal: AbortSignal | undefined): Promise<Map<string, Entry>> {
+  const doc = await readSecretsFile(s.path, s.maxBytes, signal);
+  const secrets = new Map<string, Entry>();
+  if (!s.multiValued) {
+    for (const [k, v] of Object.entries(flatten(doc, s.separator))) secrets.set(k, v);
+    return secrets;
   }
-  let doc: Json;
-  try {
-    doc = JSON.parse(text) as Json;
-  } catch (err) {
-    // V8's message quotes the file's text, which is secret: report only where it broke.
-    throw new SecretStoreError(
-      "invalid_config",
-      `secrets file ${path} is not valid JSON${jsonErrorPosition(err, text)}`,
-    );
+  for (const [name, value] of Object.entries(doc) as [string, Json][]) {
+    if (typeof value === "string") secrets.set(name, value);
+    else if (isObject(value)) secrets.set(name, flatten(value, s.separator));
+    // Numbers, booleans, arrays and null at the top level are not secrets in multi-valued mode (daprd drops them).
   }
-  if (!isObject(doc))
-    throw new SecretStoreError("invalid_config", `secrets file ${path} must hold a JSON object at the top level`);
-  return doc;
-}
-
-function jsonErrorPosition(err: unknown, text: string): string {
-  const m = /position (\d+)/.exec(String(err));
-  const pos = m ? Number(m[1]) : /end of JSON input/.test(String(err)) ? text.length : undefined;
-  if (pos === undefined) return "";
-  const before = text.slice(0, pos);
-  const line = before.split("\n").length;
-  const column = pos - before.lastIndexOf("\n");
-  return ` (line ${line}, column ${column})`;
-}
-
-/** Flattens nested objects and arrays into `a<sep>b<sep>0` keys; leaves become their JSON text. */
-function flatten(root: Json, separator: string): SecretData {
-  const out: SecretData = {};
-  const visit = (value: Json, path: string): void => {
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => visit(v, path === "" ? String(i) : `${path}${separator}${i}`));
-      return;
-    }
-    if (isObject(value)) {
-      for (const [k, v] of Object.entries(value)) visit(v, path === "" ? k : `${path}${separator}${k}`);
-      return;
-    }
-    if (Object.hasOwn(out, path)) {
-      // daprd silently stops loading here; a clear error is kinder than missing secrets.
-      throw new SecretStoreError(
-        "invalid_config",
-        `secrets file has two values for the flattened key ${JSON.stringify(path)}`,
-      );
-    }
-    out[path] = typeof value === "string" ? value : JSON.stringify(value);
-  };
-  visit(root, "");
-  return out;
+  return secrets;
 }
 
 export const definition: SecretStoreDefinition = {
