@@ -38,6 +38,7 @@ export interface ServeSettings {
   graceSeconds: number;
   maxBodyBytes: number;
   kubernetesMode: boolean;
+  strict: boolean;
 }
 
 export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): ServeSettings | "help" {
@@ -79,6 +80,7 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     graceSeconds: grace,
     maxBodyBytes: parseQuantity(str(flags, SERVE_FLAGS, "max-body-size"), "max-body-size"),
     kubernetesMode: mode === "kubernetes" || (mode === "" && inClusterAvailable(env)),
+    strict: bool(flags, SERVE_FLAGS, "strict"),
   };
 }
 
@@ -125,6 +127,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     env,
     log,
     metrics,
+    strict: settings.strict,
   });
   log.info({ mode: settings.kubernetesMode ? "kubernetes" : "standalone" }, "starting Keyward");
   log.debug(

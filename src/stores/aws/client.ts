@@ -61,21 +61,13 @@ function checkEndpoint(endpoint: string | undefined, field: string): string | un
   return endpoint;
 }
 
-/**
- * Reads the AWS fields of a component: `region` (alias `awsRegion`), `endpoint`, `accessKey`/`secretKey`/
- * `sessionToken`, `assumeRoleArn`/`sessionName`. Without keys the SDK's default chain is used: environment, shared
- * config and credentials files (`AWS_PROFILE`), web identity token file (EKS IRSA), container and instance metadata.
- */
-export async function readAwsSettings(md: ComponentMetadata, log: StoreLogger): Promise<AwsSettings> {
+/** The AWS fields that must go together, checked without loading the SDK (so `keyward validate` can too). */
+export function checkAwsMetadata(md: ComponentMetadata) {
   const region = option(md, "region", "awsRegion");
   const endpoint = checkEndpoint(option(md, "endpoint"), "endpoint");
   const accessKey = option(md, "accessKey", "awsAccessKey");
   const secretKey = option(md, "secretKey", "awsSecretKey");
   const sessionToken = option(md, "sessionToken", "awsSessionToken");
-  const assumeRoleArn = option(md, "assumeRoleArn");
-  const sessionName = option(md, "sessionName") ?? DEFAULT_SESSION_NAME;
-  const secrets = [accessKey, secretKey, sessionToken].filter((s): s is string => s !== undefined);
-
   if ((accessKey === undefined) !== (secretKey === undefined)) {
     throw new SecretStoreError(
       "invalid_config",
@@ -91,6 +83,19 @@ export async function readAwsSettings(md: ComponentMetadata, log: StoreLogger): 
       "IAM Roles Anywhere (trustAnchorArn/trustProfileArn) is not supported by this store; use static keys, assumeRoleArn or the default credential chain",
     );
   }
+  return { region, endpoint, accessKey, secretKey, sessionToken };
+}
+
+/**
+ * Reads the AWS fields of a component: `region` (alias `awsRegion`), `endpoint`, `accessKey`/`secretKey`/
+ * `sessionToken`, `assumeRoleArn`/`sessionName`. Without keys the SDK's default chain is used: environment, shared
+ * config and credentials files (`AWS_PROFILE`), web identity token file (EKS IRSA), container and instance metadata.
+ */
+export async function readAwsSettings(md: ComponentMetadata, log: StoreLogger): Promise<AwsSettings> {
+  const { region, endpoint, accessKey, secretKey, sessionToken } = checkAwsMetadata(md);
+  const assumeRoleArn = option(md, "assumeRoleArn");
+  const sessionName = option(md, "sessionName") ?? DEFAULT_SESSION_NAME;
+  const secrets = [accessKey, secretKey, sessionToken].filter((s): s is string => s !== undefined);
 
   const { fromNodeProviderChain, fromTemporaryCredentials } = await import("@aws-sdk/credential-providers");
   let base: AwsCredentialProvider;

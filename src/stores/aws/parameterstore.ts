@@ -1,5 +1,6 @@
 /** @module `secretstores.aws.parameterstore`: parameters from AWS SSM Parameter Store through the official SDK v3 client. */
 import type { GetParameterCommandOutput, SSMClient } from "@aws-sdk/client-ssm";
+import { readDeclared, validateByParsing } from "../declared-metadata.js";
 import { metadataValue } from "../metadata.js";
 import { invalidName } from "../names.js";
 import {
@@ -13,8 +14,16 @@ import {
   type SecretStoreDefinition,
   type StoreContext,
 } from "../types.js";
-import { addErrorBodyReader, checkRegion, clientConfig, mapLimit, readAwsSettings } from "./client.js";
+import {
+  addErrorBodyReader,
+  checkAwsMetadata,
+  checkRegion,
+  clientConfig,
+  mapLimit,
+  readAwsSettings,
+} from "./client.js";
 import { toStoreError } from "./errors.js";
+import { PARAMETERSTORE_METADATA } from "./metadata-fields.js";
 
 const SERVICE = "AWS SSM Parameter Store";
 /** DescribeParameters' largest page. */
@@ -33,7 +42,7 @@ export class ParameterStore implements SecretStore {
   private secrets: string[] = [];
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
-    this.prefix = metadataValue(metadata, "prefix") ?? "";
+    this.prefix = readDeclared(metadata, PARAMETERSTORE_METADATA).text("prefix") ?? "";
     const settings = await readAwsSettings(metadata, ctx.log);
     this.secrets = settings.secrets;
     this.sdk = await import("@aws-sdk/client-ssm");
@@ -176,5 +185,7 @@ export class ParameterStore implements SecretStore {
 export const definition: SecretStoreDefinition = {
   type: "aws.parameterstore",
   version: "v1",
+  metadata: PARAMETERSTORE_METADATA,
+  validate: validateByParsing(checkAwsMetadata),
   create: () => new ParameterStore(),
 };

@@ -1,6 +1,7 @@
 /** @module `secretstores.aws.secretmanager`: secrets from AWS Secrets Manager through the official SDK v3 client. */
 import type { GetSecretValueCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { booleanOption, metadataValue } from "../metadata.js";
+import { readDeclared, validateByParsing } from "../declared-metadata.js";
+import { metadataValue } from "../metadata.js";
 import { nameMatching } from "../names.js";
 import {
   MULTIPLE_KEY_VALUES_PER_SECRET,
@@ -15,8 +16,16 @@ import {
   type SecretStoreFeature,
   type StoreContext,
 } from "../types.js";
-import { addErrorBodyReader, checkRegion, clientConfig, mapLimit, readAwsSettings } from "./client.js";
+import {
+  addErrorBodyReader,
+  checkAwsMetadata,
+  checkRegion,
+  clientConfig,
+  mapLimit,
+  readAwsSettings,
+} from "./client.js";
 import { toStoreError } from "./errors.js";
+import { SECRETMANAGER_METADATA } from "./metadata-fields.js";
 
 const SERVICE = "AWS Secrets Manager";
 /** ListSecrets' largest page. */
@@ -39,11 +48,7 @@ export class SecretsManagerStore implements SecretStore {
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
     // daprd documents multipleKeyValuesPerSecret; its decoder also knew the field as multipleKeysPerSecret.
-    const multiName =
-      metadataValue(metadata, "multipleKeyValuesPerSecret") !== undefined
-        ? "multipleKeyValuesPerSecret"
-        : "multipleKeysPerSecret";
-    this.multiKey = booleanOption(metadata, multiName, false);
+    this.multiKey = readDeclared(metadata, SECRETMANAGER_METADATA).bool("multipleKeyValuesPerSecret");
     const settings = await readAwsSettings(metadata, ctx.log);
     this.secrets = settings.secrets;
     this.sdk = await import("@aws-sdk/client-secrets-manager");
@@ -209,5 +214,7 @@ function nonEmpty(v: string | undefined): string | undefined {
 export const definition: SecretStoreDefinition = {
   type: "aws.secretmanager",
   version: "v1",
+  metadata: SECRETMANAGER_METADATA,
+  validate: validateByParsing(checkAwsMetadata),
   create: () => new SecretsManagerStore(),
 };

@@ -13,9 +13,11 @@ import {
   type StoreContext,
   type StoreLogger,
 } from "../types.js";
+import { validateByParsing } from "../declared-metadata.js";
 import { parseKeyVaultConfig, type KeyVaultConfig } from "./config.js";
 import { buildCredential } from "./credentials.js";
 import { Redactor, toStoreError } from "./errors.js";
+import { KEYVAULT_METADATA } from "./metadata-fields.js";
 import { hideRetryAfterPolicy, throttlePolicy } from "./throttle.js";
 
 /** Key Vault never returns more than 25 items per page. */
@@ -220,5 +222,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 export const definition: SecretStoreDefinition = {
   type: "azure.keyvault",
   version: "v1",
+  metadata: KEYVAULT_METADATA,
+  validate: validateByParsing(parseKeyVaultConfig),
   create: () => new KeyVaultSecretStore(),
 };

@@ -16,8 +16,10 @@ import {
   type SecretStoreDefinition,
   type StoreContext,
 } from "../types.js";
+import { validateByParsing } from "../declared-metadata.js";
 import { parseConfig, type GcpConfig } from "./config.js";
 import { isUnreadableVersion, redact, toStoreError } from "./errors.js";
+import { GCP_METADATA } from "./metadata-fields.js";
 import { TokenExchange } from "./token-exchange.js";
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
@@ -308,5 +310,7 @@ export class GcpSecretManagerStore implements SecretStore {
 export const definition: SecretStoreDefinition = {
   type: "gcp.secretmanager",
   version: "v1",
+  metadata: GCP_METADATA,
+  validate: validateByParsing(parseConfig),
   create: () => new GcpSecretManagerStore(),
 };

@@ -18,9 +18,11 @@ import {
   type StoreLogger,
 } from "../types.js";
 import { describeAuth } from "./auth.js";
+import { validateByParsing } from "../declared-metadata.js";
 import { parseVaultConfig, type VaultConfig } from "./config.js";
 import { isSealed, VaultHttp, vaultErrors } from "./http.js";
 import { KvEngine } from "./kv.js";
+import { VAULT_METADATA } from "./metadata-fields.js";
 import { tlsConnectionOptions } from "./tls.js";
 import { TokenLifecycle } from "./token-lifecycle.js";
 
@@ -215,5 +217,7 @@ function jsonText(data: Record<string, unknown>): string {
 export const definition: SecretStoreDefinition = {
   type: "hashicorp.vault",
   version: "v1",
+  metadata: VAULT_METADATA,
+  validate: validateByParsing(parseVaultConfig),
   create: () => new VaultSecretStore(),
 };

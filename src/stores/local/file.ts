@@ -1,7 +1,7 @@
 /** @module `secretstores.local.file`: secrets from a JSON file read once at init. */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { booleanOption, metadataValue } from "../metadata.js";
+import { readDeclared } from "../declared-metadata.js";
 import { CONTROL_CHARACTER, invalidName } from "../names.js";
 import {
   MULTIPLE_KEY_VALUES_PER_SECRET,
@@ -9,6 +9,7 @@ import {
   type BulkSecretData,
   type ComponentMetadata,
   type GetSecretRequest,
+  type MetadataField,
   type SecretData,
   type SecretStore,
   type SecretStoreDefinition,
@@ -30,11 +31,10 @@ export class FileSecretStore implements SecretStore {
   private multiValued = false;
 
   async init(metadata: ComponentMetadata, _ctx?: StoreContext): Promise<void> {
-    const file = metadataValue(metadata, "secretsFile");
-    if (!file) throw new SecretStoreError("invalid_config", "missing local secrets file in metadata");
-    const separator = metadataValue(metadata, "nestedSeparator") || ":";
-    this.multiValued = booleanOption(metadata, "multiValued", false);
-    const doc = await readSecretsFile(resolve(file));
+    const md = readDeclared(metadata, METADATA);
+    const separator = md.text("nestedSeparator") as string;
+    this.multiValued = md.bool("multiValued");
+    const doc = await readSecretsFile(resolve(md.text("secretsFile") as string));
     this.secrets = new Map();
     this.bulk = undefined;
     if (!this.multiValued) {
@@ -144,8 +144,44 @@ function flatten(root: Json, separator: string): SecretData {
   return out;
 }
 
+const METADATA: readonly MetadataField[] = [
+  {
+    name: "secretsFile",
+    type: "file",
+    required: true,
+    missing: "missing local secrets file in metadata",
+    description: "path to the JSON file, relative to Keyward's working directory",
+  },
+  {
+    name: "nestedSeparator",
+    type: "string",
+    default: ":",
+    description: "joins the keys of nested objects (and array indexes) into secret names",
+  },
+  {
+    name: "multiValued",
+    type: "bool",
+    default: "false",
+    description: "`true`: each top-level key is a secret, and an object value is a multi-key secret",
+  },
+];
+
 export const definition: SecretStoreDefinition = {
   type: "local.file",
   version: "v1",
+  metadata: METADATA,
+  // Loading the file is local I/O only: validation loads it exactly as init does, then drops it.
+  async validate(metadata, ctx) {
+    if (ctx.unknown.size > 0) return [];
+    const store = new FileSecretStore();
+    try {
+      await store.init(metadata);
+      return [];
+    } catch (err) {
+      return [{ field: "secretsFile", message: (err as Error).message }];
+    } finally {
+      await store.close();
+    }
+  },
   create: () => new FileSecretStore(),
 };
