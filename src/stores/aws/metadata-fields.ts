@@ -7,13 +7,13 @@ const SHARED: readonly MetadataField[] = [
     aliases: ["awsRegion"],
     type: "string",
     description:
-      "AWS region (default: `AWS_REGION` / `AWS_DEFAULT_REGION` or the profile's `region`). If none can be found, init fails with `no AWS region: set metadata region (or awsRegion), ...`.",
+      "Default: from `AWS_REGION` / `AWS_DEFAULT_REGION` or the profile's `region`. AWS region. If none can be found, init fails with `no AWS region: set metadata region (or awsRegion), ...`.",
   },
   {
     name: "endpoint",
     type: "string",
     description:
-      "Full `http://` or `https://` URL of the service, e.g. a VPC endpoint, LocalStack (`http://localhost:4566`) or moto (default: AWS's endpoint for the region, or `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL`). Anything else fails init.",
+      "Default: AWS's endpoint for the region (or `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL` from the environment). Full `http://` or `https://` URL of the service, e.g. a VPC endpoint, LocalStack (`http://localhost:4566`) or moto. Anything else fails init.",
   },
   {
     name: "accessKey",
@@ -68,7 +68,7 @@ export const SECRETMANAGER_METADATA: readonly MetadataField[] = [
     type: "bool",
     default: "false",
     description:
-      "When true, a secret whose value is a JSON object is returned as that object's members; see below. Also advertises `MULTIPLE_KEY_VALUES_PER_SECRET` in `/v1.0/metadata`.",
+      'When true, a secret whose value is a JSON object is returned as that object\'s members (`{"user":"app","password":"..."}` → keys `user`, `password`); non-string members come back as JSON text (`5432` → `"5432"`, `{"a":1}` → `"{\\"a\\":1}"`). A value that is not a JSON object stays `{<name>: <value>}`. Also advertises `MULTIPLE_KEY_VALUES_PER_SECRET` in `/v1.0/metadata`. Values other than a boolean (`true`, `false`, `1`, `0`, `yes`, `no`, ...) fail init.',
   },
 ];
 

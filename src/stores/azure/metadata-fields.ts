@@ -17,7 +17,7 @@ export const KEYVAULT_METADATA: readonly MetadataField[] = [
     type: "string",
     default: "AzurePublicCloud",
     description:
-      "The Azure cloud: `AzurePublicCloud`/`AzurePublic`, `AzureChinaCloud`/`AzureChina`, `AzureUSGovernmentCloud`/`AzureUSGovernment` (any case). It sets the vault DNS suffix and the Microsoft Entra authority. Anything else fails init with `invalid Azure cloud: <value>`.",
+      "The Azure cloud: `AzurePublicCloud`/`AzurePublic`, `AzureChinaCloud`/`AzureChina`, `AzureUSGovernmentCloud`/`AzureUSGovernment` (any case). It sets the vault DNS suffix (`vault.azure.net`, `vault.azure.cn`, `vault.usgovcloudapi.net`) and the Microsoft Entra authority (`login.microsoftonline.com`, `login.chinacloudapi.cn`, `login.microsoftonline.us`). Anything else fails init with `invalid Azure cloud: <value>`.",
   },
   {
     name: AZURE_KEYS.tenantId[0],
@@ -67,25 +67,25 @@ export const KEYVAULT_METADATA: readonly MetadataField[] = [
     aliases: aliases(AZURE_KEYS.authMethods),
     type: "string",
     description:
-      "Comma-separated methods to try, in order (case-insensitive; default: all, in this order): `ClientCredentials`/`creds`, `ClientCertificate`/`cert`, `WorkloadIdentity`/`wi`, `ManagedIdentity`/`mi`, `CommandLineInterface`/`cli`. `None` fails init; an unknown name fails init (`invalid Azure auth method: <name>`).",
+      "Default: all, in the order below. Comma-separated methods to try, in order (case-insensitive): `ClientCredentials`/`creds`, `ClientCertificate`/`cert`, `WorkloadIdentity`/`wi`, `ManagedIdentity`/`mi`, `CommandLineInterface`/`cli`. `None` fails init (`all Azure auth methods have been disabled with auth method 'None'`); an unknown name fails init (`invalid Azure auth method: <name>`).",
   },
   {
     name: AZURE_KEYS.disableInstanceDiscovery[0],
     type: "string",
     default: "false",
     description:
-      "A truthy value (`true`, `1`, `yes`, ...) skips Microsoft Entra instance discovery. Keyward turns it off by itself for an authority host that is not one of the three clouds' (see `azureAuthorityHost`).",
+      "Any truthy value (`true`, `1`, `yes`, ...): Skip Microsoft Entra instance discovery (a call to `login.microsoftonline.com` that validates the authority). Keyward turns it off by itself for an authority host that is not one of the three clouds' (see `azureAuthorityHost`).",
   },
   {
     name: "vaultUrl",
     type: "string",
     description:
-      "**Keyward extension.** The vault's full base URL, e.g. `https://mykeyvault.privatelink.vaultcore.azure.net`: for private endpoints, sovereign or air-gapped clouds and tests. Wins over `vaultName` (which then only names the vault in messages). Must be `https://` with no path. See below for how its host selects the cloud.",
+      "**Keyward extension.** The vault's full base URL, e.g. `https://mykeyvault.privatelink.vaultcore.azure.net` or `https://kv.internal.example:8443`: for private endpoints, sovereign or air-gapped clouds and tests. Wins over `vaultName` (which then only names the vault in messages). Must be `https://` with no path. A host under a cloud's vault suffix (e.g. `x.vault.azure.cn`) selects that cloud unless `azureEnvironment` is set. When the host is under no cloud's vault suffix, Keyward disables the SDK's check that the bearer challenge's resource matches the vault's domain (you named the host explicitly); keep such URLs pointing at hosts you trust.",
   },
   {
     name: "azureAuthorityHost",
     type: "string",
     description:
-      "**Keyward extension.** Microsoft Entra authority host (`https://...`; default `AZURE_AUTHORITY_HOST`, else the cloud's authority) for client secret, certificate and workload identity tokens. A host that is not one of the three clouds' authorities gets instance discovery disabled.",
+      "**Keyward extension.** Default: `AZURE_AUTHORITY_HOST`, else the cloud's authority. Microsoft Entra authority host (`https://...`) for client secret, certificate and workload identity tokens: an Entra-compatible authority on a private network, or a local test authority. A host that is not one of the three clouds' authorities gets instance discovery disabled.",
   },
 ];
