@@ -23,7 +23,15 @@ const SECTIONS = {
 };
 
 const fieldsOf = async (type) => (await findStoreDefinition(`secretstores.${type}`, "v1")).metadata;
-const TYPE_NAMES = { bool: "boolean", int: "integer", duration: "duration", enum: "enum", json: "JSON", file: "path", string: "string" };
+const TYPE_NAMES = {
+  bool: "boolean",
+  int: "integer",
+  duration: "duration",
+  enum: "enum",
+  json: "JSON",
+  file: "path",
+  string: "string",
+};
 const cell = (s) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 async function table(id) {
@@ -39,7 +47,10 @@ async function table(id) {
   }
   const rows = fields.map((f) => {
     const names = [`\`${f.name}\``, ...(f.aliases?.length ? [`(${f.aliases.map((a) => `\`${a}\``).join(", ")})`] : [])];
-    const type = TYPE_NAMES[f.type] + (f.type === "enum" ? `: ${f.values.map((v) => `\`${v}\``).join(", ")}` : "") + (f.sensitive ? ", secret" : "");
+    const type =
+      TYPE_NAMES[f.type] +
+      (f.type === "enum" ? `: ${f.values.map((v) => `\`${v}\``).join(", ")}` : "") +
+      (f.sensitive ? ", secret" : "");
     const def = f.required ? "required" : f.default !== undefined && f.default !== "" ? `\`${f.default}\`` : "—";
     return `| ${names.join(" ")} | ${type} | ${cell(def)} | ${cell(f.description)} |`;
   });
@@ -58,7 +69,9 @@ async function table(id) {
 const dir = join(root, "docs", "stores");
 const seen = new Set();
 let stale = [];
-for (const name of readdirSync(dir).filter((f) => f.endsWith(".md")).sort()) {
+for (const name of readdirSync(dir)
+  .filter((f) => f.endsWith(".md"))
+  .sort()) {
   const path = join(dir, name);
   const text = readFileSync(path, "utf8");
   let next = text;
