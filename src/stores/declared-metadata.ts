@@ -187,3 +187,14 @@ export function validateByParsing(
     }
   };
 }
+
+/** The value of a declared field by its name, through its aliases (for stores' own parsers). */
+export function declaredValue(
+  md: ComponentMetadata,
+  fields: readonly MetadataField[],
+  name: string,
+): string | undefined {
+  const field = fields.find((f) => f.name === name);
+  if (!field) throw new Error(`metadata field ${name} is not declared`);
+  return entryFor(md, field)?.value;
+}

@@ -4,9 +4,10 @@
  * the SDK cannot parse.
  */
 import { Readable } from "node:stream";
-import { metadataValue } from "../metadata.js";
+import { declaredValue } from "../declared-metadata.js";
 import { SecretStoreError, type ComponentMetadata, type StoreLogger } from "../types.js";
 import { AwsCredentialError } from "./errors.js";
+import { SECRETMANAGER_METADATA } from "./metadata-fields.js";
 
 /** The shape the SDK accepts for `credentials`; declared here so no vendor type is needed at load time. */
 export interface AwsCredentials {
@@ -36,8 +37,9 @@ export const DEFAULT_SESSION_NAME = "DaprDefaultSession";
 const CONNECTION_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-function option(md: ComponentMetadata, ...names: string[]): string | undefined {
-  const v = metadataValue(md, ...names);
+/** A field by its declared name and aliases (both AWS stores declare the same ones). */
+function option(md: ComponentMetadata, name: string): string | undefined {
+  const v = declaredValue(md, SECRETMANAGER_METADATA, name);
   return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
 
@@ -63,11 +65,11 @@ function checkEndpoint(endpoint: string | undefined, field: string): string | un
 
 /** The AWS fields that must go together, checked without loading the SDK (so `keyward validate` can too). */
 export function checkAwsMetadata(md: ComponentMetadata) {
-  const region = option(md, "region", "awsRegion");
+  const region = option(md, "region");
   const endpoint = checkEndpoint(option(md, "endpoint"), "endpoint");
-  const accessKey = option(md, "accessKey", "awsAccessKey");
-  const secretKey = option(md, "secretKey", "awsSecretKey");
-  const sessionToken = option(md, "sessionToken", "awsSessionToken");
+  const accessKey = option(md, "accessKey");
+  const secretKey = option(md, "secretKey");
+  const sessionToken = option(md, "sessionToken");
   if ((accessKey === undefined) !== (secretKey === undefined)) {
     throw new SecretStoreError(
       "invalid_config",
