@@ -24,7 +24,10 @@ function marked(text: string, marker: "problem" | "warning"): number[] {
 
 /** The fixture with its component named after the file, so a group can share one resources folder. */
 function fixture(name: string): string {
-  return readFileSync(join(CORPUS, name), "utf8").replace(/^ {2}name: store$/m, `  name: ${name.replace(/\.yaml$/, "")}`);
+  return readFileSync(join(CORPUS, name), "utf8").replace(
+    /^ {2}name: store$/m,
+    `  name: ${name.replace(/\.yaml$/, "")}`,
+  );
 }
 
 async function validateAll(names: readonly string[], strict: boolean) {
