@@ -75,6 +75,12 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     value: "FILE",
     help: "kubeconfig for Kubernetes secret stores that set no kubeconfigPath (daprd's deprecated flag; KUBECONFIG works too)",
   },
+  {
+    name: "strict",
+    kind: "bool",
+    default: "false",
+    help: "treat every resource warning (skipped document, YAML error, unknown metadata name, secret scope for no store) as a start-up error",
+  },
   ...DAPRD_HONOURED_FLAGS,
   ...DAPRD_IGNORED_FLAGS,
   { name: "help", aliases: ["h"], kind: "bool", help: "show this help" },

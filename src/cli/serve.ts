@@ -43,6 +43,7 @@ export interface ServeSettings {
   disableBuiltinKubernetesStore: boolean;
   /** daprd flags given that mean nothing to Keyward, as `--name`: named once at start-up. */
   ignoredFlags: string[];
+  strict: boolean;
 }
 
 export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): ServeSettings | "help" | "version" {
@@ -91,6 +92,7 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     ...(str(flags, SERVE_FLAGS, "kubeconfig") ? { kubeconfig: str(flags, SERVE_FLAGS, "kubeconfig") } : {}),
     disableBuiltinKubernetesStore: bool(flags, SERVE_FLAGS, "disable-builtin-k8s-secret-store"),
     ignoredFlags,
+    strict: bool(flags, SERVE_FLAGS, "strict"),
   };
 }
 
@@ -149,6 +151,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     env,
     log,
     metrics,
+    strict: settings.strict,
   });
   log.info({ mode: settings.kubernetesMode ? "kubernetes" : "standalone" }, "starting Keyward");
   log.debug(

@@ -6,10 +6,16 @@ import type { Logger } from "../log.js";
 import { storeLogger } from "../log.js";
 import type { SidecarMetrics } from "../metrics.js";
 import type { ComponentManifest } from "../resources/component.js";
-import { EMPTY_CONFIGURATION, loadConfiguration, type RuntimeConfiguration } from "../resources/configuration.js";
+import {
+  EMPTY_CONFIGURATION,
+  loadConfiguration,
+  unmatchedScopeWarnings,
+  type RuntimeConfiguration,
+} from "../resources/configuration.js";
 import { loadResources, type RawResource } from "../resources/load.js";
 import { findStoreDefinition } from "../stores/registry.js";
 import type { StoreContext, StoreEnv } from "../stores/types.js";
+import { checkComponent } from "./component-check.js";
 import { orderByReferences, referencedStore, resolveMetadata } from "./references.js";
 import { buildPolicies, type StorePolicy } from "./resiliency.js";
 import { SecretsService, type LoadedStore } from "./secrets-service.js";
@@ -29,6 +35,9 @@ export interface RuntimeOptions {
   kubeconfig?: string;
   log: Logger;
   metrics?: SidecarMetrics;
+  /** `--strict`: every resource warning (skipped document, YAML error, unknown metadata name, secret scope
+   * for no store) stops start-up instead. */
+  strict?: boolean;
 }
 
 /** Start-up failed; the message says what to fix. */
@@ -75,7 +84,7 @@ export class Runtime {
     } catch (err) {
       throw new StartupError((err as Error).message);
     }
-    for (const w of resources.warnings) opts.log.warn(w);
+    this.warnAll(resources.warnings);
 
     const components = [...resources.secretStores];
     if (
@@ -86,6 +95,7 @@ export class Runtime {
       components.unshift(kubernetesBuiltin());
     try {
       await this.initStores(components, undefined);
+      this.warnAll(unmatchedScopeWarnings(this.configuration.scopes, [...this.stores.keys()]));
       this.others = resources.others;
       this.rebuildPolicies();
       const configuration = () => this.configuration;
@@ -102,6 +112,13 @@ export class Runtime {
       await this.close();
       throw err instanceof StartupError ? err : new StartupError((err as Error).message);
     }
+  }
+
+  /** Start-up warnings: logged, or with --strict a start-up error listing them all. */
+  private warnAll(warnings: readonly string[]): void {
+    if (warnings.length === 0) return;
+    if (this.opts.strict) throw new StartupError(`--strict: resource warnings are errors: ${warnings.join("; ")}`);
+    for (const w of warnings) this.opts.log.warn(w);
   }
 
   private rebuildPolicies(): void {
@@ -181,6 +198,11 @@ export class Runtime {
       store: (name) => this.stores.get(name)?.store,
       warn: (m) => log.warn(m),
     });
+    const findings = await checkComponent(c, def, metadata, this.opts.env, { storeChecks: false });
+    if (findings.problems.length > 0) throw new Error(findings.problems.join("; "));
+    // With --strict an unknown name fails the component like any other problem (on hot reload too).
+    if (this.opts.strict && findings.warnings.length > 0) throw new Error(`--strict: ${findings.warnings.join("; ")}`);
+    for (const w of findings.warnings) log.warn(w);
     const store = new TrackedStore(def.create());
     const signal = AbortSignal.timeout(c.initTimeoutMs);
     let timer: NodeJS.Timeout | undefined;

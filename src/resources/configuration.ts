@@ -1,5 +1,6 @@
 /** @module `--config` Configuration files: secret scopes and API allow/deny lists (docs/compatibility.md §4). */
 import { fileReadReason, readRegularTextFile } from "../stores/shared/files.js";
+import { didYouMean } from "../core/nearest.js";
 import { expandEnv } from "./expand-env.js";
 import { parseYamlDocument, splitDocuments } from "./yaml-documents.js";
 
@@ -8,6 +9,8 @@ export interface SecretScope {
   defaultAccess: "allow" | "deny";
   allowedSecrets: ReadonlySet<string>;
   deniedSecrets: ReadonlySet<string>;
+  /** `file:line` of the scope, for messages about it. */
+  where?: string;
 }
 
 export interface ApiRule {
@@ -58,7 +61,7 @@ export async function loadConfiguration(
     if (spec === undefined || spec === null) continue;
     if (typeof spec !== "object")
       throw new ConfigurationError(`${file}:${doc.lineOf(["spec"])}: spec must be a mapping`);
-    const at = (path: (string | number)[]) => `${file}:${doc.lineOf(path)}`;
+    const at = (path: (string | number)[], atKey?: boolean) => `${file}:${doc.lineOf(path, atKey)}`;
     if (spec.secrets !== undefined) secrets = parseSecrets(spec.secrets, at);
     if (spec.api !== undefined) api = parseApi(spec.api, at);
     if (Array.isArray(spec.features)) {
@@ -83,9 +86,32 @@ function stringList(v: unknown, where: string, what: string): string[] {
   return v.map((s) => (s === null ? "" : String(s)));
 }
 
+/** The fields daprd reads; anything else is a typo that would silently weaken a rule, so it stops start-up. */
+const SECRETS_KEYS = ["scopes"];
+const SCOPE_KEYS = ["storeName", "defaultAccess", "allowedSecrets", "deniedSecrets"];
+
+function rejectUnknownKeys(
+  value: Record<string, unknown>,
+  known: readonly string[],
+  path: (string | number)[],
+  at: (p: (string | number)[], atKey?: boolean) => string,
+  what: string,
+): void {
+  // yaml.v3 matches field names exactly, as daprd reads this file: "DeniedSecrets" is as unknown as "deniedSecret".
+  const unknown = Object.keys(value).find((k) => !known.includes(k));
+  if (unknown === undefined) return;
+  throw new ConfigurationError(
+    `${at([...path, unknown], true)}: unknown field ${JSON.stringify(unknown)} in ${what}${didYouMean(unknown, known)}; ` +
+      `known fields: ${known.join(", ")}`,
+  );
+}
+
 function parseSecrets(secrets: unknown, at: (p: (string | number)[]) => string): Map<string, SecretScope> {
   const out = new Map<string, SecretScope>();
   if (secrets === null) return out;
+  if (typeof secrets !== "object" || Array.isArray(secrets))
+    throw new ConfigurationError(`${at(["spec", "secrets"])}: spec.secrets must be a mapping`);
+  rejectUnknownKeys(secrets as Record<string, unknown>, SECRETS_KEYS, ["spec", "secrets"], at, "spec.secrets");
   const scopes = (secrets as { scopes?: unknown }).scopes;
   if (scopes === undefined || scopes === null) return out;
   if (!Array.isArray(scopes))
@@ -94,7 +120,9 @@ function parseSecrets(secrets: unknown, at: (p: (string | number)[]) => string):
     const where = at(["spec", "secrets", "scopes", i]);
     if (typeof raw !== "object" || raw === null)
       throw new ConfigurationError(`${where}: each secret scope must be a mapping`);
+    if (Array.isArray(raw)) throw new ConfigurationError(`${where}: each secret scope must be a mapping`);
     const s = raw as Record<string, unknown>;
+    rejectUnknownKeys(s, SCOPE_KEYS, ["spec", "secrets", "scopes", i], at, "a secret scope");
     const storeName = s.storeName === undefined || s.storeName === null ? "" : String(s.storeName);
     if (out.has(storeName))
       throw new ConfigurationError(`${where}: ${storeName} storeName is repeated in secrets configuration`);
@@ -108,6 +136,7 @@ function parseSecrets(secrets: unknown, at: (p: (string | number)[]) => string):
       defaultAccess: lower === "deny" ? "deny" : "allow",
       allowedSecrets: new Set(stringList(s.allowedSecrets, where, "allowedSecrets")),
       deniedSecrets: new Set(stringList(s.deniedSecrets, where, "deniedSecrets")),
+      where,
     });
   });
   return out;
@@ -130,4 +159,24 @@ function parseApi(api: unknown, at: (p: (string | number)[]) => string): { allow
     });
   };
   return { allowed: read("allowed"), denied: read("denied") };
+}
+
+/**
+ * Secret scopes whose storeName matches no store, so their rules protect nothing (a misspelt store name,
+ * or a store that failed to load): one warning each, naming the stores that exist.
+ */
+export function unmatchedScopeWarnings(
+  scopes: ReadonlyMap<string, SecretScope>,
+  storeNames: readonly string[],
+): string[] {
+  const names = [...storeNames].sort();
+  const out: string[] = [];
+  for (const scope of scopes.values()) {
+    if (storeNames.includes(scope.storeName)) continue;
+    out.push(
+      `${scope.where ?? "configuration"}: secret scope storeName ${JSON.stringify(scope.storeName)} matches no secret store` +
+        `${didYouMean(scope.storeName, names)}, so its rules apply to nothing; the secret stores are: ${names.join(", ") || "none"}`,
+    );
+  }
+  return out;
 }

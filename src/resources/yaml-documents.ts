@@ -11,8 +11,11 @@ export interface YamlDocument {
   value: unknown;
   /** First parse error with its file line; never quotes the file's text (it may hold credentials). */
   error?: { line: number; message: string };
-  /** Line in the file of the node at a (case-insensitive) key path, for precise messages. */
-  lineOf(path: readonly (string | number)[]): number;
+  /**
+   * Line in the file of the node at a (case-insensitive) key path, for precise messages; with `atKey`, of
+   * the last key itself (a block value starts on the line after it).
+   */
+  lineOf(path: readonly (string | number)[], atKey?: boolean): number;
 }
 
 export function splitDocuments(text: string): { text: string; line: number }[] {
@@ -76,14 +79,14 @@ export function parseYamlDocument(chunk: { text: string; line: number }, version
     ...(version === "1.1" ? GO_YAML_V2 : YAML_V3_INTO_STRINGS),
   });
   const toLine = (offset: number) => counter.linePos(offset).line + chunk.line - 1;
-  const lineOf = (path: readonly (string | number)[]) => {
+  const lineOf = (path: readonly (string | number)[], atKey = false) => {
     let node: unknown = doc.contents;
     let found = node as Node | null;
-    for (const key of path) {
+    for (const [i, key] of path.entries()) {
       if (isMap(node)) {
         const lower = String(key).toLowerCase();
         const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value).toLowerCase() === lower);
-        node = pair?.value;
+        node = atKey && i === path.length - 1 ? pair?.key : pair?.value;
       } else if (isSeq(node) && typeof key === "number") node = node.items[key];
       else break;
       if (node && typeof node === "object" && "range" in node) found = node as Node;

@@ -74,11 +74,51 @@ export interface SecretStore {
   scopeName?(name: string): string;
 }
 
+/** How a metadata value is read; every type but `string` and `file` is checked before init. */
+export type MetadataFieldType = "string" | "bool" | "int" | "duration" | "enum" | "json" | "file";
+
+/** One component metadata field a store reads: the single source for parsing, `validate` and the docs. */
+export interface MetadataField {
+  name: string;
+  /** Other names daprd accepts for it; the first one present wins, `name` first. */
+  aliases?: readonly string[];
+  type: MetadataFieldType;
+  required?: boolean;
+  /** The value used when the field is absent or empty, as text; undefined for none. */
+  default?: string;
+  description: string;
+  /** Credentials: the value never appears in a message. */
+  sensitive?: boolean;
+  /** `enum`: the accepted values, case-insensitive. */
+  values?: readonly string[];
+  /** Message when a required field is missing, where daprd has its own text. */
+  missing?: string;
+}
+
+/** A mistake in a component's metadata; `field` names the declared field it concerns, for the file line. */
+export interface MetadataProblem {
+  field?: string;
+  message: string;
+}
+
+export interface ValidateContext {
+  env: NodeJS.ProcessEnv;
+  /** Metadata names whose value is not known without starting other stores (secretKeyRef). */
+  unknown: ReadonlySet<string>;
+}
+
 /** How a store is registered: `type` without the `secretstores.` prefix, lower case. */
 export interface SecretStoreDefinition {
   type: string;
   /** Versions this definition serves; "", "v0" and "v1" all select "v1". */
   version: "v1";
+  /** Every metadata field the store reads. */
+  metadata: readonly MetadataField[];
+  /**
+   * Checks beyond each field's type (fields that go together, local files), without contacting a backend:
+   * whatever passes here fails in init only through backend I/O.
+   */
+  validate?(metadata: ComponentMetadata, ctx: ValidateContext): Promise<MetadataProblem[]>;
   create(): SecretStore;
 }
 

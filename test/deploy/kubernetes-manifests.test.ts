@@ -351,6 +351,7 @@ describe("deploy/kubernetes manifests", () => {
     assert.equal(kw.ports?.find((p) => p.name === "http")?.containerPort, httpPort);
     assert.equal(kw.ports?.find((p) => p.name === "grpc")?.containerPort, grpcPort);
     assert.ok(flag(args, "app-id"), "--app-id is set");
+    assert.ok(args.includes("--strict"), "--strict: a resource warning stops the pod instead of being skipped");
     const appEnv = Object.fromEntries((app.env ?? []).map((e) => [e.name, e]));
     assert.equal(appEnv.DAPR_HTTP_PORT?.value, String(httpPort), "the app is told the sidecar's HTTP port");
     assert.equal(appEnv.DAPR_GRPC_PORT?.value, String(grpcPort), "and its gRPC port");

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ConfigurationError, loadConfiguration } from "../../src/resources/configuration.js";
+import { ConfigurationError, loadConfiguration, unmatchedScopeWarnings } from "../../src/resources/configuration.js";
 
 const dir = mkdtempSync(join(tmpdir(), "keyward-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,10 +78,48 @@ describe("Configuration: spec.secrets.scopes", () => {
     assert.deepEqual([...cfg.scopes.get("123")!.allowedSecrets], ["007", "1.0", "true", "yes", "0x1F", ""]);
   });
 
-  it("field names are case-sensitive (yaml.v3), unlike component manifests", async () => {
-    const cfg = await loadConfiguration([scopesFile("      - StoreName: vault\n        DefaultAccess: deny\n")]);
-    assert.deepEqual([...cfg.scopes.keys()], [""]);
-    assert.equal(cfg.scopes.get("")!.defaultAccess, "allow");
+  it("field names are case-sensitive (yaml.v3), so another spelling is an unknown field that stops start-up", async () => {
+    const f = scopesFile("      - StoreName: vault\n        defaultAccess: deny\n");
+    await assert.rejects(loadConfiguration([f]), {
+      name: "Error",
+      message: `${f}:8: unknown field "StoreName" in a secret scope (did you mean storeName?); known fields: storeName, defaultAccess, allowedSecrets, deniedSecrets`,
+    });
+  });
+
+  it("a misspelt rule stops start-up at its line with the nearest known field, instead of being ignored", async () => {
+    const f = scopesFile(
+      ["      - storeName: vault", "        defaultAccess: allow", '        deniedSecret: ["db-password"]', ""].join(
+        "\n",
+      ),
+    );
+    await assert.rejects(loadConfiguration([f]), (err: Error) => {
+      assert.ok(err instanceof ConfigurationError);
+      assert.match(
+        err.message,
+        new RegExp(`^${f}:10: unknown field "deniedSecret" in a secret scope \\(did you mean deniedSecrets\\?\\)`),
+      );
+      return true;
+    });
+  });
+
+  it("an unknown key beside scopes, or a spec.secrets that is not a mapping, stops start-up", async () => {
+    const beside = file(`${HEAD}  secrets:\n    scope:\n    - storeName: vault\n      defaultAccess: deny\n`);
+    await assert.rejects(loadConfiguration([beside]), {
+      message: `${beside}:7: unknown field "scope" in spec.secrets (did you mean scopes?); known fields: scopes`,
+    });
+    const far = scopesFile("      - storeName: vault\n        whatever: 1\n");
+    await assert.rejects(loadConfiguration([far]), /unknown field "whatever" in a secret scope; known fields/);
+    const list = file(`${HEAD}  secrets:\n  - storeName: vault\n`);
+    await assert.rejects(loadConfiguration([list]), /spec\.secrets must be a mapping/);
+  });
+
+  it("a scope whose storeName matches no store is reported with its line and the stores that exist", async () => {
+    const f = scopesFile("      - storeName: vualt\n        defaultAccess: deny\n      - storeName: local\n");
+    const cfg = await loadConfiguration([f]);
+    assert.deepEqual(unmatchedScopeWarnings(cfg.scopes, ["local", "vault"]), [
+      `${f}:8: secret scope storeName "vualt" matches no secret store (did you mean vault?), so its rules apply to nothing; the secret stores are: local, vault`,
+    ]);
+    assert.deepEqual(unmatchedScopeWarnings(cfg.scopes, ["local", "vualt"]), []);
   });
 
   it("the file is expanded like Go's os.ExpandEnv before parsing", async () => {

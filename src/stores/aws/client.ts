@@ -4,8 +4,9 @@
  * the SDK cannot parse.
  */
 import { Readable } from "node:stream";
-import { metadataValue } from "../metadata.js";
+import { declaredValue } from "../declared-metadata.js";
 import { SecretStoreError, type ComponentMetadata, type StoreContext } from "../types.js";
+import { SECRETMANAGER_METADATA } from "./metadata-fields.js";
 import { AwsCredentialError } from "./errors.js";
 
 /** The shape the SDK accepts for `credentials`; declared here so no vendor type is needed at load time. */
@@ -36,8 +37,9 @@ export const DEFAULT_SESSION_NAME = "DaprDefaultSession";
 const CONNECTION_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-function option(md: ComponentMetadata, ...names: string[]): string | undefined {
-  const v = metadataValue(md, ...names);
+/** A field by its declared name and aliases (both AWS stores declare the same ones). */
+function option(md: ComponentMetadata, name: string): string | undefined {
+  const v = declaredValue(md, SECRETMANAGER_METADATA, name);
   return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
 
@@ -61,6 +63,31 @@ function checkEndpoint(endpoint: string | undefined, field: string): string | un
   return endpoint;
 }
 
+/** The AWS fields that must go together, checked without loading the SDK (so `keyward validate` can too). */
+export function checkAwsMetadata(md: ComponentMetadata) {
+  const region = option(md, "region");
+  const endpoint = checkEndpoint(option(md, "endpoint"), "endpoint");
+  const accessKey = option(md, "accessKey");
+  const secretKey = option(md, "secretKey");
+  const sessionToken = option(md, "sessionToken");
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    throw new SecretStoreError(
+      "invalid_config",
+      `metadata ${accessKey === undefined ? "secretKey" : "accessKey"} is set without ${accessKey === undefined ? "accessKey" : "secretKey"}: give both, or neither to use the default credential chain`,
+    );
+  }
+  if (sessionToken !== undefined && accessKey === undefined) {
+    throw new SecretStoreError("invalid_config", "metadata sessionToken is set without accessKey and secretKey");
+  }
+  if (option(md, "trustAnchorArn") !== undefined || option(md, "trustProfileArn") !== undefined) {
+    throw new SecretStoreError(
+      "invalid_config",
+      "IAM Roles Anywhere (trustAnchorArn/trustProfileArn) is not supported by this store; use static keys, assumeRoleArn or the default credential chain",
+    );
+  }
+  return { region, endpoint, accessKey, secretKey, sessionToken };
+}
+
 /**
  * Reads the AWS fields of a component: `region` (alias `awsRegion`), `endpoint`, `accessKey`/`secretKey`/
  * `sessionToken`, `assumeRoleArn`/`sessionName`. Without keys the SDK's default chain is used: environment, shared
@@ -68,12 +95,10 @@ function checkEndpoint(endpoint: string | undefined, field: string): string | un
  */
 export async function readAwsSettings(md: ComponentMetadata, ctx: StoreContext): Promise<AwsSettings> {
   const { log, env } = ctx;
+  const checked = checkAwsMetadata(md);
+  const { endpoint, accessKey, secretKey, sessionToken } = checked;
   // The environment's region is passed explicitly: the store reads its context, not the process.
-  const region = option(md, "region", "awsRegion") ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined);
-  const endpoint = checkEndpoint(option(md, "endpoint"), "endpoint");
-  const accessKey = option(md, "accessKey", "awsAccessKey");
-  const secretKey = option(md, "secretKey", "awsSecretKey");
-  const sessionToken = option(md, "sessionToken", "awsSessionToken");
+  const region = checked.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined);
   const assumeRoleArn = option(md, "assumeRoleArn");
   const sessionName = option(md, "sessionName") ?? DEFAULT_SESSION_NAME;
   const secrets = [accessKey, secretKey, sessionToken].filter((s): s is string => s !== undefined);

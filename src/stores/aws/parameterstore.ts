@@ -1,4 +1,6 @@
 /** @module `secretstores.aws.parameterstore`: parameters from AWS SSM Parameter Store through the official SDK v3 client. */
+import { PARAMETERSTORE_METADATA } from "./metadata-fields.js";
+import { readDeclared, validateByParsing } from "../declared-metadata.js";
 import type { GetParameterCommandOutput, SSMClient } from "@aws-sdk/client-ssm";
 import { metadataValue } from "../metadata.js";
 import { invalidName } from "../names.js";
@@ -14,7 +16,7 @@ import {
   type StoreContext,
 } from "../types.js";
 import { mapLimit } from "../shared/concurrency.js";
-import { createClient, readAwsSettings } from "./client.js";
+import { checkAwsMetadata, createClient, readAwsSettings } from "./client.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS SSM Parameter Store";
@@ -34,7 +36,7 @@ export class ParameterStore implements SecretStore {
   private secrets: string[] = [];
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
-    this.prefix = metadataValue(metadata, "prefix") ?? "";
+    this.prefix = readDeclared(metadata, PARAMETERSTORE_METADATA).text("prefix") ?? "";
     const settings = await readAwsSettings(metadata, ctx);
     this.secrets = settings.secrets;
     const sdk = (this.sdk = await import("@aws-sdk/client-ssm"));
@@ -169,5 +171,7 @@ export class ParameterStore implements SecretStore {
 export const definition: SecretStoreDefinition = {
   type: "aws.parameterstore",
   version: "v1",
+  metadata: PARAMETERSTORE_METADATA,
+  validate: validateByParsing(checkAwsMetadata),
   create: () => new ParameterStore(),
 };

@@ -1,6 +1,8 @@
 /** @module `secretstores.aws.secretmanager`: secrets from AWS Secrets Manager through the official SDK v3 client. */
+import { SECRETMANAGER_METADATA } from "./metadata-fields.js";
+import { readDeclared, validateByParsing } from "../declared-metadata.js";
 import type { GetSecretValueCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { booleanOption, metadataValue } from "../metadata.js";
+import { metadataValue } from "../metadata.js";
 import { nameMatching } from "../names.js";
 import {
   MULTIPLE_KEY_VALUES_PER_SECRET,
@@ -17,7 +19,7 @@ import {
 } from "../types.js";
 import { mapLimit } from "../shared/concurrency.js";
 import { stringValues } from "../shared/go-json.js";
-import { createClient, readAwsSettings } from "./client.js";
+import { checkAwsMetadata, createClient, readAwsSettings } from "./client.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS Secrets Manager";
@@ -41,11 +43,7 @@ export class SecretsManagerStore implements SecretStore {
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
     // daprd documents multipleKeyValuesPerSecret; its decoder also knew the field as multipleKeysPerSecret.
-    const multiName =
-      metadataValue(metadata, "multipleKeyValuesPerSecret") !== undefined
-        ? "multipleKeyValuesPerSecret"
-        : "multipleKeysPerSecret";
-    this.multiKey = booleanOption(metadata, multiName, false);
+    this.multiKey = readDeclared(metadata, SECRETMANAGER_METADATA).bool("multipleKeyValuesPerSecret");
     const settings = await readAwsSettings(metadata, ctx);
     this.secrets = settings.secrets;
     const sdk = (this.sdk = await import("@aws-sdk/client-secrets-manager"));
@@ -200,5 +198,7 @@ function nonEmpty(v: string | undefined): string | undefined {
 export const definition: SecretStoreDefinition = {
   type: "aws.secretmanager",
   version: "v1",
+  metadata: SECRETMANAGER_METADATA,
+  validate: validateByParsing(checkAwsMetadata),
   create: () => new SecretsManagerStore(),
 };

@@ -16,6 +16,7 @@ import {
   type StoreEnv,
   type StoreLogger,
 } from "../types.js";
+import { validateByParsing } from "../declared-metadata.js";
 import { mapLimit } from "../shared/concurrency.js";
 import { Redactor } from "../shared/redact.js";
 import { SILENT_LOG } from "../shared/silent-log.js";
@@ -23,6 +24,7 @@ import { parseKeyVaultConfig, type KeyVaultConfig } from "./config.js";
 import { buildCredential } from "./credentials.js";
 import { toStoreError } from "./errors.js";
 import { MAX_RETRIES, observeTriesPolicy, type CallTrace } from "./throttle.js";
+import { KEYVAULT_METADATA } from "./metadata-fields.js";
 
 /** Key Vault never returns more than 25 items per page. */
 const MAX_PAGE_SIZE = 25;
@@ -225,5 +227,7 @@ function parseMaxResults(raw: string | undefined): number | undefined {
 export const definition: SecretStoreDefinition = {
   type: "azure.keyvault",
   version: "v1",
+  metadata: KEYVAULT_METADATA,
+  validate: validateByParsing(parseKeyVaultConfig),
   create: () => new KeyVaultSecretStore(),
 };

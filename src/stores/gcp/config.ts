@@ -1,7 +1,9 @@
 /** @module `secretstores.gcp.secretmanager` metadata: daprd's service-account fields and aliases, plus Keyward's extensions. */
 import { createPrivateKey } from "node:crypto";
-import { booleanOption, metadataValue } from "../metadata.js";
+import { declaredValue } from "../declared-metadata.js";
+import { booleanOption } from "../metadata.js";
 import { SecretStoreError, type ComponentMetadata } from "../types.js";
+import { GCP_METADATA } from "./metadata-fields.js";
 
 export const DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token";
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
@@ -31,17 +33,17 @@ export interface GcpConfig {
   selfSignedJwt: boolean;
 }
 
-/** daprd's mapstructure names first, then the JSON (snake_case) aliases; matching is case-insensitive. */
-const FIELDS: Record<Exclude<keyof ServiceAccountKey, "project_id">, string[]> = {
-  type: ["type"],
-  private_key_id: ["privateKeyID", "private_key_id"],
-  private_key: ["privateKey", "private_key"],
-  client_email: ["clientEmail", "client_email"],
-  client_id: ["clientID", "client_id"],
-  auth_uri: ["authURI", "auth_uri"],
-  token_uri: ["tokenURI", "token_uri"],
-  auth_provider_x509_cert_url: ["authProviderX509CertURL", "auth_provider_x509_cert_url"],
-  client_x509_cert_url: ["clientX509CertURL", "client_x509_cert_url"],
+/** Each key-file field → its declared metadata name (daprd's mapstructure name; the snake_case one is its alias). */
+const FIELDS: Record<Exclude<keyof ServiceAccountKey, "project_id">, string> = {
+  type: "type",
+  private_key_id: "privateKeyID",
+  private_key: "privateKey",
+  client_email: "clientEmail",
+  client_id: "clientID",
+  auth_uri: "authURI",
+  token_uri: "tokenURI",
+  auth_provider_x509_cert_url: "authProviderX509CertURL",
+  client_x509_cert_url: "clientX509CertURL",
 };
 
 function setupError(kind: "invalid_config" | "bad_credentials", message: string): SecretStoreError {
@@ -65,10 +67,10 @@ export function parseEndpoint(raw: string): { host: string; port: number } {
 }
 
 export function parseConfig(md: ComponentMetadata): GcpConfig {
-  const projectId = metadataValue(md, "projectID", "project_id");
+  const projectId = declaredValue(md, GCP_METADATA, "projectID");
   if (!projectId) throw new SecretStoreError("invalid_config", "missing property `project_id` in metadata");
 
-  const get = (field: keyof typeof FIELDS): string => metadataValue(md, ...FIELDS[field]) ?? "";
+  const get = (field: keyof typeof FIELDS): string => declaredValue(md, GCP_METADATA, FIELDS[field]) ?? "";
   let serviceAccount: ServiceAccountKey | undefined;
   // daprd switches to the key on private_key_id; a key given without its id is used too rather than
   // silently falling back to the ambient credentials.
@@ -108,7 +110,7 @@ export function parseConfig(md: ComponentMetadata): GcpConfig {
     }
   }
 
-  const endpointRaw = metadataValue(md, "endpoint");
+  const endpointRaw = declaredValue(md, GCP_METADATA, "endpoint");
   const selfSignedJwt = booleanOption(md, "selfSignedJWT", true);
   if (!selfSignedJwt && !serviceAccount) {
     throw setupError(

@@ -16,11 +16,13 @@ import {
   type SecretStoreDefinition,
   type StoreContext,
 } from "../types.js";
+import { validateByParsing } from "../declared-metadata.js";
 import { mapLimit } from "../shared/concurrency.js";
 import { redact } from "../shared/redact.js";
 import { sleep, untilAborted } from "../shared/sleep.js";
 import { parseConfig, type GcpConfig } from "./config.js";
 import { isUnreadableVersion, toStoreError } from "./errors.js";
+import { GCP_METADATA } from "./metadata-fields.js";
 import { TokenExchange } from "./token-exchange.js";
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
@@ -268,5 +270,7 @@ export class GcpSecretManagerStore implements SecretStore {
 export const definition: SecretStoreDefinition = {
   type: "gcp.secretmanager",
   version: "v1",
+  metadata: GCP_METADATA,
+  validate: validateByParsing(parseConfig),
   create: () => new GcpSecretManagerStore(),
 };

@@ -1,6 +1,8 @@
 /** @module Component metadata of `secretstores.hashicorp.vault`: daprd's fields and defaults, plus KV version, namespaces and login methods. */
+import { declaredValue } from "../declared-metadata.js";
 import { booleanOption, metadataValue, parseDuration } from "../metadata.js";
 import { SecretStoreError, type ComponentMetadata } from "../types.js";
+import { VAULT_METADATA } from "./metadata-fields.js";
 
 export const DEFAULT_VAULT_ADDR = "https://127.0.0.1:8200";
 export const DEFAULT_KUBERNETES_JWT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -46,10 +48,12 @@ export interface VaultConfig {
 
 const trimSlashes = (s: string) => s.replace(/^\/+|\/+$/g, "");
 const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
+/** Every field is read by its declared name and aliases, the ones `keyward validate` and the docs know. */
+const field = (md: ComponentMetadata, name: string) => declaredValue(md, VAULT_METADATA, name);
 const invalid = (msg: string) => new SecretStoreError("invalid_config", msg);
 
 function durationOption(md: ComponentMetadata, name: string, fallbackMs: number): number {
-  const raw = nonEmpty(metadataValue(md, name));
+  const raw = nonEmpty(field(md, name));
   if (raw === undefined) return fallbackMs;
   const ms = parseDuration(raw);
   if (ms === undefined || ms <= 0) throw invalid(`metadata ${name}: ${JSON.stringify(raw)} is not a positive duration`);
@@ -65,17 +69,15 @@ function parseKvVersion(raw: string | undefined): VaultConfig["kvVersion"] {
 }
 
 function parseAuth(md: ComponentMetadata): AuthSettings {
-  const token = nonEmpty(metadataValue(md, "vaultToken"));
-  const tokenFile = nonEmpty(metadataValue(md, "vaultTokenMountPath", "vaultTokenPath"));
-  const roleId = nonEmpty(metadataValue(md, "roleId", "appRoleRoleId", "vaultRoleId"));
-  const roleIdFile = nonEmpty(metadataValue(md, "roleIdFile", "roleIdPath", "appRoleRoleIdFile"));
-  const secretId = nonEmpty(metadataValue(md, "secretId", "appRoleSecretId", "vaultSecretId"));
-  const secretIdFile = nonEmpty(metadataValue(md, "secretIdFile", "secretIdPath", "appRoleSecretIdFile"));
-  const kubeRole = nonEmpty(metadataValue(md, "kubernetesRole", "vaultKubernetesRole"));
-  const jwtFile = nonEmpty(metadataValue(md, "kubernetesTokenPath", "kubernetesJwtPath", "serviceAccountTokenPath"));
-  const explicit = nonEmpty(metadataValue(md, "authMethod", "vaultAuthMethod"))
-    ?.trim()
-    .toLowerCase();
+  const token = nonEmpty(field(md, "vaultToken"));
+  const tokenFile = nonEmpty(field(md, "vaultTokenMountPath"));
+  const roleId = nonEmpty(field(md, "roleId"));
+  const roleIdFile = nonEmpty(field(md, "roleIdFile"));
+  const secretId = nonEmpty(field(md, "secretId"));
+  const secretIdFile = nonEmpty(field(md, "secretIdFile"));
+  const kubeRole = nonEmpty(field(md, "kubernetesRole"));
+  const jwtFile = nonEmpty(field(md, "kubernetesTokenPath"));
+  const explicit = nonEmpty(field(md, "authMethod"))?.trim().toLowerCase();
   const inferred = roleId || roleIdFile ? "approle" : kubeRole ? "kubernetes" : "token";
   const method = explicit ?? inferred;
   const mountPath = nonEmpty(
@@ -126,7 +128,7 @@ function parseAuth(md: ComponentMetadata): AuthSettings {
 }
 
 export function parseVaultConfig(md: ComponentMetadata): VaultConfig {
-  const address = (nonEmpty(metadataValue(md, "vaultAddr")) ?? DEFAULT_VAULT_ADDR).trim().replace(/\/+$/, "");
+  const address = (nonEmpty(field(md, "vaultAddr")) ?? DEFAULT_VAULT_ADDR).trim().replace(/\/+$/, "");
   let url: URL;
   try {
     url = new URL(address);
@@ -136,23 +138,23 @@ export function parseVaultConfig(md: ComponentMetadata): VaultConfig {
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw invalid(`vaultAddr ${JSON.stringify(address)} must start with http:// or https://`);
 
-  const valueTypeRaw = nonEmpty(metadataValue(md, "vaultValueType"));
+  const valueTypeRaw = nonEmpty(field(md, "vaultValueType"));
   const valueType = (valueTypeRaw ?? "map").trim().toLowerCase();
   if (valueType !== "map" && valueType !== "text") {
     throw invalid(`vault init error, invalid value type ${valueTypeRaw}, accepted values are map or text`);
   }
 
   const usePrefix = booleanOption(md, "vaultKVUsePrefix", true);
-  const prefix = usePrefix ? trimSlashes(nonEmpty(metadataValue(md, "vaultKVPrefix")) ?? "dapr") : "";
-  const namespace = nonEmpty(metadataValue(md, "namespace", "vaultNamespace"));
-  const authNamespace = nonEmpty(metadataValue(md, "authNamespace", "vaultAuthNamespace"))?.trim();
+  const prefix = usePrefix ? trimSlashes(nonEmpty(field(md, "vaultKVPrefix")) ?? "dapr") : "";
+  const namespace = nonEmpty(field(md, "namespace"));
+  const authNamespace = nonEmpty(field(md, "authNamespace"))?.trim();
 
   return {
     address,
-    enginePath: trimSlashes(nonEmpty(metadataValue(md, "enginePath")) ?? "secret") || "secret",
+    enginePath: trimSlashes(nonEmpty(field(md, "enginePath")) ?? "secret") || "secret",
     prefix,
     valueType,
-    kvVersion: parseKvVersion(metadataValue(md, "kvVersion", "vaultKVVersion")),
+    kvVersion: parseKvVersion(field(md, "kvVersion")),
     namespace: namespace === undefined ? undefined : trimSlashes(namespace.trim()),
     authNamespace:
       authNamespace === undefined
@@ -162,11 +164,11 @@ export function parseVaultConfig(md: ComponentMetadata): VaultConfig {
           : trimSlashes(authNamespace),
     tls: {
       // daprd turns verification off only for the string "true".
-      skipVerify: (metadataValue(md, "skipVerify") ?? "").trim().toLowerCase() === "true",
-      caPem: nonEmpty(metadataValue(md, "caPem")),
-      caPath: nonEmpty(metadataValue(md, "caPath")),
-      caCert: nonEmpty(metadataValue(md, "caCert")),
-      serverName: nonEmpty(metadataValue(md, "tlsServerName")),
+      skipVerify: (field(md, "skipVerify") ?? "").trim().toLowerCase() === "true",
+      caPem: nonEmpty(field(md, "caPem")),
+      caPath: nonEmpty(field(md, "caPath")),
+      caCert: nonEmpty(field(md, "caCert")),
+      serverName: nonEmpty(field(md, "tlsServerName")),
     },
     auth: parseAuth(md),
     requestTimeoutMs: durationOption(md, "requestTimeout", 30_000),

@@ -21,9 +21,11 @@ import { mapLimit } from "../shared/concurrency.js";
 import { goJson, stringValues } from "../shared/go-json.js";
 import { SILENT_LOG } from "../shared/silent-log.js";
 import { describeAuth } from "./auth.js";
+import { validateByParsing } from "../declared-metadata.js";
 import { parseVaultConfig, type VaultConfig } from "./config.js";
 import { isSealed, VaultHttp, vaultErrors } from "./http.js";
 import { KvEngine } from "./kv.js";
+import { VAULT_METADATA } from "./metadata-fields.js";
 import { tlsConnectionOptions } from "./tls.js";
 import { TokenLifecycle } from "./token-lifecycle.js";
 
@@ -191,5 +193,7 @@ function versionId(metadata: Readonly<Record<string, string>>): string | undefin
 export const definition: SecretStoreDefinition = {
   type: "hashicorp.vault",
   version: "v1",
+  metadata: VAULT_METADATA,
+  validate: validateByParsing(parseVaultConfig),
   create: () => new VaultSecretStore(),
 };

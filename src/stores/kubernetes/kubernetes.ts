@@ -2,7 +2,7 @@
  * @module `secretstores.kubernetes`: Secrets from the Kubernetes API, as daprd's (docs/compatibility.md §9.3), with
  * an optional watch-backed in-memory copy (`watch: "true"`) so reads stop hitting the API server.
  */
-import { booleanOption, metadataValue, parseDuration } from "../metadata.js";
+import { readDeclared } from "../declared-metadata.js";
 import { invalidName } from "../names.js";
 import {
   SecretStoreError,
@@ -10,6 +10,7 @@ import {
   type BulkSecretData,
   type ComponentMetadata,
   type GetSecretRequest,
+  type MetadataField,
   type SecretData,
   type SecretStore,
   type SecretStoreDefinition,
@@ -27,7 +28,6 @@ export const NAMESPACE_MISSING =
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A Secret's name is a DNS subdomain name: the API server stores no other, so no other spelling can select one. */
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface KubernetesStoreOptions {
   /** Tuning for the watch cache (tests use short backoffs). */
@@ -45,24 +45,15 @@ export class KubernetesSecretStore implements SecretStore {
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
     this.appNamespace = ctx.namespace;
-    this.defaultNamespace = metadataValue(metadata, "defaultNamespace")?.trim() ?? "";
+    const md = readDeclared(metadata, METADATA);
+    this.defaultNamespace = md.text("defaultNamespace")?.trim() ?? "";
     if (this.defaultNamespace) checkNamespace(this.defaultNamespace, "defaultNamespace");
-    const watch = booleanOption(metadata, "watch", false);
-    const timeoutText = metadataValue(metadata, "requestTimeout");
-    let requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
-    if (timeoutText !== undefined && timeoutText.trim() !== "") {
-      const ms = parseDuration(timeoutText);
-      if (ms === undefined || ms <= 0)
-        throw new SecretStoreError(
-          "invalid_config",
-          `metadata requestTimeout: ${JSON.stringify(timeoutText)} is not a positive duration`,
-        );
-      requestTimeoutMs = ms;
-    }
+    const watch = md.bool("watch");
+    const requestTimeoutMs = md.duration("requestTimeout");
 
     const k8s = await import("@kubernetes/client-node");
     const choice = loadKubeconfig(k8s, {
-      kubeconfigPath: metadataValue(metadata, "kubeconfigPath")?.trim() || undefined,
+      kubeconfigPath: md.text("kubeconfigPath")?.trim() || undefined,
       kubeconfigFlag: ctx.kubeconfig,
       env: ctx.env,
     });
@@ -168,8 +159,41 @@ function checkNamespace(ns: string, source: string): void {
   }
 }
 
+const METADATA: readonly MetadataField[] = [
+  {
+    name: "defaultNamespace",
+    type: "string",
+    description: "Namespace used when the request names none and `NAMESPACE` is unset. Must be a valid namespace name.",
+  },
+  { name: "kubeconfigPath", type: "file", description: "Path to a kubeconfig file. See the order above." },
+  {
+    name: "watch",
+    type: "bool",
+    default: "false",
+    description:
+      "**Keyward extension.** `true` keeps an in-memory copy of each namespace's Secrets with one list+watch, so reads do not call the API server (below).",
+  },
+  {
+    name: "requestTimeout",
+    type: "duration",
+    default: "30s",
+    description:
+      "**Keyward extension.** Upper bound of one API call (get, one list chunk), as a Go duration (`500ms`, `10s`) or a number of seconds. The caller's own deadline (resiliency timeout, client cancel) applies too, whichever is first.",
+  },
+];
+
 export const definition: SecretStoreDefinition = {
   type: "kubernetes",
   version: "v1",
+  metadata: METADATA,
+  async validate(metadata) {
+    const ns = readDeclared(metadata, METADATA).text("defaultNamespace")?.trim() ?? "";
+    try {
+      if (ns) checkNamespace(ns, "defaultNamespace");
+      return [];
+    } catch (err) {
+      return [{ field: "defaultNamespace", message: (err as Error).message }];
+    }
+  },
   create: () => new KubernetesSecretStore(),
 };

@@ -1,10 +1,11 @@
 /** @module `secretstores.local.env`: secrets from the sidecar's own environment, as it was at start. */
-import { metadataValue } from "../metadata.js";
+import { readDeclared } from "../declared-metadata.js";
 import { invalidName } from "../names.js";
 import type {
   BulkSecretData,
   ComponentMetadata,
   GetSecretRequest,
+  MetadataField,
   SecretData,
   SecretStore,
   SecretStoreDefinition,
@@ -23,7 +24,7 @@ export class EnvSecretStore implements SecretStore {
   private log: StoreContext["log"] | undefined;
 
   async init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void> {
-    this.prefix = metadataValue(metadata, "prefix") ?? "";
+    this.prefix = readDeclared(metadata, METADATA).text("prefix") ?? "";
     this.env = ctx.env;
     this.log = ctx.log;
   }
@@ -65,8 +66,17 @@ export class EnvSecretStore implements SecretStore {
   async close(): Promise<void> {}
 }
 
+const METADATA: readonly MetadataField[] = [
+  {
+    name: "prefix",
+    type: "string",
+    description: "prepended to the requested name; bulk answers only names that start with it, with it removed",
+  },
+];
+
 export const definition: SecretStoreDefinition = {
   type: "local.env",
   version: "v1",
+  metadata: METADATA,
   create: () => new EnvSecretStore(),
 };

@@ -1,15 +1,16 @@
 /** @module `secretstores.local.file`: secrets from a JSON file, read at init and again whenever it changes. */
 import { basename, dirname, resolve } from "node:path";
 import { watchFolders, type FolderWatch } from "../../watch.js";
-import { booleanOption, metadataValue } from "../metadata.js";
+import { readDeclared } from "../declared-metadata.js";
 import { CONTROL_CHARACTER, invalidName } from "../names.js";
-import { DEFAULT_MAX_FILE_BYTES, parseByteSize } from "../shared/files.js";
+import { parseByteSize } from "../shared/files.js";
 import {
   MULTIPLE_KEY_VALUES_PER_SECRET,
   SecretStoreError,
   type BulkSecretData,
   type ComponentMetadata,
   type GetSecretRequest,
+  type MetadataField,
   type SecretData,
   type SecretStore,
   type SecretStoreDefinition,
@@ -39,19 +40,18 @@ export class FileSecretStore implements SecretStore {
   private readonly stop = new AbortController();
 
   async init(metadata: ComponentMetadata, ctx?: StoreContext): Promise<void> {
-    const file = metadataValue(metadata, "secretsFile");
-    if (!file) throw new SecretStoreError("invalid_config", "missing local secrets file in metadata");
-    const rawMax = metadataValue(metadata, "maxFileSize");
-    const maxBytes = rawMax === undefined || rawMax.trim() === "" ? DEFAULT_MAX_FILE_BYTES : parseByteSize(rawMax);
+    const md = readDeclared(metadata, METADATA);
+    const rawMax = md.text("maxFileSize") as string;
+    const maxBytes = parseByteSize(rawMax);
     if (maxBytes === undefined)
       throw new SecretStoreError(
         "invalid_config",
         `metadata maxFileSize: ${JSON.stringify(rawMax)} is not a size (bytes, or with Ki, Mi or Gi)`,
       );
     const settings: Settings = {
-      path: resolve(file),
-      separator: metadataValue(metadata, "nestedSeparator") || ":",
-      multiValued: booleanOption(metadata, "multiValued", false),
+      path: resolve(md.text("secretsFile") as string),
+      separator: md.text("nestedSeparator") as string,
+      multiValued: md.bool("multiValued"),
       maxBytes,
     };
     this.multiValued = settings.multiValued;
@@ -129,8 +129,50 @@ async function load(s: Settings, signal: AbortSignal | undefined): Promise<Map<s
   return secrets;
 }
 
+const METADATA: readonly MetadataField[] = [
+  {
+    name: "secretsFile",
+    type: "file",
+    required: true,
+    missing: "missing local secrets file in metadata",
+    description: "path to the JSON file, relative to Keyward's working directory",
+  },
+  {
+    name: "nestedSeparator",
+    type: "string",
+    default: ":",
+    description: "joins the keys of nested objects (and array indexes) into secret names",
+  },
+  {
+    name: "multiValued",
+    type: "bool",
+    default: "false",
+    description: "`true`: each top-level key is a secret, and an object value is a multi-key secret",
+  },
+  {
+    name: "maxFileSize",
+    type: "string",
+    default: "16Mi",
+    description: "the largest file read, in bytes or with `Ki`, `Mi`, `Gi` (`512Ki`)",
+  },
+];
+
 export const definition: SecretStoreDefinition = {
   type: "local.file",
   version: "v1",
+  metadata: METADATA,
+  // Loading the file is local I/O only: validation loads it exactly as init does, then drops it.
+  async validate(metadata, ctx) {
+    if (ctx.unknown.size > 0) return [];
+    const store = new FileSecretStore();
+    try {
+      await store.init(metadata);
+      return [];
+    } catch (err) {
+      return [{ field: "secretsFile", message: (err as Error).message }];
+    } finally {
+      await store.close();
+    }
+  },
   create: () => new FileSecretStore(),
 };
