@@ -159,8 +159,12 @@ export function describeCacheCases(label: string, backend: CacheBackend): void {
         assert.ok(m, `${name}{component="${component}"} missing`);
         return Number(m[1]);
       };
+      // Of the 20 concurrent cold reads, those arriving after the answer was stored are hits: only the sum is fixed.
+      const reads =
+        metric("keyward_secret_cache_hits_total", "long") + metric("keyward_secret_cache_misses_total", "long");
+      assert.ok(reads >= 40, `hits + misses ${reads}`);
       assert.ok(metric("keyward_secret_cache_hits_total", "long") >= 20);
-      assert.ok(metric("keyward_secret_cache_misses_total", "long") >= 20);
+      assert.ok(metric("keyward_secret_cache_misses_total", "long") >= 4);
       assert.ok(metric("keyward_secret_cache_store_calls_total", "long") >= 4);
       assert.ok(metric("keyward_secret_cache_stale_total", "short") >= 2);
       assert.equal(metric("keyward_secret_cache_evictions_total", "long"), 0);
