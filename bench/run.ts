@@ -14,6 +14,7 @@ import { markdownTable, rows, textTable, type Results } from "./lib/report.js";
 import { grpcSection, httpSection, type ApiResults } from "./sections/api.js";
 import { awsSection } from "./sections/aws.js";
 import { bulkSection } from "./sections/bulk.js";
+import { cacheSection } from "./sections/cache.js";
 import { memorySection, type MemoryVariant } from "./sections/memory.js";
 import { startupSection } from "./sections/startup.js";
 
@@ -50,6 +51,7 @@ const MEASURED_PATHS = [
   "src/resources",
   "src/stores/local",
   "src/stores/aws",
+  "src/stores/hashicorp",
   "src/stores/registry.ts",
   "src/stores/types.ts",
   "src/stores/metadata.ts",
@@ -159,8 +161,9 @@ async function main(): Promise<void> {
     const memoryVariants = await memorySection(cfg, mainResources, log);
     const bulk = await bulkSection(cfg, ws, log);
     const aws = await awsSection(cfg, ws, log);
+    const cache = await cacheSection(cfg, ws, log);
     memory.variants = memoryVariants;
-    const results: Results = { http, grpc, bulk, startup, memory, aws };
+    const results: Results = { http, grpc, bulk, startup, memory, aws, cache };
     const fullMeta: Meta = {
       ...meta,
       loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))),

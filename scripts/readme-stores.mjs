@@ -19,6 +19,7 @@ const SECTIONS = {
       "stores/gcp-secretmanager",
     ],
   },
+  cache: { top: 3, files: ["cache"] },
   deploy: { top: 3, files: ["deploy-kubernetes"] },
   performance: { top: 2, files: ["performance"] },
 };

@@ -7,6 +7,7 @@
  * after the sidecar is ready: importing it is a fifth of start-up otherwise.
  */
 import type { Registry } from "prom-client";
+import type { CacheCounters } from "./core/cache/secret-cache.js";
 
 const BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
@@ -18,11 +19,21 @@ interface Series {
   buckets: Float64Array;
 }
 
+/** The cache's counters per component; metric name suffix → field. */
+const CACHE_METRICS: [keyof CacheCounters, string, string][] = [
+  ["hits", "keyward_secret_cache_hits_total", "Secret reads answered from the component's cache"],
+  ["misses", "keyward_secret_cache_misses_total", "Secret reads the component's cache could not answer"],
+  ["stale", "keyward_secret_cache_stale_total", "Expired answers served because the store failed (cacheStaleIfError)"],
+  ["evictions", "keyward_secret_cache_evictions_total", "Cached answers dropped for the entry or memory bound"],
+  ["storeCalls", "keyward_secret_cache_store_calls_total", "Store calls the component's cache made"],
+];
+
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 
 export class SidecarMetrics {
   private readonly series = new Map<string, Series>();
   private registry: Promise<Registry> | undefined;
+  private readonly cache = new Map<string, CacheCounters>();
 
   constructor(
     private readonly appId: string,
@@ -46,7 +57,20 @@ export class SidecarMetrics {
     return this.registry;
   }
 
+  /** The cache counters of a component (kept across its reloads); only caching components are exported. */
+  cacheCounters(component: string): CacheCounters {
+    let c = this.cache.get(component);
+    if (!c) this.cache.set(component, (c = { hits: 0, misses: 0, stale: 0, evictions: 0, storeCalls: 0 }));
+    return c;
+  }
+
   private register(registry: Registry): void {
+    for (const [field, name, help] of CACHE_METRICS)
+      registry.registerMetric(
+        this.exported(name, help, "counter", () =>
+          [...this.cache].map(([component, c]) => ({ labels: { component }, value: c[field] })),
+        ),
+      );
     const count = "dapr_component_secret_count";
     const latency = "dapr_component_secret_latencies";
     registry.registerMetric(

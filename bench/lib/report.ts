@@ -2,6 +2,7 @@
 import type { ApiResults } from "../sections/api.js";
 import type { AwsOutcome } from "../sections/aws.js";
 import type { BulkResults } from "../sections/bulk.js";
+import type { CacheResults } from "../sections/cache.js";
 import type { MemoryVariant } from "../sections/memory.js";
 import type { StartupResults } from "../sections/startup.js";
 
@@ -12,6 +13,8 @@ export interface Results {
   startup: StartupResults;
   memory: { idleMB: number; afterLoadMB: number; variants: MemoryVariant[] };
   aws: AwsOutcome;
+  /** Absent from results saved before the cache section existed. */
+  cache?: CacheResults;
 }
 
 export interface Row {
@@ -176,6 +179,14 @@ export function rows(r: Results): Row[] {
       target: "",
     });
   }
+  for (const m of r.cache?.modes ?? [])
+    out.push({
+      figure: `Vault (test server), ${n0(r.cache!.reads)} HTTP reads, ${m.mode}: p50 / p90 / p99 (ms)`,
+      keyward: lat(m.latency),
+      baseline: "",
+      compare: `${n0(m.backendCallsPer1000)} Vault calls per 1,000 reads`,
+      target: "",
+    });
   return out;
 }
 

@@ -5,7 +5,8 @@
 import { envRefAllowed } from "./references.js";
 import type { ComponentManifest } from "../resources/component.js";
 import { checkStoreMetadata, declaredField, fieldNames } from "../stores/declared-metadata.js";
-import type { ComponentMetadata, SecretStoreDefinition } from "../stores/types.js";
+import type { ComponentMetadata, MetadataProblem, SecretStoreDefinition } from "../stores/types.js";
+import { isCacheMetadata, splitCacheMetadata } from "./cache/options.js";
 
 export interface ComponentFindings {
   /** `file:line: component X: …` lines; any of them stops the component. */
@@ -44,15 +45,24 @@ export async function checkComponent(
   env: NodeJS.ProcessEnv,
   opts: { unknown?: ReadonlySet<string>; storeChecks: boolean },
 ): Promise<ComponentFindings> {
+  // The cache's reserved fields are the runtime's: checked here, never shown to the store's declaration.
+  let storeMetadata: ComponentMetadata = metadata;
+  const cacheProblems: MetadataProblem[] = [];
+  try {
+    storeMetadata = splitCacheMetadata(metadata).storeMetadata;
+  } catch (err) {
+    storeMetadata = Object.fromEntries(Object.entries(metadata).filter(([k]) => !isCacheMetadata(k)));
+    cacheProblems.push({ message: (err as Error).message });
+  }
   const { problems, unknownNames } = await checkStoreMetadata(
     def,
-    metadata,
+    storeMetadata,
     { env, unknown: opts.unknown ?? new Set() },
     opts.storeChecks,
   );
   const at = (line: number, msg: string) => `${c.file}:${line}: component ${c.name}: ${msg}`;
   return {
-    problems: problems.map((p) => {
+    problems: [...cacheProblems, ...problems].map((p) => {
       const field = p.field === undefined ? undefined : declaredField(def.metadata, p.field);
       // A store's own check names no field; the first metadata name its message mentions is the one to fix.
       const names = field

@@ -15,6 +15,8 @@ import {
 import { loadResources, type RawResource } from "../resources/load.js";
 import { findStoreDefinition } from "../stores/registry.js";
 import type { StoreContext, StoreEnv } from "../stores/types.js";
+import { splitCacheMetadata } from "./cache/options.js";
+import { SecretCache, type CacheCounters } from "./cache/secret-cache.js";
 import { checkComponent } from "./component-check.js";
 import { orderByReferences, referencedStore, resolveMetadata } from "./references.js";
 import { buildPolicies, type StorePolicy } from "./resiliency.js";
@@ -190,7 +192,7 @@ export class Runtime {
     const def = await findStoreDefinition(c.type, c.version).catch(() => undefined);
     if (!def) return undefined;
     const log = this.opts.log.child({ component: c.name });
-    const metadata = await resolveMetadata(c, {
+    const resolved = await resolveMetadata(c, {
       appId: this.opts.appId,
       namespace: this.opts.namespace,
       env: this.opts.env,
@@ -198,11 +200,13 @@ export class Runtime {
       store: (name) => this.stores.get(name)?.store,
       warn: (m) => log.warn(m),
     });
-    const findings = await checkComponent(c, def, metadata, this.opts.env, { storeChecks: false });
+    const findings = await checkComponent(c, def, resolved, this.opts.env, { storeChecks: false });
     if (findings.problems.length > 0) throw new Error(findings.problems.join("; "));
     // With --strict an unknown name fails the component like any other problem (on hot reload too).
     if (this.opts.strict && findings.warnings.length > 0) throw new Error(`--strict: ${findings.warnings.join("; ")}`);
     for (const w of findings.warnings) log.warn(w);
+    // The cache's fields are the runtime's, never store configuration.
+    const { options: cacheOptions, storeMetadata: metadata } = splitCacheMetadata(resolved);
     const store = new TrackedStore(def.create());
     const signal = AbortSignal.timeout(c.initTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
@@ -230,7 +234,26 @@ export class Runtime {
       clearTimeout(timer);
     }
     log.info({ component_type: c.type, version: c.version || "v1" }, "component loaded");
-    return { name: c.name, type: c.type.toLowerCase(), version: c.version || "v1", store, features: store.features() };
+    return {
+      name: c.name,
+      type: c.type.toLowerCase(),
+      version: c.version || "v1",
+      store,
+      features: store.features(),
+      ...(cacheOptions ? { cache: new SecretCache(cacheOptions, this.cacheCounters(c.name)) } : {}),
+    };
+  }
+
+  private cacheCounters(component: string): CacheCounters {
+    return this.opts.metrics?.cacheCounters(component) ?? { hits: 0, misses: 0, stale: 0, evictions: 0, storeCalls: 0 };
+  }
+
+  /**
+   * Forgets a component's cached answers: all of them, or those of one secret (the name as the store reads
+   * it) and every bulk answer. For change notifications; a store without a cache is a no-op.
+   */
+  invalidateCache(storeName: string, name?: string): void {
+    this.stores.get(storeName)?.cache?.invalidate(name);
   }
 
   /** Closes a replaced or removed instance once the calls it was serving are answered. */

@@ -3,12 +3,22 @@
  * resilient store call, error mapping, bulk filtering. HTTP and gRPC both call only this.
  */
 import { ApiError, Errors } from "../errors/catalogue.js";
+import { Cancelled } from "./cancellation.js";
+import { BulkAnswer, SecretAnswer } from "./cache/answer.js";
+import type { SecretCache } from "./cache/secret-cache.js";
 import type { Logger } from "../log.js";
 import type { SidecarMetrics } from "../metrics.js";
 import type { SecretScope } from "../resources/configuration.js";
-import type { BulkSecretData, SecretData, SecretStore, SecretStoreFeature } from "../stores/types.js";
+import {
+  SecretStoreError,
+  type BulkSecretData,
+  type SecretData,
+  type SecretStore,
+  type SecretStoreFeature,
+} from "../stores/types.js";
 import { runWithPolicy, type StorePolicy } from "./resiliency.js";
 import { isSecretAllowed } from "./scopes.js";
+import { isTruthy } from "../stores/metadata.js";
 
 export interface LoadedStore {
   name: string;
@@ -16,6 +26,8 @@ export interface LoadedStore {
   version: string;
   store: SecretStore;
   features: readonly SecretStoreFeature[];
+  /** The component's answer cache, when its metadata sets cacheTTL. */
+  cache?: SecretCache<SecretAnswer | BulkAnswer>;
 }
 
 export interface SecretsServiceDeps {
@@ -29,6 +41,9 @@ export interface SecretsServiceDeps {
 }
 
 type Metadata = Readonly<Record<string, string>>;
+
+/** Per-request metadata that bypasses the cache and refreshes the entry; never passed to the store. */
+export const REFRESH_CACHE = "refresh_cache";
 
 export class SecretsService {
   constructor(private readonly deps: SecretsServiceDeps) {}
@@ -51,12 +66,48 @@ export class SecretsService {
     metadata: Metadata,
     signal?: AbortSignal,
   ): Promise<SecretData | null> {
+    return (await this.getSecretAnswer(storeName, key, metadata, signal)).data;
+  }
+
+  /** As getSecret, with the answer's wire forms (kept with the answer when the component caches). */
+  async getSecretAnswer(
+    storeName: string,
+    key: string,
+    metadata: Metadata,
+    signal?: AbortSignal,
+  ): Promise<SecretAnswer> {
     const entry = this.lookup(storeName);
     const named = this.secretName(entry, key);
     // Most stores answer at once: awaiting only a promise keeps a microtask off the hot path.
     const name = typeof named === "string" ? named : await named;
+    // The scope is checked before the cache, so a cached answer never reaches a caller the scopes deny.
     if (!isSecretAllowed(this.deps.scopes, storeName, name, entry.store))
       throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
+    const { md, refresh } = splitRefresh(metadata);
+    const load = (sig: AbortSignal | undefined) =>
+      this.callGet(entry, name, key, md, sig).then((data) => new SecretAnswer(data));
+    const cache = entry.cache;
+    if (!cache) return load(signal);
+    const answer = await cache.get({
+      key: md === EMPTY ? "g:" + name : "G:" + JSON.stringify([name, sortedEntries(md)]),
+      name,
+      refresh,
+      signal,
+      load,
+      staleAllowed,
+      onStale: (err, late) => this.staleLogged(storeName, key, err, late),
+    });
+    return answer as SecretAnswer;
+  }
+
+  private async callGet(
+    entry: LoadedStore,
+    name: string,
+    key: string,
+    metadata: Metadata,
+    signal: AbortSignal | undefined,
+  ): Promise<SecretData | null> {
+    const storeName = entry.name;
     const started = performance.now();
     try {
       const policy = this.deps.policies.get(storeName);
@@ -73,6 +124,13 @@ export class SecretsService {
       this.deps.log.debug({ store: storeName, key }, `get secret failed: ${reason}`);
       throw new ApiError(Errors.SECRET_GET, [key, storeName, reason], { cause: err });
     }
+  }
+
+  private staleLogged(storeName: string, key: string | undefined, err: unknown, lateMs: number): void {
+    this.deps.log.warn(
+      { store: storeName, ...(key === undefined ? {} : { key }) },
+      `the store failed, so the cache served its last good answer, expired ${Math.round(lateMs / 1000)} s ago (cacheStaleIfError): ${errorText(err)}`,
+    );
   }
 
   /** The name the store will read: the scope is checked on it, never on another spelling of it. */
@@ -92,31 +150,88 @@ export class SecretsService {
   }
 
   async getBulkSecret(storeName: string, metadata: Metadata, signal?: AbortSignal): Promise<BulkSecretData | null> {
+    return (await this.getBulkSecretAnswer(storeName, metadata, signal)).data;
+  }
+
+  /** As getBulkSecret, with the answer's wire forms; a cached bulk answer is one entry. */
+  async getBulkSecretAnswer(storeName: string, metadata: Metadata, signal?: AbortSignal): Promise<BulkAnswer> {
     const entry = this.lookup(storeName);
+    const { md, refresh } = splitRefresh(metadata);
+    const load = (sig: AbortSignal | undefined) => this.callBulk(entry, md, sig).then((data) => new BulkAnswer(data));
+    const answer = entry.cache
+      ? ((await entry.cache.get({
+          key: "b:" + JSON.stringify(sortedEntries(md)),
+          name: undefined,
+          refresh,
+          signal,
+          load,
+          staleAllowed,
+          onStale: (err, late) => this.staleLogged(storeName, undefined, err, late),
+        })) as BulkAnswer)
+      : await load(signal);
+    // Scopes filter every answer, cached or not; the filtered form is kept per scope with the answer.
+    const scopes = this.deps.scopes;
+    const scope = scopes.get(storeName);
+    if (answer.data === null || scope === undefined) return answer;
+    return answer.filtered(scope, (data) => {
+      const filtered: BulkSecretData = {};
+      for (const [name, value] of Object.entries(data)) {
+        if (isSecretAllowed(scopes, storeName, name, entry.store)) filtered[name] = value;
+        else this.deps.log.debug({ store: storeName, key: name }, "bulk get: secret dropped by scope");
+      }
+      return filtered;
+    });
+  }
+
+  private async callBulk(
+    entry: LoadedStore,
+    metadata: Metadata,
+    signal: AbortSignal | undefined,
+  ): Promise<BulkSecretData | null> {
+    const storeName = entry.name;
     const started = performance.now();
-    let data: BulkSecretData | null;
     try {
-      data = await runWithPolicy(
+      const data = await runWithPolicy(
         this.deps.policies.get(storeName),
         (attempt) => entry.store.bulkGetSecret({ metadata }, attempt),
         signal,
       );
       this.deps.metrics?.recordSecretCall(storeName, "bulk_get", true, performance.now() - started);
+      return data;
     } catch (err) {
       this.deps.metrics?.recordSecretCall(storeName, "bulk_get", false, performance.now() - started);
       const reason = errorText(err);
       this.deps.log.debug({ store: storeName }, `bulk get failed: ${reason}`);
       throw new ApiError(Errors.BULK_SECRET_GET, [storeName, reason], { cause: err });
     }
-    const scopes = this.deps.scopes;
-    if (data === null || !scopes.has(storeName)) return data;
-    const filtered: BulkSecretData = {};
-    for (const [name, value] of Object.entries(data)) {
-      if (isSecretAllowed(scopes, storeName, name, entry.store)) filtered[name] = value;
-      else this.deps.log.debug({ store: storeName, key: name }, "bulk get: secret dropped by scope");
-    }
-    return filtered;
   }
+}
+
+const EMPTY: Metadata = Object.freeze({});
+
+/** The request metadata without refresh_cache, and whether it asked for a refresh. */
+function splitRefresh(metadata: Metadata): { md: Metadata; refresh: boolean } {
+  const keys = Object.keys(metadata);
+  if (keys.length === 0) return { md: EMPTY, refresh: false };
+  if (!Object.hasOwn(metadata, REFRESH_CACHE)) return { md: metadata, refresh: false };
+  const { [REFRESH_CACHE]: flag, ...rest } = metadata;
+  return { md: Object.keys(rest).length === 0 ? EMPTY : rest, refresh: isTruthy(flag) };
+}
+
+function sortedEntries(md: Metadata): [string, string][] {
+  return Object.entries(md).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * A stale answer stands in for a store that fails (down, throttled, credentials), never for one that says
+ * the secret is gone or the name is refused, nor for a caller that left.
+ */
+function staleAllowed(err: unknown): boolean {
+  const cause = err instanceof ApiError ? err.cause : err;
+  if (cause instanceof Cancelled) return false;
+  if (cause instanceof SecretStoreError)
+    return !["not_found", "invalid_request", "permission_denied"].includes(cause.kind);
+  return true;
 }
 
 function errorText(err: unknown): string {

@@ -109,4 +109,31 @@ describe("fail-closed configuration and --strict", () => {
     assert.equal(v3.code, 1, v3.output);
     assert.match(v3.output, /problem: .*matches no secret store.*\(--strict\)/);
   });
+
+  it("the cache's fields are known to every store: no warning under --strict; a bad value names its file and line", async () => {
+    const dir = mkdtempSync(join(data, "c-"));
+    writeFileSync(
+      join(dir, "fs.yaml"),
+      componentYaml("fs", "secretstores.local.file", { secretsFile, cacheTTL: "30s" }),
+    );
+    const ok = await runKeyward({}, ["validate", "--strict", "--app-id", "a", "--resources-path", dir]);
+    assert.equal(ok.code, 0, ok.output);
+    assert.ok(!/cacheTTL/.test(ok.output), ok.output);
+    const s = await startSidecar({
+      components: { "fs.yaml": componentYaml("fs", "secretstores.local.file", { secretsFile, cacheTTL: "30s" }) },
+      args: ["--strict"],
+    });
+    try {
+      assert.equal((await fetch(`${s.httpUrl}/v1.0/secrets/fs/greeting`)).status, 200);
+    } finally {
+      await s.stop();
+    }
+    writeFileSync(
+      join(dir, "fs.yaml"),
+      componentYaml("fs", "secretstores.local.file", { secretsFile, cacheTTL: "soon" }),
+    );
+    const bad = await runKeyward({}, ["validate", "--app-id", "a", "--resources-path", dir]);
+    assert.equal(bad.code, 1, bad.output);
+    assert.match(bad.output, /fs\.yaml:\d+: component fs: metadata cacheTTL: "soon" is not a duration/);
+  });
 });

@@ -86,11 +86,18 @@ function fullRoot(): Protobuf.Root {
 }
 
 function serializer(type: () => Protobuf.Type): (value: unknown) => Buffer {
+  // Bytes of frozen messages: the secrets service freezes the replies it keeps with cached answers, so a
+  // cached answer is encoded once however often it is served.
+  const encodedOnce = new WeakMap<object, Buffer>();
   return (value) => {
     const cls = type();
     if (Array.isArray(value))
       throw new Error(`Failed to serialize message: expected object with ${cls.name} structure, got array instead`);
-    return cls.encode(cls.fromObject(value as Record<string, unknown>)).finish() as Buffer;
+    const kept = Object.isFrozen(value) ? encodedOnce.get(value as object) : undefined;
+    if (kept) return kept;
+    const bytes = cls.encode(cls.fromObject(value as Record<string, unknown>)).finish() as Buffer;
+    if (Object.isFrozen(value)) encodedOnce.set(value as object, bytes);
+    return bytes;
   };
 }
 

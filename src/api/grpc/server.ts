@@ -170,16 +170,12 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     GetSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; key: string; metadata: Record<string, string> };
-        const data = await state.runtime.service.getSecret(r.store_name, r.key, r.metadata ?? {}, signal);
-        return { data: data ?? {} };
+        return (await state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal)).grpc();
       })) as Unary<unknown>,
     GetBulkSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; metadata: Record<string, string> };
-        const data = await state.runtime.service.getBulkSecret(r.store_name, r.metadata ?? {}, signal);
-        const out: Record<string, { secrets: Record<string, string> }> = {};
-        for (const [name, secrets] of Object.entries(data ?? {})) out[name] = { secrets };
-        return { data: out };
+        return (await state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal)).grpc();
       })) as Unary<unknown>,
     GetMetadata: ((call, cb) =>
       reply(call, cb, () => ({

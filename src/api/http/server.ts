@@ -16,7 +16,7 @@ import {
   type SidecarState,
 } from "../sidecar-state.js";
 import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
-import { apiErrorBody, goFlatMap, goNestedMap, goString } from "./encode.js";
+import { apiErrorBody, goFlatMap, goString } from "./encode.js";
 import { pipelineGates } from "./pipeline-gate.js";
 import { validateRequestBody } from "./request-body.js";
 
@@ -29,7 +29,7 @@ export interface HttpApiOptions {
 
 const JSON_TYPE = "application/json";
 
-function send(res: ServerResponse, status: number, body: string, type = JSON_TYPE): void {
+function send(res: ServerResponse, status: number, body: string | Buffer, type = JSON_TYPE): void {
   res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body) });
   res.end(body);
 }
@@ -251,15 +251,14 @@ async function secrets(
   const service = opts.state.runtime.service;
   const signal = callSignal(res, opts.state.calls);
   try {
-    if (bulk) {
-      const data = await service.getBulkSecret(store, metadata, signal);
-      if (data === null) res.writeHead(204).end();
-      else send(res, 200, goNestedMap(data) + "\n");
-    } else {
-      const data = await service.getSecret(store, key, metadata, signal);
-      if (data === null) res.writeHead(204).end();
-      else send(res, 200, goFlatMap(data) + "\n");
-    }
+    // The body is the answer's own, made once: a cached answer is sent again without serialising it.
+    const body = (
+      bulk
+        ? await service.getBulkSecretAnswer(store, metadata, signal)
+        : await service.getSecretAnswer(store, key, metadata, signal)
+    ).http();
+    if (body === null) res.writeHead(204).end();
+    else send(res, 200, body);
   } catch (err) {
     if (err instanceof ApiError) return sendError(res, err);
     throw err;
