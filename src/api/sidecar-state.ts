@@ -1,6 +1,7 @@
 /** @module What both API servers share besides the secrets service: identity, readiness, token, shutdown. */
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { InFlightCalls } from "../core/cancellation.js";
+import type { SidecarMetrics } from "../metrics.js";
 import type { Runtime } from "../core/runtime.js";
 import type { ApiRule } from "../resources/configuration.js";
 
@@ -14,6 +15,8 @@ export interface SidecarState {
   shuttingDown: boolean;
   /** Secrets calls in flight; shutdown aborts them when its grace period ends. */
   calls: InFlightCalls;
+  /** Present when metrics are on. */
+  metrics?: SidecarMetrics;
   /** Starts a graceful shutdown (idempotent). */
   requestShutdown(reason: string): void;
 }

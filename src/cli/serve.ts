@@ -187,6 +187,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     token: env.DAPR_API_TOKEN ? env.DAPR_API_TOKEN : undefined,
     shuttingDown: false,
     calls: new InFlightCalls(),
+    metrics,
     requestShutdown: (reason) => {
       if (shutdownStarted) return;
       shutdownStarted = true;

@@ -22,10 +22,19 @@ export interface BreakerPolicy {
   tripAfter: number;
 }
 
+export type PolicyKind = "timeout" | "retry" | "circuitbreaker";
+
+/** daprd's resiliency metrics for one store's policy: applied once per call, activated when it acts. */
+export interface PolicyObserver {
+  executed(policy: PolicyKind, status?: string): void;
+  activated(policy: PolicyKind, status?: string): void;
+}
+
 export interface StorePolicy {
   timeoutMs?: number;
   retry?: RetryPolicy;
   breaker?: CircuitBreaker;
+  observe?: PolicyObserver;
 }
 
 export class DeadlineExceeded extends Error {
@@ -42,12 +51,24 @@ export class CircuitOpen extends Error {
 
 /** sony/gobreaker semantics: closed → open after the trip count, half-open after `timeoutMs`. */
 export class CircuitBreaker {
-  private state: "closed" | "open" | "half-open" = "closed";
+  private _state: "closed" | "open" | "half-open" = "closed";
+  /** Called with the new state whenever it changes. */
+  onStateChange?: (state: string) => void;
   private failures = 0;
   private openedAt = 0;
   private halfOpenInFlight = 0;
   private windowStart = Date.now();
   constructor(private readonly p: BreakerPolicy) {}
+
+  get state(): "closed" | "open" | "half-open" {
+    return this._state;
+  }
+
+  private set state(next: "closed" | "open" | "half-open") {
+    const changed = next !== this._state;
+    this._state = next;
+    if (changed) this.onStateChange?.(next);
+  }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const now = Date.now();
@@ -121,12 +142,24 @@ export async function runWithPolicy<T>(
 ): Promise<T> {
   if (signal?.aborted) throw signal.reason as Error;
   if (!policy) return untilAborted(attempt(signal), signal);
+  const observe = policy.observe;
+  if (observe) {
+    if (policy.timeoutMs !== undefined) observe.executed("timeout");
+    if (policy.retry) observe.executed("retry");
+    if (policy.breaker) observe.executed("circuitbreaker", policy.breaker.state);
+  }
+  let timedOut = false;
   const timed = async () => {
     if (policy.timeoutMs === undefined) return untilAborted(attempt(signal), signal);
     const ctl = new AbortController();
     const cancel = () => ctl.abort(signal!.reason);
     signal?.addEventListener("abort", cancel, { once: true });
-    const timer = setTimeout(() => ctl.abort(new DeadlineExceeded()), policy.timeoutMs);
+    const timer = setTimeout(() => {
+      // As daprd: a call's timeout counts as activated once, however many attempts time out.
+      if (!timedOut) observe?.activated("timeout");
+      timedOut = true;
+      ctl.abort(new DeadlineExceeded());
+    }, policy.timeoutMs);
     try {
       return await untilAborted(attempt(ctl.signal), ctl.signal);
     } finally {
@@ -144,6 +177,7 @@ export async function runWithPolicy<T>(
     } catch (err) {
       if (signal?.aborted) throw signal.reason as Error;
       if (retry.maxRetries >= 0 && n >= retry.maxRetries) throw err;
+      observe?.activated("retry");
       await abortableSleep(retry.policy === "constant" ? interval : interval * (0.5 + Math.random()), signal);
       if (retry.policy === "exponential") interval = Math.min(interval * 1.5, retry.maxIntervalMs);
     }
@@ -157,6 +191,21 @@ interface Parsed {
   retries: Map<string, RetryPolicy>;
   breakers: Map<string, BreakerPolicy>;
   targets: Map<string, { timeout?: string; retry?: string; circuitBreaker?: string }>;
+  /** "Timeout:name", "Retry:name", "CircuitBreaker:name" or "target:store" → the Resiliency that defined it. */
+  sources: Map<string, { name: string; namespace: string }>;
+}
+
+/** What the resiliency metrics need of the metrics. */
+export interface ResiliencyMetrics {
+  policyLoaded(name: string, namespace: string): void;
+  policyApplied(
+    event: "executed" | "activated",
+    name: string,
+    namespace: string,
+    policy: PolicyKind,
+    target: string,
+    status?: string,
+  ): void;
 }
 
 function duration(v: unknown, fallback: number, where: string): number {
@@ -186,15 +235,28 @@ export function buildPolicies(
   resources: readonly RawResource[],
   appId: string,
   storeNames: readonly string[],
+  metrics?: ResiliencyMetrics,
 ): Map<string, StorePolicy> {
-  const p: Parsed = { timeouts: new Map(), retries: new Map(), breakers: new Map(), targets: new Map() };
+  const p: Parsed = {
+    timeouts: new Map(),
+    retries: new Map(),
+    breakers: new Map(),
+    targets: new Map(),
+    sources: new Map(),
+  };
   for (const r of resources) {
     if (r.kind !== "Resiliency") continue;
     const v = r.doc.value;
     const scopes = field(v, "scopes");
     if (Array.isArray(scopes) && scopes.length > 0 && !scopes.map(String).includes(appId)) continue;
     const where = `${r.file}:${r.doc.line}`;
+    const meta = field(v, "metadata");
+    const source = { name: String(field(meta, "name") ?? ""), namespace: String(field(meta, "namespace") ?? "") };
+    metrics?.policyLoaded(source.name, source.namespace);
     const policies = field(field(v, "spec"), "policies");
+    for (const kind of ["Timeout", "Retry", "CircuitBreaker"])
+      for (const [name] of entries(field(policies, `${kind.charAt(0).toLowerCase()}${kind.slice(1)}s`)))
+        p.sources.set(`${kind}:${name}`, source);
     for (const [name, t] of entries(field(policies, "timeouts")))
       p.timeouts.set(name, duration(t, 0, `${where} timeout ${name}`));
     for (const [name, raw] of entries(field(policies, "retries"))) {
@@ -219,6 +281,7 @@ export function buildPolicies(
     }
     for (const [store, raw] of entries(field(field(field(v, "spec"), "targets"), "components"))) {
       const out = field(raw, "outbound");
+      p.sources.set(`target:${store}`, source);
       p.targets.set(store, {
         timeout: field(out, "timeout") as string | undefined,
         retry: field(out, "retry") as string | undefined,
@@ -229,11 +292,13 @@ export function buildPolicies(
   const result = new Map<string, StorePolicy>();
   for (const store of storeNames) {
     const target = p.targets.get(store);
+    let source = p.sources.get(`target:${store}`);
     const pick = <T>(map: Map<string, T>, named: string | undefined, kind: string): T | undefined => {
       if (named !== undefined) {
         const found = map.get(named);
         if (found === undefined)
           throw new ResiliencyError(`resiliency target ${store} names ${kind} policy ${named}, which is not defined`);
+        source ??= p.sources.get(`${kind}:${named}`);
         return found;
       }
       for (const n of [
@@ -243,7 +308,10 @@ export function buildPolicies(
         `Default${kind}Policy`,
       ]) {
         const found = map.get(n);
-        if (found !== undefined) return found;
+        if (found !== undefined) {
+          source ??= p.sources.get(`${kind}:${n}`);
+          return found;
+        }
       }
       return undefined;
     };
@@ -251,12 +319,32 @@ export function buildPolicies(
     const retry = pick(p.retries, target?.retry, "Retry");
     const breaker = pick(p.breakers, target?.circuitBreaker, "CircuitBreaker");
     if (timeoutMs !== undefined || retry || breaker) {
-      result.set(store, {
+      const policy: StorePolicy = {
         timeoutMs: timeoutMs || undefined,
         retry,
         breaker: breaker ? new CircuitBreaker(breaker) : undefined,
-      });
+      };
+      if (metrics) policy.observe = observer(metrics, source ?? { name: "", namespace: "" }, store, policy.breaker);
+      result.set(store, policy);
     }
   }
   return result;
+}
+
+function observer(
+  metrics: ResiliencyMetrics,
+  source: { name: string; namespace: string },
+  store: string,
+  breaker: CircuitBreaker | undefined,
+): PolicyObserver {
+  // daprd's target name for a component: its component type, "_", its name.
+  const target = `Secretstore_${store}`;
+  const o: PolicyObserver = {
+    executed: (policy, status) =>
+      metrics.policyApplied("executed", source.name, source.namespace, policy, target, status),
+    activated: (policy, status) =>
+      metrics.policyApplied("activated", source.name, source.namespace, policy, target, status),
+  };
+  if (breaker) breaker.onStateChange = (state) => o.activated("circuitbreaker", state);
+  return o;
 }

@@ -77,6 +77,7 @@ export class Runtime {
     const { opts } = this;
     try {
       this.configuration = await loadConfiguration(opts.configFiles, opts.env);
+      if (opts.metrics) opts.metrics.recordErrorCodes = this.configuration.recordErrorCodes;
     } catch (err) {
       throw new StartupError(`configuration: ${(err as Error).message}`);
     }
@@ -124,7 +125,7 @@ export class Runtime {
   }
 
   private rebuildPolicies(): void {
-    const next = buildPolicies(this.others, this.opts.appId, [...this.stores.keys()]);
+    const next = buildPolicies(this.others, this.opts.appId, [...this.stores.keys()], this.opts.metrics);
     this.policies.clear();
     for (const [k, v] of next) this.policies.set(k, v);
   }
@@ -143,7 +144,8 @@ export class Runtime {
     const defaultStore = opts.kubernetesMode ? KUBERNETES_BUILTIN : "";
     const { ordered, problems } = orderByReferences(components, defaultStore, new Set(this.stores.keys()));
     for (const c of ordered) {
-      const fail = (reason: string) => {
+      const fail = (reason: string, kind: "creation" | "init" = "init") => {
+        opts.metrics?.componentFailed(c.type, kind, c.name);
         const msg = `process component ${c.name} error: [INIT_COMPONENT_FAILURE]: initialization error occurred for ${c.name} (${c.type}/${c.version || "v1"}): ${reason}`;
         if (reload) {
           const outcome = this.stores.has(c.name)
@@ -165,7 +167,7 @@ export class Runtime {
       try {
         const loaded = await this.initStore(c, defaultStore);
         if (!loaded) {
-          fail(`couldn't find secret store ${c.type}/${c.version || "v1"}`);
+          fail(`couldn't find secret store ${c.type}/${c.version || "v1"}`, "creation");
           continue;
         }
         if (this.closed) {
@@ -176,6 +178,7 @@ export class Runtime {
         const old = this.stores.get(c.name);
         this.stores.set(c.name, loaded);
         this.manifests.set(c.name, c);
+        opts.metrics?.componentInitialized(c.type);
         reload?.restarted.add(c.name);
         if (old) {
           opts.log.info({ component: c.name }, "component changed: the new instance serves now");
@@ -226,6 +229,8 @@ export class Runtime {
         appId: this.opts.appId,
         ...(this.opts.kubeconfig ? { kubeconfig: this.opts.kubeconfig } : {}),
       };
+      const metrics = this.opts.metrics;
+      if (metrics) ctx.cacheRead = (hit) => metrics.cacheRead(c.name, hit);
       await Promise.race([store.init(metadata, ctx), timeout]);
     } catch (err) {
       await store.close().catch(() => undefined);

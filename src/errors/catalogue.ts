@@ -101,3 +101,11 @@ export class ApiError extends Error {
     this.grpcCode = def.grpcCode;
   }
 }
+
+/** daprd's error category for `dapr_error_code_total` (errorcodes.go). */
+export function errorCategory(code: string): string {
+  if (code.startsWith("ERR_SECRET") || code === "ERR_PERMISSION_DENIED") return "secret";
+  if (code.includes("HEALTH")) return "health";
+  if (code === "ERR_DIRECT_INVOKE") return "service-invocation";
+  return "common";
+}

@@ -25,6 +25,8 @@ export interface RuntimeConfiguration {
   apiDenied: readonly ApiRule[] | undefined;
   /** `spec.features` name → enabled, e.g. HotReload. */
   features: ReadonlyMap<string, boolean>;
+  /** `spec.metrics.recordErrorCodes`: count API errors by code in dapr_error_code_total. */
+  recordErrorCodes: boolean;
 }
 
 export const EMPTY_CONFIGURATION: RuntimeConfiguration = {
@@ -32,11 +34,12 @@ export const EMPTY_CONFIGURATION: RuntimeConfiguration = {
   apiAllowed: undefined,
   apiDenied: undefined,
   features: new Map(),
+  recordErrorCodes: false,
 };
 
 export class ConfigurationError extends Error {}
 
-type Spec = { secrets?: unknown; api?: unknown; features?: unknown };
+type Spec = { secrets?: unknown; api?: unknown; features?: unknown; metrics?: unknown };
 
 /** Loads the files in order; a later file's sections replace an earlier file's, as daprd unmarshals them. */
 export async function loadConfiguration(
@@ -46,6 +49,7 @@ export async function loadConfiguration(
   let secrets: Map<string, SecretScope> | undefined;
   let api: { allowed?: ApiRule[]; denied?: ApiRule[] } | undefined;
   const features = new Map<string, boolean>();
+  let recordErrorCodes = false;
   for (const file of files) {
     let text: string;
     try {
@@ -64,6 +68,7 @@ export async function loadConfiguration(
     const at = (path: (string | number)[], atKey?: boolean) => `${file}:${doc.lineOf(path, atKey)}`;
     if (spec.secrets !== undefined) secrets = parseSecrets(spec.secrets, at);
     if (spec.api !== undefined) api = parseApi(spec.api, at);
+    if (spec.metrics !== undefined) recordErrorCodes = parseRecordErrorCodes(spec.metrics, at);
     if (Array.isArray(spec.features)) {
       for (const f of spec.features as { name?: unknown; enabled?: unknown }[]) {
         if (f && typeof f.name === "string")
@@ -71,7 +76,21 @@ export async function loadConfiguration(
       }
     }
   }
-  return { scopes: secrets ?? new Map(), apiAllowed: api?.allowed, apiDenied: api?.denied, features };
+  return { scopes: secrets ?? new Map(), apiAllowed: api?.allowed, apiDenied: api?.denied, features, recordErrorCodes };
+}
+
+function parseRecordErrorCodes(metrics: unknown, at: (path: (string | number)[]) => string): boolean {
+  if (metrics === null) return false;
+  if (typeof metrics !== "object" || Array.isArray(metrics))
+    throw new ConfigurationError(`${at(["spec", "metrics"])}: metrics must be a mapping`);
+  const v = (metrics as { recordErrorCodes?: unknown }).recordErrorCodes;
+  if (v === undefined || v === null) return false;
+  if (typeof v === "boolean") return v;
+  const text = String(v).toLowerCase();
+  if (text === "true" || text === "false") return text === "true";
+  throw new ConfigurationError(
+    `${at(["spec", "metrics", "recordErrorCodes"])}: metrics.recordErrorCodes must be true or false`,
+  );
 }
 
 function stringList(v: unknown, where: string, what: string): string[] {

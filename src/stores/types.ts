@@ -43,6 +43,8 @@ export interface StoreContext {
   appId: string;
   /** The sidecar's `--kubeconfig` flag (daprd's deprecated one), when given. */
   kubeconfig?: string;
+  /** A store that keeps a copy of its secrets reports each read: answered from the copy or not. */
+  cacheRead?: (hit: boolean) => void;
 }
 
 export type StoreEnv = Readonly<Record<string, string | undefined>>;

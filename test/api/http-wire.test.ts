@@ -211,7 +211,7 @@ describe("health and metadata endpoints", () => {
     const text = await res.text();
     assert.match(
       text,
-      /dapr_component_secret_count\{app_id="test-app",component="filestore",namespace="",operation="get",success="true"\} \d+/,
+      /dapr_component_secret_count\{app_id="test-app",component="filestore",operation="get",success="true"\} \d+/,
     );
     assert.match(text, /dapr_component_secret_count\{[^}]*component="filestore"[^}]*success="false"\} \d+/);
     assert.match(text, /dapr_component_secret_latencies_bucket/);

@@ -155,7 +155,7 @@ export function describeCacheCases(label: string, backend: CacheBackend): void {
     it("metrics count hits, misses, stale answers and store calls per component, with no secret names", async () => {
       const text = await (await fetch(`http://127.0.0.1:${sidecar.metricsPort}/metrics`)).text();
       const metric = (name: string, component: string) => {
-        const m = new RegExp(`^${name}\\{component="${component}"\\} (\\d+)$`, "m").exec(text);
+        const m = new RegExp(`^${name}\\{app_id="[^"]*",component="${component}"\\} (\\d+)$`, "m").exec(text);
         assert.ok(m, `${name}{component="${component}"} missing`);
         return Number(m[1]);
       };

@@ -46,7 +46,13 @@ export async function startInProcess(opts: {
   for (const [name, store] of Object.entries(opts.stores))
     runtime.stores.set(name, { name, type: "secretstores.fake", version: "v1", store, features: store.features() });
   const scopes = new Map((opts.scopes ?? []).map((s) => [s.storeName, s]));
-  runtime.configuration = { scopes, apiAllowed: undefined, apiDenied: undefined, features: new Map() };
+  runtime.configuration = {
+    scopes,
+    apiAllowed: undefined,
+    apiDenied: undefined,
+    features: new Map(),
+    recordErrorCodes: false,
+  };
   const others = opts.resiliencyYaml
     ? splitDocuments(opts.resiliencyYaml).map((chunk) => ({
         kind: "Resiliency",

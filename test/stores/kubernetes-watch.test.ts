@@ -160,15 +160,18 @@ describe("kubernetes store with watch: true", () => {
     server.putSecret("cap-2", "c", { c: "2" });
     const s = new KubernetesSecretStore({ watchCache: { ...FAST, maxNamespaces: 1 } });
     stores.push(s);
+    const reads: boolean[] = [];
     await s.init(
       { kubeconfigPath: kubeconfig, watch: "true", defaultNamespace: "cap-1" },
-      storeContext("kubernetes", 10_000, log),
+      { ...storeContext("kubernetes", 10_000, log), cacheRead: (hit) => reads.push(hit) },
     );
     assert.deepEqual(await value(s, "c"), { c: "1" });
     assert.deepEqual(await value(s, "c", "cap-2"), { c: "2" });
     assert.deepEqual(Object.keys(s.watchStatus() ?? {}), ["cap-1"]);
     assert.equal(server.count({ verb: "get", namespace: "cap-2" }), 1);
     assert.equal(server.count({ verb: "get", namespace: "cap-1" }), 0);
+    // Each read reports whether the copy answered it (the cache-hit metric counts these).
+    assert.deepEqual(reads, [true, false]);
   });
 
   it("after an API server restart it reconnects with backoff and resumes from its resourceVersion", async () => {

@@ -25,9 +25,9 @@ let protobufjs: typeof Protobuf | undefined;
 const protobuf = (): typeof Protobuf => (protobufjs ??= require("protobufjs") as typeof Protobuf);
 
 /** proto/ at the package root: this file runs as dist/src/api/grpc/dapr-service.js. */
-const PROTO_ROOT = fileURLToPath(new URL("../../../../proto/", import.meta.url));
-const DAPR_PROTO = "dapr/proto/runtime/v1/dapr.proto";
-const SERVICE = "dapr.proto.runtime.v1.Dapr";
+export const PROTO_ROOT = fileURLToPath(new URL("../../../../proto/", import.meta.url));
+export const DAPR_PROTO = "dapr/proto/runtime/v1/dapr.proto";
+export const SERVICE = "dapr.proto.runtime.v1.Dapr";
 /** Files holding every message of the served methods (Empty is protobufjs's bundled copy, as with loadSync). */
 const SERVED_FILES = [DAPR_PROTO, "dapr/proto/runtime/v1/secret.proto", "dapr/proto/runtime/v1/metadata.proto"];
 export const SERVED_METHODS = new Set(["GetSecret", "GetBulkSecret", "GetMetadata", "SetMetadata", "Shutdown"]);
@@ -85,6 +85,12 @@ function fullRoot(): Protobuf.Root {
   return root;
 }
 
+/**
+ * The wire size of each message the served methods read or wrote, for daprd's bytes-per-rpc metrics: the
+ * (de)serializers know it and the handlers do not. Weak, so a message takes its entry with it.
+ */
+export const wireBytes = new WeakMap<object, number>();
+
 function serializer(type: () => Protobuf.Type): (value: unknown) => Buffer {
   // Bytes of frozen messages: the secrets service freezes the replies it keeps with cached answers, so a
   // cached answer is encoded once however often it is served.
@@ -94,9 +100,13 @@ function serializer(type: () => Protobuf.Type): (value: unknown) => Buffer {
     if (Array.isArray(value))
       throw new Error(`Failed to serialize message: expected object with ${cls.name} structure, got array instead`);
     const kept = Object.isFrozen(value) ? encodedOnce.get(value as object) : undefined;
-    if (kept) return kept;
+    if (kept) {
+      wireBytes.set(value as object, kept.length);
+      return kept;
+    }
     const bytes = cls.encode(cls.fromObject(value as Record<string, unknown>)).finish() as Buffer;
     if (Object.isFrozen(value)) encodedOnce.set(value as object, bytes);
+    if (typeof value === "object" && value !== null) wireBytes.set(value, bytes.length);
     return bytes;
   };
 }
@@ -104,7 +114,9 @@ function serializer(type: () => Protobuf.Type): (value: unknown) => Buffer {
 function deserializer(type: () => Protobuf.Type): (bytes: Buffer) => unknown {
   return (bytes) => {
     const cls = type();
-    return cls.toObject(cls.decode(bytes), OBJECT_OPTIONS);
+    const message = cls.toObject(cls.decode(bytes), OBJECT_OPTIONS);
+    wireBytes.set(message, bytes.length);
+    return message;
   };
 }
 

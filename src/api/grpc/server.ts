@@ -13,7 +13,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
-import { ApiError } from "../../errors/catalogue.js";
+import { ApiError, errorCategory, Errors } from "../../errors/catalogue.js";
 import { setExtendedMetadata } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
 import {
@@ -25,7 +25,8 @@ import {
   type SidecarState,
 } from "../sidecar-state.js";
 import { AnswerGates, approximateBytes, type GatedCall } from "./answer-gate.js";
-import { daprService } from "./dapr-service.js";
+import { daprService, wireBytes } from "./dapr-service.js";
+import { addReflection } from "./reflection.js";
 import { errorInfoMetadata } from "./status-details.js";
 
 export interface GrpcApiOptions {
@@ -57,6 +58,9 @@ type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknow
 
 const gates = new AnswerGates();
 
+/** The daprd error code behind each error status a handler answered, for the error-code metric. */
+const apiErrorCodes = new WeakMap<object, string>();
+
 /** Runs a call's work once its connection may build another answer, then answers it. */
 function reply<T>(call: GatedCall, cb: sendUnaryData<unknown>, work: () => Promise<T> | T): void {
   void gates.admit(call).then(async (admission) => {
@@ -67,14 +71,70 @@ function reply<T>(call: GatedCall, cb: sendUnaryData<unknown>, work: () => Promi
       value = await work();
     } catch (err) {
       admission.built(0);
-      if (err instanceof ApiError) cb({ code: err.grpcCode, details: err.message });
-      else cb({ code: status.INTERNAL, details: "internal error" });
+      if (err instanceof ApiError) {
+        const answer = { code: err.grpcCode, details: err.message };
+        apiErrorCodes.set(answer, err.code);
+        cb(answer);
+      } else cb({ code: status.INTERNAL, details: "internal error" });
       return;
     }
     admission.built(approximateBytes(value));
     cb(null, value);
   });
 }
+
+/** Go's names of the gRPC codes, as daprd's grpc_server_status label spells them. */
+const GO_CODE_NAMES = [
+  "OK",
+  "Canceled",
+  "Unknown",
+  "InvalidArgument",
+  "DeadlineExceeded",
+  "NotFound",
+  "AlreadyExists",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "FailedPrecondition",
+  "Aborted",
+  "OutOfRange",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+  "DataLoss",
+  "Unauthenticated",
+];
+
+/**
+ * daprd's gRPC server metrics around a served method. As in daprd, they sit after the token check: a call
+ * refused there is counted by keyward_api_refusals_total only.
+ */
+function observed(state: SidecarState, method: string, handler: Unary<unknown>): Unary<unknown> {
+  const metrics = state.metrics;
+  if (!metrics) return handler;
+  const fullMethod = `/dapr.proto.runtime.v1.Dapr/${method}`;
+  return (call, cb) => {
+    const started = performance.now();
+    handler(call, (err, value) => {
+      cb(err, value);
+      // grpc-js serialized the answer inside cb, so its size is known now.
+      const sent = value !== null && typeof value === "object" ? (wireBytes.get(value) ?? 0) : 0;
+      const received = wireBytes.get(call.request as object) ?? 0;
+      const code = err ? (err.code ?? status.UNKNOWN) : status.OK;
+      metrics.recordGrpc(fullMethod, GO_CODE_NAMES[code] ?? "Unknown", received, sent, performance.now() - started);
+      const apiCode = err ? apiErrorCodes.get(err) : undefined;
+      if (apiCode !== undefined) {
+        metrics.errorCode(apiCode, errorCategory(apiCode));
+        if (apiCode === Errors.PERMISSION_DENIED.code) metrics.refused("grpc", "scope");
+      }
+    });
+  };
+}
+
+/**
+ * What daprd reports for the app connection of a sidecar started without an app: its default protocol and
+ * channel address, port and concurrency unset. Keyward never calls an app.
+ */
+const APP_CONNECTION = { protocol: "http", channel_address: "127.0.0.1" };
 
 /**
  * `reply` for a call that reaches a store: its signal aborts when the client cancels, its deadline passes
@@ -124,6 +184,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     };
     const refuse = (code: status, details: string, httpCode: string, reason: string) => {
       logCall(code, reason);
+      state.metrics?.refused("grpc", code === status.UNAUTHENTICATED ? "token" : "api_denied");
       call.sendStatus({
         code,
         details,
@@ -188,6 +249,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
         },
         runtime_version: DAPR_RUNTIME_VERSION,
         enabled_features: [],
+        app_connection_properties: APP_CONNECTION,
         actor_runtime: { runtime_status: "DISABLED", host_ready: false },
       }))) as Unary<unknown>,
     SetMetadata: ((call, cb) =>
@@ -209,6 +271,8 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     "grpc.max_send_message_length": opts.maxMessageBytes,
     ...GRPC_CONNECTION_BOUNDS,
   });
+  for (const [name, handler] of Object.entries(impl)) impl[name] = observed(state, name, handler as Unary<unknown>);
   server.addService(service, impl);
+  addReflection(server);
   return server;
 }

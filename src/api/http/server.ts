@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
-import { ApiError, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
+import { ApiError, errorCategory, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
 import { EXTENDED_METADATA_LIMITS, setExtendedMetadata } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
 import {
@@ -17,6 +17,7 @@ import {
 } from "../sidecar-state.js";
 import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
 import { apiErrorBody, goFlatMap, goString } from "./encode.js";
+import { metricsMethod, metricsPath } from "./metrics-path.js";
 import { pipelineGates } from "./pipeline-gate.js";
 import { validateRequestBody } from "./request-body.js";
 
@@ -29,9 +30,21 @@ export interface HttpApiOptions {
 
 const JSON_TYPE = "application/json";
 
+/** What the metrics read off a response once it is done: why it was refused, its body's size. */
+const OUTCOME = Symbol("keyward.outcome");
+const BODY_BYTES = Symbol("keyward.bodyBytes");
+type Refusal = "token" | "api_denied" | "scope";
+type Annotated = ServerResponse & { [OUTCOME]?: Refusal; [BODY_BYTES]?: number };
+
 function send(res: ServerResponse, status: number, body: string | Buffer, type = JSON_TYPE): void {
-  res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body) });
+  const length = Buffer.byteLength(body);
+  (res as Annotated)[BODY_BYTES] = length;
+  res.writeHead(status, { "Content-Type": type, "Content-Length": length });
   res.end(body);
+}
+
+function refused(res: ServerResponse, why: Refusal): void {
+  (res as Annotated)[OUTCOME] ??= why;
 }
 
 /** Why a call was refused, for the API log line: an error code or a fixed text, never a value or token. */
@@ -40,16 +53,19 @@ const refusals = new WeakMap<ServerResponse, string>();
 function sendError(res: ServerResponse, err: ApiError | ApiErrorDefinition, args: string[] = []): void {
   const e = err instanceof ApiError ? err : new ApiError(err, args);
   refusals.set(res, e.code);
+  if (e.code === Errors.PERMISSION_DENIED.code) refused(res, "scope");
   send(res, e.httpStatus, apiErrorBody(e.code, e.message));
 }
 
 /** Go's http.Error: plain text with a newline. */
 function sendText(res: ServerResponse, status: number, text: string): void {
   refusals.set(res, text.slice(0, text.indexOf(".") < 0 ? undefined : text.indexOf(".")));
+  const length = Buffer.byteLength(text) + 1;
+  (res as Annotated)[BODY_BYTES] = length;
   res.writeHead(status, {
     "Content-Type": "text/plain; charset=utf-8",
     "X-Content-Type-Options": "nosniff",
-    "Content-Length": Buffer.byteLength(text) + 1,
+    "Content-Length": length,
   });
   res.end(text + "\n");
 }
@@ -119,11 +135,28 @@ async function acceptBody(
   return true;
 }
 
+/** daprd's HTTP server metrics for one request, recorded when its response is done or its client gone. */
+function observe(req: IncomingMessage, res: ServerResponse, state: SidecarState): void {
+  const metrics = state.metrics!;
+  const started = performance.now();
+  res.once("close", () => {
+    const reqBytes = Math.max(0, Number(req.headers["content-length"]) || 0);
+    const resBytes = (res as Annotated)[BODY_BYTES] ?? 0;
+    const path = metricsPath(req.url, (n) => state.runtime.stores.has(n));
+    metrics.recordHttp(metricsMethod(req), path, res.statusCode, reqBytes, resBytes, performance.now() - started);
+    const code = refusals.get(res);
+    if (code?.startsWith("ERR_")) metrics.errorCode(code, errorCategory(code));
+    const why = (res as Annotated)[OUTCOME];
+    if (why) metrics.refused("http", why);
+  });
+}
+
 export function createHttpApi(opts: HttpApiOptions): Server {
   const { log } = opts;
   const gates = pipelineGates();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = opts.apiLogging ? performance.now() : 0;
+    if (opts.state.metrics) observe(req, res, opts.state);
     gates.enter(res, () =>
       handle(req, res, opts).catch((err: unknown) => {
         log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
@@ -179,6 +212,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
     const trimmed = rawPath.replace(/^\/+|\/+$/g, "");
     const exempt = method === "GET" && (trimmed === "v1.0/healthz" || trimmed === "v1.0/healthz/outbound");
     if (!exempt && !tokenMatches(state.token, req.headers["dapr-api-token"] as string | undefined)) {
+      refused(res, "token");
       sendText(res, 401, "invalid api token");
       return;
     }
@@ -189,14 +223,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
   const cfg = state.runtime.configuration;
   if (seg[1] === "v1.0") {
     // apiAllowed allocates on every call; without any allow or deny list its answer is always yes (hot path).
-    if (
-      seg[2] === "secrets" &&
-      seg.length === 5 &&
-      method === "GET" &&
-      ((cfg.apiAllowed === undefined && cfg.apiDenied === undefined) ||
-        apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http"))
-    ) {
-      return secrets(req, res, opts, seg[3]!, seg[4]!, rawQuery);
+    if (seg[2] === "secrets" && seg.length === 5 && method === "GET") {
+      if (
+        (cfg.apiAllowed === undefined && cfg.apiDenied === undefined) ||
+        apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http")
+      )
+        return secrets(req, res, opts, seg[3]!, seg[4]!, rawQuery);
+      // daprd registers no route for a denied API, so the answer below is its "no route" one.
+      refused(res, "api_denied");
     }
     if (seg[2] === "healthz" && method === "GET") {
       if (seg.length === 3) return healthz(res, state, rawQuery);
@@ -299,7 +333,10 @@ export function metadataBody(state: SidecarState): string {
   return (
     `{"id":${goString(state.appId)},"runtimeVersion":${goString(DAPR_RUNTIME_VERSION)}` +
     (components.length ? `,"components":[${components.join(",")}]` : "") +
-    `,"extended":${goFlatMap(extended)},"actorRuntime":{"runtimeStatus":"DISABLED"}}\n`
+    `,"extended":${goFlatMap(extended)}` +
+    // What daprd reports for a sidecar started without an app (no port, default protocol and address).
+    `,"appConnectionProperties":{"protocol":"http","channelAddress":"127.0.0.1"}` +
+    `,"actorRuntime":{"runtimeStatus":"DISABLED","hostReady":false}}\n`
   );
 }
 

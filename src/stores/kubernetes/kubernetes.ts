@@ -37,6 +37,7 @@ export interface KubernetesStoreOptions {
 export class KubernetesSecretStore implements SecretStore {
   private client: SecretsClient | undefined;
   private cache: SecretWatchCache | undefined;
+  private cacheRead: StoreContext["cacheRead"];
   private defaultNamespace = "";
   /** The app's namespace (env NAMESPACE), from the context. */
   private appNamespace = "";
@@ -62,6 +63,7 @@ export class KubernetesSecretStore implements SecretStore {
     ctx.log.info("kubernetes secret store configured", { config: choice.source, server: client.server, watch });
     if (watch) {
       this.cache = new SecretWatchCache(client, ctx.log, this.options.watchCache);
+      this.cacheRead = ctx.cacheRead;
       // Start the namespace most reads will use now; reads that come before its first list wait for it.
       const ns = this.appNamespace || this.defaultNamespace;
       if (ns && NAMESPACE_NAME.test(ns)) this.cache.start(ns);
@@ -88,6 +90,7 @@ export class KubernetesSecretStore implements SecretStore {
     this.secretName(req.name);
     if (this.cache) {
       const secrets = await this.cache.snapshot(namespace, signal);
+      this.cacheRead?.(secrets !== undefined);
       if (secrets) {
         const data = secrets.get(req.name);
         if (!data) {
@@ -106,7 +109,10 @@ export class KubernetesSecretStore implements SecretStore {
     const client = this.ready();
     const namespace = this.namespaceFor(req.metadata);
     let secrets: ReadonlyMap<string, SecretData> | undefined;
-    if (this.cache) secrets = await this.cache.snapshot(namespace, signal);
+    if (this.cache) {
+      secrets = await this.cache.snapshot(namespace, signal);
+      this.cacheRead?.(secrets !== undefined);
+    }
     secrets ??= (await client.list(namespace, signal)).secrets;
     const out: BulkSecretData = {};
     for (const [name, data] of secrets) out[name] = { ...data };
