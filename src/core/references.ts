@@ -7,7 +7,10 @@ import { randomUUID } from "node:crypto";
 import type { ComponentManifest } from "../resources/component.js";
 import type { SecretData, SecretStore } from "../stores/types.js";
 
-export class ReferenceError extends Error {}
+/** A `secretKeyRef` that cannot be resolved; its message names the metadata item, never a value. */
+export class SecretRefError extends Error {
+  override readonly name = "SecretRefError";
+}
 
 /** The store that resolves a component's secretKeyRefs, or undefined when it has none. */
 export function referencedStore(c: ComponentManifest, defaultStore: string): string | undefined {
@@ -85,7 +88,7 @@ export function envRefAllowed(name: string, env: NodeJS.ProcessEnv): boolean {
   return allow === undefined || allow === "" || allow.split(" ").includes(upper);
 }
 
-/** Produces the metadata map a store's init gets. Throws ReferenceError naming the item, never its value. */
+/** Produces the metadata map a store's init gets. Throws SecretRefError naming the item, never its value. */
 export async function resolveMetadata(c: ComponentManifest, ctx: ResolveContext): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const cache = new Map<string, SecretData | null>();
@@ -98,14 +101,14 @@ export async function resolveMetadata(c: ComponentManifest, ctx: ResolveContext)
       // As daprd: an item whose envRef was used (or refused) is not also looked up by secretKeyRef.
       const storeName = referencedStore(c, ctx.defaultStore)!;
       const store = ctx.store(storeName);
-      if (!store) throw new ReferenceError(`metadata ${item.name}: secret store ${storeName} is not loaded`);
+      if (!store) throw new SecretRefError(`metadata ${item.name}: secret store ${storeName} is not loaded`);
       const ref = item.secretKeyRef;
       let data = cache.get(ref.name);
       if (data === undefined) {
         try {
           data = await store.getSecret({ name: ref.name, metadata: { namespace: c.namespace } });
         } catch (err) {
-          throw new ReferenceError(
+          throw new SecretRefError(
             `metadata ${item.name}: secretKeyRef ${ref.name} from store ${storeName}: ${(err as Error).message}`,
           );
         }
@@ -115,7 +118,7 @@ export async function resolveMetadata(c: ComponentManifest, ctx: ResolveContext)
       const resolved = data?.[key];
       if (resolved === undefined || resolved === "") {
         const why = resolved === undefined ? `has no key ${key}` : `has an empty value for key ${key}`;
-        throw new ReferenceError(`metadata ${item.name}: secret ${ref.name} in store ${storeName} ${why}`);
+        throw new SecretRefError(`metadata ${item.name}: secret ${ref.name} in store ${storeName} ${why}`);
       }
       value = resolved;
     }
@@ -134,7 +137,7 @@ function applyTemplates(value: string, c: ComponentManifest, ctx: ResolveContext
       .replace(/\{namespace\}/g, () => `${ctx.namespace}.${ctx.appId}`)
       .replace(/\{podName\}/g, () => {
         const pod = ctx.env.POD_NAME;
-        if (!pod) throw new ReferenceError(`component ${c.name}: {podName} is used but POD_NAME is not set`);
+        if (!pod) throw new SecretRefError(`component ${c.name}: {podName} is used but POD_NAME is not set`);
         return pod;
       })
   );

@@ -72,6 +72,8 @@ export const Errors = {
     GrpcStatus.UNAVAILABLE,
     "dapr outbound is not ready",
   ),
+  /** Anything that is not an ApiError: the cause stays in the log, the caller sees only this. */
+  INTERNAL: define("ERR_INTERNAL", 500, GrpcStatus.INTERNAL, "internal error"),
   METADATA_SET: define("ERR_METADATA_SET", 400, GrpcStatus.INVALID_ARGUMENT, "failed setting metadata: %s"),
 } as const satisfies Record<string, ApiErrorDefinition>;
 

@@ -29,12 +29,6 @@ export function booleanOption(metadata: ComponentMetadata, name: string, fallbac
 }
 
 /** A required, non-empty option. */
-export function requiredOption(metadata: ComponentMetadata, message: string, ...names: string[]): string {
-  const v = metadataValue(metadata, ...names);
-  if (v === undefined || v === "") throw new SecretStoreError("invalid_config", message);
-  return v;
-}
-
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**

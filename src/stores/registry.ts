@@ -16,11 +16,6 @@ const BUILTIN: Record<string, string> = {
   "gcp.secretmanager": "./gcp/secretmanager.js",
 };
 
-/** Lower-cased type names without the `secretstores.` prefix. */
-export function builtinStoreTypes(): string[] {
-  return Object.keys(BUILTIN).sort();
-}
-
 /**
  * Finds the definition for a component `spec.type`/`spec.version`, or undefined.
  * Like daprd, the type is case-insensitive and "", "v0" and "v1" select the first version.

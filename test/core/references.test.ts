@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import {
   envRefAllowed,
   orderByReferences,
-  ReferenceError,
+  SecretRefError,
   resolveMetadata,
   type ResolveContext,
 } from "../../src/core/references.js";
@@ -159,7 +159,7 @@ describe("resolveMetadata: secretKeyRef", () => {
     });
     const check = async (items: string, re: RegExp, stores: Record<string, SecretStore> = { vault }) => {
       await assert.rejects(resolveMetadata(component("c", { auth: "vault", items }), ctx(stores).c), (err: unknown) => {
-        assert.ok(err instanceof ReferenceError);
+        assert.ok(err instanceof SecretRefError);
         assert.match(err.message, re);
         assert.doesNotMatch(err.message, new RegExp(seed));
         return true;

@@ -200,11 +200,14 @@ void describe("hashicorp.vault authentication and token lifecycle", () => {
     );
     const reads = vault.requests.length;
     assert.deepEqual(await read(s), { password: "app-secret-value" });
-    assert.deepEqual(
-      vault.requests.slice(reads).map((r) => r.status),
-      [200],
-      "the read went through at once with the new token",
+    // On a loaded machine the read can leave before the new login's answer has reached the store; it may then
+    // meet the revoked token once, but must succeed on the token of that same login, without another one.
+    const statuses = vault.requests.slice(reads).map((r) => r.status);
+    assert.ok(
+      statuses.length === 1 ? statuses[0] === 200 : statuses.join() === "403,200",
+      `the read went through with the new token (${statuses.join()})`,
     );
+    assert.equal(count(/auth\/approle\/login/) - before, 1, "no second login");
   });
 
   void it("when logging in again fails too, the store reports it after one attempt", async () => {

@@ -71,11 +71,11 @@ function reply<T>(call: GatedCall, cb: sendUnaryData<unknown>, work: () => Promi
       value = await work();
     } catch (err) {
       admission.built(0);
-      if (err instanceof ApiError) {
-        const answer = { code: err.grpcCode, details: err.message };
-        apiErrorCodes.set(answer, err.code);
-        cb(answer);
-      } else cb({ code: status.INTERNAL, details: "internal error" });
+      // Anything but an ApiError is a bug: the caller learns nothing of its cause.
+      const e = err instanceof ApiError ? err : new ApiError(Errors.INTERNAL);
+      const answer = { code: e.grpcCode, details: e.message };
+      apiErrorCodes.set(answer, e.code);
+      cb(answer);
       return;
     }
     admission.built(approximateBytes(value));

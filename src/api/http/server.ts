@@ -160,8 +160,7 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     gates.enter(res, () =>
       handle(req, res, opts).catch((err: unknown) => {
         log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
-        if (!res.headersSent)
-          sendError(res, new ApiError({ code: "ERROR", httpStatus: 500, grpcCode: 13, template: "internal error" }));
+        if (!res.headersSent) sendError(res, Errors.INTERNAL);
         else res.destroy();
       }),
     );

@@ -16,7 +16,7 @@ import {
   type StoreContext,
 } from "../types.js";
 import { mapLimit } from "../shared/concurrency.js";
-import { checkAwsMetadata, createClient, readAwsSettings } from "./client.js";
+import { checkAwsMetadata, createClient, readAwsSettings } from "./settings.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS SSM Parameter Store";

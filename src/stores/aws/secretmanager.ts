@@ -19,7 +19,7 @@ import {
 } from "../types.js";
 import { mapLimit } from "../shared/concurrency.js";
 import { stringValues } from "../shared/go-json.js";
-import { checkAwsMetadata, createClient, readAwsSettings } from "./client.js";
+import { checkAwsMetadata, createClient, readAwsSettings } from "./settings.js";
 import { toStoreError } from "./errors.js";
 
 const SERVICE = "AWS Secrets Manager";
