@@ -103,22 +103,6 @@ export async function readAwsSettings(md: ComponentMetadata, ctx: StoreContext):
   const sessionName = option(md, "sessionName") ?? DEFAULT_SESSION_NAME;
   const secrets = [accessKey, secretKey, sessionToken].filter((s): s is string => s !== undefined);
 
-  if ((accessKey === undefined) !== (secretKey === undefined)) {
-    throw new SecretStoreError(
-      "invalid_config",
-      `metadata ${accessKey === undefined ? "secretKey" : "accessKey"} is set without ${accessKey === undefined ? "accessKey" : "secretKey"}: give both, or neither to use the default credential chain`,
-    );
-  }
-  if (sessionToken !== undefined && accessKey === undefined) {
-    throw new SecretStoreError("invalid_config", "metadata sessionToken is set without accessKey and secretKey");
-  }
-  if (option(md, "trustAnchorArn") !== undefined || option(md, "trustProfileArn") !== undefined) {
-    throw new SecretStoreError(
-      "invalid_config",
-      "IAM Roles Anywhere (trustAnchorArn/trustProfileArn) is not supported by this store; use static keys, assumeRoleArn or the default credential chain",
-    );
-  }
-
   const { fromNodeProviderChain, fromTemporaryCredentials } = await import("@aws-sdk/credential-providers");
   let base: AwsCredentialProvider;
   let baseSource: string;
