@@ -1,10 +1,9 @@
 /** @module `keyward validate`: load resources and configuration as `serve` would, report every problem. */
-import { checkComponent, writtenMetadata } from "../core/component-check.js";
+import { checkWrittenComponent } from "../core/component-check.js";
 import { orderByReferences } from "../core/references.js";
 import { buildPolicies } from "../core/resiliency.js";
 import { loadConfiguration, unmatchedScopeWarnings, type RuntimeConfiguration } from "../resources/configuration.js";
 import { loadResources } from "../resources/load.js";
-import { findStoreDefinition } from "../stores/registry.js";
 import { bool, list, parseFlags, str, UsageError, type FlagSpec } from "./flags.js";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -61,15 +60,7 @@ export async function validate(argv: readonly string[], env: NodeJS.ProcessEnv):
       problems.push(`resiliency: ${(err as Error).message}`);
     }
     for (const c of res.secretStores) {
-      const def = await findStoreDefinition(c.type, c.version).catch(() => undefined);
-      if (!def) {
-        problems.push(
-          `${c.file}:${c.line}: component ${c.name}: couldn't find secret store ${c.type}/${c.version || "v1"}`,
-        );
-        continue;
-      }
-      const { metadata, unknown } = writtenMetadata(c, env);
-      const found = await checkComponent(c, def, metadata, env, { unknown, storeChecks: true });
+      const found = await checkWrittenComponent(c, env);
       problems.push(...found.problems);
       warnings.push(...found.warnings);
     }

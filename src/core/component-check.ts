@@ -6,6 +6,7 @@ import { envRefAllowed } from "./references.js";
 import type { ComponentManifest } from "../resources/component.js";
 import { checkStoreMetadata, declaredField, fieldNames } from "../stores/declared-metadata.js";
 import type { ComponentMetadata, MetadataProblem, SecretStoreDefinition } from "../stores/types.js";
+import { findStoreDefinition } from "../stores/registry.js";
 import { isCacheMetadata, splitCacheMetadata } from "./cache/options.js";
 
 export interface ComponentFindings {
@@ -81,4 +82,16 @@ export async function checkComponent(
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** `keyward validate`'s check of one component as written: its store type, then its metadata. */
+export async function checkWrittenComponent(c: ComponentManifest, env: NodeJS.ProcessEnv): Promise<ComponentFindings> {
+  const def = await findStoreDefinition(c.type, c.version).catch(() => undefined);
+  if (!def)
+    return {
+      problems: [`${c.file}:${c.line}: component ${c.name}: couldn't find secret store ${c.type}/${c.version || "v1"}`],
+      warnings: [],
+    };
+  const { metadata, unknown } = writtenMetadata(c, env);
+  return checkComponent(c, def, metadata, env, { unknown, storeChecks: true });
 }
