@@ -39,7 +39,7 @@ const OUTAGE_MS = 5000;
 const SETTLE_MS = 2000;
 const SAMPLE_EVERY_MS = Math.max(2000, Math.min(20_000, DURATION_MS / 30));
 const WARM_UP_MS = 30_000;
-/** RSS growth allowed between the middle and the last third of the steady part of the run. */
+/** RSS growth allowed in the last third of the steady part of the run over the higher of the two before it. */
 const RSS_TOLERANCE = { ratio: 0.1, mb: 15 };
 /** Used-heap growth allowed between the first and the last third (medians of samples taken between GCs). */
 const HEAP_TOLERANCE = { ratio: 0.5, mb: 15 };
@@ -214,13 +214,15 @@ const fdLate = Math.max(...late.map((s) => s.fds));
 const problems: string[] = [];
 // A leak keeps growing. V8's heap spaces and the C allocator's arenas grow to the load's working size for
 // several minutes and then level off, without live objects growing (heap snapshots taken 200 reloads apart
-// hold the same objects): so RSS is judged between the middle and the last third of the steady part, and live
+// hold the same objects): so the last third's RSS must stay near the highest of the two before it (RSS also moves up and down with
+// the load), and live
 // JavaScript objects by the used heap between its first and last third.
 if (steady.length < 6) problems.push(`the run is too short to measure growth: use --duration 3m or more`);
 else {
-  if (rssLate > rssMiddle + Math.max(RSS_TOLERANCE.mb, rssMiddle * RSS_TOLERANCE.ratio))
+  const rssBefore = Math.max(rssEarly, rssMiddle);
+  if (rssLate > rssBefore + Math.max(RSS_TOLERANCE.mb, rssBefore * RSS_TOLERANCE.ratio))
     problems.push(
-      `RSS kept growing: ${rssMiddle.toFixed(1)} MB in the middle third, ${rssLate.toFixed(1)} MB in the last`,
+      `RSS kept growing: ${rssEarly.toFixed(1)} → ${rssMiddle.toFixed(1)} → ${rssLate.toFixed(1)} MB by thirds`,
     );
   if (heapLate > heapEarly + Math.max(HEAP_TOLERANCE.mb, heapEarly * HEAP_TOLERANCE.ratio))
     problems.push(`used heap grew from ${heapEarly.toFixed(1)} MB to ${heapLate.toFixed(1)} MB`);
