@@ -214,9 +214,8 @@ const fdLate = Math.max(...late.map((s) => s.fds));
 const problems: string[] = [];
 // A leak keeps growing. V8's heap spaces and the C allocator's arenas grow to the load's working size for
 // several minutes and then level off, without live objects growing (heap snapshots taken 200 reloads apart
-// hold the same objects): so the last third's RSS must stay near the highest of the two before it (RSS also moves up and down with
-// the load), and live
-// JavaScript objects by the used heap between its first and last third.
+// hold the same objects); RSS also moves up and down with the load. So the last third's RSS is held against
+// the higher of the two thirds before it, and live objects are judged by the used heap, first third to last.
 if (steady.length < 6) problems.push(`the run is too short to measure growth: use --duration 3m or more`);
 else {
   const rssBefore = Math.max(rssEarly, rssMiddle);
