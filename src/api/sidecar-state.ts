@@ -1,5 +1,6 @@
 /** @module What both API servers share besides the secrets service: identity, readiness, token, shutdown. */
 import { timingSafeEqual, createHash } from "node:crypto";
+import type { AuditLog } from "../audit/audit-log.js";
 import type { InFlightCalls } from "../core/cancellation.js";
 import type { SidecarMetrics } from "../metrics.js";
 import type { Runtime } from "../core/runtime.js";
@@ -17,6 +18,8 @@ export interface SidecarState {
   calls: InFlightCalls;
   /** Present when metrics are on. */
   metrics?: SidecarMetrics;
+  /** Present with --audit-log. */
+  audit?: AuditLog;
   /** Starts a graceful shutdown (idempotent). */
   requestShutdown(reason: string): void;
 }

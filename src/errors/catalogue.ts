@@ -72,6 +72,13 @@ export const Errors = {
     GrpcStatus.UNAVAILABLE,
     "dapr outbound is not ready",
   ),
+  // Keyward's own: --audit-log-required refuses an access whose audit line could not be written.
+  AUDIT_LOG: define(
+    "ERR_AUDIT_LOG",
+    500,
+    GrpcStatus.INTERNAL,
+    "access refused: the audit log cannot be written (--audit-log-required)",
+  ),
   METADATA_SET: define("ERR_METADATA_SET", 400, GrpcStatus.INVALID_ARGUMENT, "failed setting metadata: %s"),
 } as const satisfies Record<string, ApiErrorDefinition>;
 

@@ -4,6 +4,7 @@
  * UNIMPLEMENTED. grpc-js accepts both `application/grpc` and Connect's `application/grpc+proto`.
  */
 import {
+  Metadata,
   Server,
   ServerInterceptingCall,
   status,
@@ -12,6 +13,7 @@ import {
   type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from "../../audit/audit-record.js";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors } from "../../errors/catalogue.js";
 import { setExtendedMetadata } from "../extended-metadata.js";
@@ -161,6 +163,26 @@ function replyCancellable<T>(
   );
 }
 
+const GRPC_OPERATION: Record<string, string> = {
+  GetSecret: "get",
+  GetBulkSecret: "bulk",
+  GetMetadata: "metadata",
+  SetMetadata: "metadata",
+  Shutdown: "shutdown",
+};
+
+/** Who asks, for the audit line: grpc-js gives the peer as `address:port`. */
+function grpcAuditCall(peer: string, md: Metadata, operation: string): AuditCall {
+  const m = /^(.*):(\d+)$/.exec(peer);
+  const traceId = traceIdOf(md.get("traceparent")[0]);
+  return {
+    transport: "grpc",
+    remote_address: m ? peerAddress(m[1], Number(m[2])) : peer,
+    operation,
+    ...(traceId ? { trace_id: traceId } : {}),
+  };
+}
+
 export function createGrpcApi(opts: GrpcApiOptions): Server {
   const { state } = opts;
   const service = daprService();
@@ -169,7 +191,13 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     // With no token, no API allow/deny list and no API logging the wrapper below would pass everything
     // through unchanged: hand grpc-js its own call back and spare every call the extra layer (hot path, profiled).
     const cfg0 = state.runtime.configuration;
-    if (state.token === undefined && !opts.apiLogging && cfg0.apiAllowed === undefined && cfg0.apiDenied === undefined)
+    if (
+      state.token === undefined &&
+      !opts.apiLogging &&
+      !state.audit &&
+      cfg0.apiAllowed === undefined &&
+      cfg0.apiDenied === undefined
+    )
       return call as ServerInterceptingCall;
     const method = descriptor.path.slice(descriptor.path.lastIndexOf("/") + 1);
     const started = performance.now();
@@ -182,8 +210,15 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
       const fields = { method: descriptor.path, code: status[code], duration, ...(reason ? { reason } : {}) };
       opts.log.info(fields, "gRPC API called");
     };
-    const refuse = (code: status, details: string, httpCode: string, reason: string) => {
+    const refuse = (code: status, details: string, httpCode: string, reason: string, md: Metadata) => {
       logCall(code, reason);
+      // Refused on the metadata, before the request message is read: the line has no store or secret name.
+      state.audit?.write(
+        deniedRecord(
+          grpcAuditCall(call.getPeer(), md, GRPC_OPERATION[method] ?? "other"),
+          code === status.UNAUTHENTICATED ? "token" : "allowlist",
+        ),
+      );
       state.metrics?.refused("grpc", code === status.UNAUTHENTICATED ? "token" : "api_denied");
       call.sendStatus({
         code,
@@ -198,7 +233,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
             const cfg = state.runtime.configuration;
             const group = GROUP[method] ?? method;
             if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method])
-              return refuse(status.UNIMPLEMENTED, "Not Implemented", "501", "requested endpoint is not available");
+              return refuse(status.UNIMPLEMENTED, "Not Implemented", "501", "requested endpoint is not available", md);
             if (state.token !== undefined) {
               const given = md.get("dapr-api-token");
               const detail =
@@ -207,7 +242,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
                   : !tokenMatches(state.token, String(given[0]))
                     ? "authentication error: api token mismatch"
                     : undefined;
-              if (detail !== undefined) return refuse(status.UNAUTHENTICATED, "Unauthorized", "401", detail);
+              if (detail !== undefined) return refuse(status.UNAUTHENTICATED, "Unauthorized", "401", detail, md);
               md.remove("dapr-api-token");
             }
             mdNext(md);
@@ -231,12 +266,20 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     GetSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; key: string; metadata: Record<string, string> };
-        return (await state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal)).grpc();
+        const answer = state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal);
+        const audit = state.audit;
+        if (!audit) return (await answer).grpc();
+        const who = { ...grpcAuditCall(call.getPeer(), call.metadata, "get"), store: r.store_name, secret: r.key };
+        return (await audited(audit, who, answer, false)).grpc();
       })) as Unary<unknown>,
     GetBulkSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; metadata: Record<string, string> };
-        return (await state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal)).grpc();
+        const answer = state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal);
+        const audit = state.audit;
+        if (!audit) return (await answer).grpc();
+        const who = { ...grpcAuditCall(call.getPeer(), call.metadata, "bulk"), store: r.store_name, secret: "bulk" };
+        return (await audited(audit, who, answer, true)).grpc();
       })) as Unary<unknown>,
     GetMetadata: ((call, cb) =>
       reply(call, cb, () => ({

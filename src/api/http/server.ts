@@ -15,6 +15,9 @@ import {
   tokenMatches,
   type SidecarState,
 } from "../sidecar-state.js";
+import type { DenyReason } from "../../audit/audit-log.js";
+import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from "../../audit/audit-record.js";
+import type { BulkAnswer, SecretAnswer } from "../../core/cache/answer.js";
 import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
 import { apiErrorBody, goFlatMap, goString } from "./encode.js";
 import { metricsMethod, metricsPath } from "./metrics-path.js";
@@ -116,12 +119,14 @@ async function acceptBody(
   res: ServerResponse,
   max: number,
   kind: "get" | "bulk",
+  audit: ((reason: DenyReason) => void) | undefined,
 ): Promise<boolean> {
   if (!hasBody(req)) return true;
   let body: Buffer;
   try {
     body = await readBody(req, max);
   } catch (err) {
+    audit?.(err instanceof BodyTooLarge ? "limit" : "bad_request");
     res.setHeader("Connection", "close");
     sendError(res, Errors.BODY_READ, [(err as Error).message]);
     return false;
@@ -129,10 +134,38 @@ async function acceptBody(
   if (body.length === 0) return true;
   const problem = validateRequestBody(body.toString("utf8"), kind);
   if (problem !== undefined) {
+    audit?.("bad_request");
     sendError(res, Errors.MALFORMED_REQUEST, [problem]);
     return false;
   }
   return true;
+}
+
+/** Who asks what, for the audit line: the route's names as sent (unescaped when they can be). */
+function auditCall(req: IncomingMessage, rawPath: string): AuditCall {
+  const seg = cleanPath(rawPath).split("/");
+  const isSecrets = seg[1] === "v1.0" && seg[2] === "secrets" && seg.length === 5;
+  const name = (raw: string) => {
+    try {
+      return queryUnescape(raw);
+    } catch {
+      return raw;
+    }
+  };
+  const traceId = traceIdOf(req.headers.traceparent);
+  return {
+    transport: "http",
+    remote_address: peerAddress(req.socket.remoteAddress, req.socket.remotePort),
+    ...(isSecrets ? { store: name(seg[3]!), secret: seg[4] === "bulk" ? "bulk" : name(seg[4]!) } : {}),
+    operation: isSecrets ? (seg[4] === "bulk" ? "bulk" : "get") : httpOperation(seg),
+    ...(traceId ? { trace_id: traceId } : {}),
+  };
+}
+
+/** The API group of a path that is not a secret read, as the audit line names it (a fixed word). */
+function httpOperation(seg: readonly string[]): string {
+  const group = seg[1] === "v1.0" ? seg[2] : undefined;
+  return group === "metadata" || group === "shutdown" || group === "healthz" ? group : "other";
 }
 
 /** daprd's HTTP server metrics for one request, recorded when its response is done or its client gone. */
@@ -212,6 +245,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
     const trimmed = rawPath.replace(/^\/+|\/+$/g, "");
     const exempt = method === "GET" && (trimmed === "v1.0/healthz" || trimmed === "v1.0/healthz/outbound");
     if (!exempt && !tokenMatches(state.token, req.headers["dapr-api-token"] as string | undefined)) {
+      state.audit?.write(deniedRecord(auditCall(req, rawPath), "token"));
       refused(res, "token");
       sendText(res, 401, "invalid api token");
       return;
@@ -228,8 +262,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
         (cfg.apiAllowed === undefined && cfg.apiDenied === undefined) ||
         apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http")
       )
-        return secrets(req, res, opts, seg[3]!, seg[4]!, rawQuery);
+        return secrets(req, res, opts, rawPath, seg[3]!, seg[4]!, rawQuery);
       // daprd registers no route for a denied API, so the answer below is its "no route" one.
+      state.audit?.write(deniedRecord(auditCall(req, rawPath), "allowlist"));
       refused(res, "api_denied");
     }
     if (seg[2] === "healthz" && method === "GET") {
@@ -263,10 +298,14 @@ async function secrets(
   req: IncomingMessage,
   res: ServerResponse,
   opts: HttpApiOptions,
+  rawPath: string,
   rawStore: string,
   rawKey: string,
   rawQuery: string,
 ): Promise<void> {
+  const audit = opts.state.audit;
+  // Built only with --audit-log: without it a call pays this one test.
+  const call = audit ? auditCall(req, rawPath) : undefined;
   let store: string;
   let key: string;
   let param = "secretStoreName";
@@ -276,21 +315,22 @@ async function secrets(
     key = queryUnescape(rawKey);
   } catch (err) {
     if (!(err instanceof EscapeError)) throw err;
+    audit?.write(deniedRecord(call!, "bad_request"));
     return sendText(res, 400, `failed to unescape request parameter "${param}". Error: ${err.message}`);
   }
   const bulk = rawKey === "bulk";
+  const refusedBody = audit ? (reason: DenyReason) => void audit.write(deniedRecord(call!, reason)) : undefined;
   // GETs almost never carry a body: testing first spares them acceptBody's extra promise (hot path, profiled).
-  if (hasBody(req) && !(await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get"))) return;
+  if (hasBody(req) && !(await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get", refusedBody))) return;
   const metadata = metadataFromQuery(rawQuery);
   const service = opts.state.runtime.service;
   const signal = callSignal(res, opts.state.calls);
   try {
+    const pending: Promise<SecretAnswer | BulkAnswer> = bulk
+      ? service.getBulkSecretAnswer(store, metadata, signal)
+      : service.getSecretAnswer(store, key, metadata, signal);
     // The body is the answer's own, made once: a cached answer is sent again without serialising it.
-    const body = (
-      bulk
-        ? await service.getBulkSecretAnswer(store, metadata, signal)
-        : await service.getSecretAnswer(store, key, metadata, signal)
-    ).http();
+    const body = (await (audit ? audited(audit, call!, pending, bulk) : pending)).http();
     if (body === null) res.writeHead(204).end();
     else send(res, 200, body);
   } catch (err) {
