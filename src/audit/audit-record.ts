@@ -3,8 +3,8 @@
  * transports build their lines here so they agree.
  */
 import { ApiError, Errors } from "../errors/catalogue.js";
-import { Cancelled } from "../core/cancellation.js";
-import { SecretStoreError, type BulkSecretData, type SecretData } from "../stores/types.js";
+import { storeErrorKind } from "../core/error-kind.js";
+import type { BulkSecretData, SecretData } from "../stores/types.js";
 import type { AuditLog, AuditRecord, DenyReason } from "./audit-log.js";
 
 /** The fields of a call known before it is answered: who asked what. */
@@ -37,8 +37,7 @@ const DENIED_BY_CODE: Record<string, DenyReason> = {
 export function failedRecord(call: AuditCall, err: unknown): AuditRecord {
   const reason = err instanceof ApiError ? DENIED_BY_CODE[err.code] : undefined;
   if (reason) return deniedRecord(call, reason);
-  const cause = err instanceof ApiError ? err.cause : err;
-  const kind = cause instanceof SecretStoreError ? cause.kind : cause instanceof Cancelled ? "cancelled" : "internal";
+  const kind = storeErrorKind(err);
   return {
     ...call,
     decision: "allowed",

@@ -7,6 +7,7 @@ import { warmDaprService } from "../api/grpc/dapr-service.js";
 import { createGrpcApi } from "../api/grpc/server.js";
 import { createHttpApi } from "../api/http/server.js";
 import type { SidecarState } from "../api/sidecar-state.js";
+import type { Tracing } from "../tracing/types.js";
 import { InFlightCalls } from "../core/cancellation.js";
 import { watchResources, type ResourceWatcher } from "../core/hot-reload.js";
 import { inClusterAvailable } from "../core/kubernetes-mode.js";
@@ -195,6 +196,19 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     process.exit(1);
   }
 
+  // Loaded only when the Configuration has spec.tracing: the OpenTelemetry SDK costs start-up time and memory.
+  let tracing: Tracing | undefined;
+  const tracingSettings = runtime.configuration.tracing;
+  if (tracingSettings) {
+    try {
+      const { startTracing } = await import("../tracing/tracer.js");
+      tracing = await startTracing(tracingSettings, settings.appId, log);
+    } catch (err) {
+      log.fatal(`tracing: ${(err as Error).message}`);
+      process.exit(1);
+    }
+  }
+
   const httpServers: HttpServer[] = [];
   let grpc: GrpcServer | undefined;
   let metricsServer: HttpServer | undefined;
@@ -208,6 +222,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     calls: new InFlightCalls(),
     metrics,
     ...(audit ? { audit } : {}),
+    ...(tracing ? { tracing } : {}),
     requestShutdown: (reason) => {
       if (shutdownStarted) return;
       shutdownStarted = true;
@@ -226,7 +241,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
       void state.calls.abortAll(CANCEL_ANSWER_MS).then(() => {
         for (const s of httpServers) s.closeAllConnections();
         grpc?.forceShutdown();
-        void runtime.close().finally(() => process.exit(0));
+        void Promise.all([runtime.close(), tracing?.shutdown()]).finally(() => process.exit(0));
         setTimeout(() => process.exit(0), 500).unref();
       });
     }, settings.graceSeconds * 1000);
@@ -247,6 +262,8 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     ]);
     clearInterval(idleSweep);
     await runtime.close();
+    // Spans still buffered go to the collector before the process ends.
+    await tracing?.shutdown();
     clearTimeout(force);
     log.info("Keyward stopped");
     process.exit(0);

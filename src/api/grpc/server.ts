@@ -27,7 +27,9 @@ import {
   type SidecarState,
 } from "../sidecar-state.js";
 import { AnswerGates, approximateBytes, type GatedCall } from "./answer-gate.js";
-import { daprService, wireBytes } from "./dapr-service.js";
+import { daprService, SERVICE, wireBytes } from "./dapr-service.js";
+import { grpcSpanAttributes } from "../../tracing/span-attributes.js";
+import type { CallSpan } from "../../tracing/types.js";
 import { addReflection } from "./reflection.js";
 import { errorInfoMetadata } from "./status-details.js";
 
@@ -132,6 +134,42 @@ function observed(state: SidecarState, method: string, handler: Unary<unknown>):
   };
 }
 
+/** Each traced call's span, for the handler's store call and audit line. */
+const spans = new WeakMap<object, CallSpan>();
+
+/**
+ * daprd's gRPC tracing around a served method: a span named by the full method, continuing the caller's
+ * grpc-trace-bin or traceparent, and grpc-trace-bin sent back in the response headers.
+ */
+function traced(state: SidecarState, method: string, handler: Unary<unknown>): Unary<unknown> {
+  const tracing = state.tracing;
+  if (!tracing) return handler;
+  const fullMethod = `/${SERVICE}/${method}`;
+  return (call, cb) => {
+    const md = call.metadata;
+    const text = (key: string) => {
+      const v = md.get(key)[0];
+      return typeof v === "string" ? v : undefined;
+    };
+    const bin = md.get("grpc-trace-bin")[0];
+    const span = tracing.start(fullMethod, {
+      traceparent: text("traceparent"),
+      tracestate: text("tracestate"),
+      binary: Buffer.isBuffer(bin) ? bin : undefined,
+    });
+    spans.set(call, span);
+    const header = new Metadata();
+    header.set("grpc-trace-bin", span.binary());
+    call.sendMetadata(header);
+    handler(call, (err, value) => {
+      const store = method === "GetSecret" ? (call.request as { store_name?: string }).store_name : undefined;
+      span.set(grpcSpanAttributes(fullMethod, Object.entries(md.getMap()), store));
+      span.end(err ? (err.details ?? "error") : undefined);
+      cb(err, value);
+    });
+  };
+}
+
 /**
  * What daprd reports for the app connection of a sidecar started without an app: its default protocol and
  * channel address, port and concurrency unset. Keyward never calls an app.
@@ -172,9 +210,9 @@ const GRPC_OPERATION: Record<string, string> = {
 };
 
 /** Who asks, for the audit line: grpc-js gives the peer as `address:port`. */
-function grpcAuditCall(peer: string, md: Metadata, operation: string): AuditCall {
+function grpcAuditCall(peer: string, md: Metadata, operation: string, span?: CallSpan): AuditCall {
   const m = /^(.*):(\d+)$/.exec(peer);
-  const traceId = traceIdOf(md.get("traceparent")[0]);
+  const traceId = span?.traceId ?? traceIdOf(md.get("traceparent")[0]);
   return {
     transport: "grpc",
     remote_address: m ? peerAddress(m[1], Number(m[2])) : peer,
@@ -266,19 +304,29 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     GetSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; key: string; metadata: Record<string, string> };
-        const answer = state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal);
+        const span = spans.get(call);
+        const answer = state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal, span);
         const audit = state.audit;
         if (!audit) return (await answer).grpc();
-        const who = { ...grpcAuditCall(call.getPeer(), call.metadata, "get"), store: r.store_name, secret: r.key };
+        const who = {
+          ...grpcAuditCall(call.getPeer(), call.metadata, "get", span),
+          store: r.store_name,
+          secret: r.key,
+        };
         return (await audited(audit, who, answer, false)).grpc();
       })) as Unary<unknown>,
     GetBulkSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; metadata: Record<string, string> };
-        const answer = state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal);
+        const span = spans.get(call);
+        const answer = state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal, span);
         const audit = state.audit;
         if (!audit) return (await answer).grpc();
-        const who = { ...grpcAuditCall(call.getPeer(), call.metadata, "bulk"), store: r.store_name, secret: "bulk" };
+        const who = {
+          ...grpcAuditCall(call.getPeer(), call.metadata, "bulk", span),
+          store: r.store_name,
+          secret: "bulk",
+        };
         return (await audited(audit, who, answer, true)).grpc();
       })) as Unary<unknown>,
     GetMetadata: ((call, cb) =>
@@ -314,7 +362,8 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     "grpc.max_send_message_length": opts.maxMessageBytes,
     ...GRPC_CONNECTION_BOUNDS,
   });
-  for (const [name, handler] of Object.entries(impl)) impl[name] = observed(state, name, handler as Unary<unknown>);
+  for (const [name, handler] of Object.entries(impl))
+    impl[name] = observed(state, name, traced(state, name, handler as Unary<unknown>));
   server.addService(service, impl);
   addReflection(server);
   return server;

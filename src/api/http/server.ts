@@ -2,7 +2,7 @@
  * @module daprd's HTTP API for secrets (docs/compatibility.md §1): routing, token auth, request decoding and response
  * shaping around the secrets service. One handler function and no framework: this is the hot path.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
 import { EXTENDED_METADATA_LIMITS, setExtendedMetadata } from "../extended-metadata.js";
@@ -18,6 +18,8 @@ import {
 import type { DenyReason } from "../../audit/audit-log.js";
 import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from "../../audit/audit-record.js";
 import type { BulkAnswer, SecretAnswer } from "../../core/cache/answer.js";
+import { httpErrorStatus, httpSpanAttributes } from "../../tracing/span-attributes.js";
+import type { CallSpan, Tracing } from "../../tracing/types.js";
 import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
 import { apiErrorBody, goFlatMap, goString } from "./encode.js";
 import { metricsMethod, metricsPath } from "./metrics-path.js";
@@ -36,8 +38,10 @@ const JSON_TYPE = "application/json";
 /** What the metrics read off a response once it is done: why it was refused, its body's size. */
 const OUTCOME = Symbol("keyward.outcome");
 const BODY_BYTES = Symbol("keyward.bodyBytes");
+/** The call's span, when tracing is on. */
+const SPAN = Symbol("keyward.span");
 type Refusal = "token" | "api_denied" | "scope";
-type Annotated = ServerResponse & { [OUTCOME]?: Refusal; [BODY_BYTES]?: number };
+type Annotated = ServerResponse & { [OUTCOME]?: Refusal; [BODY_BYTES]?: number; [SPAN]?: CallSpan };
 
 function send(res: ServerResponse, status: number, body: string | Buffer, type = JSON_TYPE): void {
   const length = Buffer.byteLength(body);
@@ -141,10 +145,9 @@ async function acceptBody(
   return true;
 }
 
-/** Who asks what, for the audit line: the route's names as sent (unescaped when they can be). */
-function auditCall(req: IncomingMessage, rawPath: string): AuditCall {
-  const seg = cleanPath(rawPath).split("/");
-  const isSecrets = seg[1] === "v1.0" && seg[2] === "secrets" && seg.length === 5;
+/** The store and secret a secrets route names (unescaped when they can be), or undefined for another route. */
+function secretsRoute(seg: readonly string[]): { store: string; secret: string } | undefined {
+  if (seg[1] !== "v1.0" || seg[2] !== "secrets" || seg.length !== 5) return undefined;
   const name = (raw: string) => {
     try {
       return queryUnescape(raw);
@@ -152,14 +155,48 @@ function auditCall(req: IncomingMessage, rawPath: string): AuditCall {
       return raw;
     }
   };
-  const traceId = traceIdOf(req.headers.traceparent);
+  return { store: name(seg[3]!), secret: seg[4] === "bulk" ? "bulk" : name(seg[4]!) };
+}
+
+/** Who asks what, for the audit line; the trace is the call's span's, else the caller's traceparent. */
+function auditCall(req: IncomingMessage, res: ServerResponse, rawPath: string): AuditCall {
+  const seg = cleanPath(rawPath).split("/");
+  const route = secretsRoute(seg);
+  const traceId = (res as Annotated)[SPAN]?.traceId ?? traceIdOf(req.headers.traceparent);
   return {
     transport: "http",
     remote_address: peerAddress(req.socket.remoteAddress, req.socket.remotePort),
-    ...(isSecrets ? { store: name(seg[3]!), secret: seg[4] === "bulk" ? "bulk" : name(seg[4]!) } : {}),
-    operation: isSecrets ? (seg[4] === "bulk" ? "bulk" : "get") : httpOperation(seg),
+    ...route,
+    operation: route ? (route.secret === "bulk" ? "bulk" : "get") : httpOperation(seg),
     ...(traceId ? { trace_id: traceId } : {}),
   };
+}
+
+/**
+ * daprd's HTTP tracing: a span per call (healthz excepted) named by the path, continuing the caller's
+ * traceparent, the traceparent (and tracestate) answered in the response headers.
+ */
+function traced(req: IncomingMessage, res: ServerResponse, tracing: Tracing): void {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path.includes("/healthz")) return;
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  const span = tracing.start(path, { traceparent: header("traceparent"), tracestate: header("tracestate") });
+  (res as Annotated)[SPAN] = span;
+  // Set now, sent with whatever head the handler writes.
+  res.setHeader("traceparent", span.traceparent);
+  if (span.tracestate !== "" && span.tracestate.length <= 512) res.setHeader("tracestate", span.tracestate);
+  res.once("close", () => {
+    const method = req.method ?? "GET";
+    const store = secretsRoute(cleanPath(path).split("/"))?.store;
+    const remote = { address: req.socket?.remoteAddress, port: req.socket?.remotePort };
+    span.set(httpSpanAttributes(method, path, url, res.statusCode, remote, req.headers, store));
+    span.end(httpErrorStatus(res.statusCode, STATUS_CODES[res.statusCode]));
+  });
 }
 
 /** The API group of a path that is not a secret read, as the audit line names it (a fixed word). */
@@ -190,6 +227,7 @@ export function createHttpApi(opts: HttpApiOptions): Server {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = opts.apiLogging ? performance.now() : 0;
     if (opts.state.metrics) observe(req, res, opts.state);
+    if (opts.state.tracing) traced(req, res, opts.state.tracing);
     gates.enter(res, () =>
       handle(req, res, opts).catch((err: unknown) => {
         log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
@@ -245,7 +283,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
     const trimmed = rawPath.replace(/^\/+|\/+$/g, "");
     const exempt = method === "GET" && (trimmed === "v1.0/healthz" || trimmed === "v1.0/healthz/outbound");
     if (!exempt && !tokenMatches(state.token, req.headers["dapr-api-token"] as string | undefined)) {
-      state.audit?.write(deniedRecord(auditCall(req, rawPath), "token"));
+      state.audit?.write(deniedRecord(auditCall(req, res, rawPath), "token"));
       refused(res, "token");
       sendText(res, 401, "invalid api token");
       return;
@@ -264,7 +302,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
       )
         return secrets(req, res, opts, rawPath, seg[3]!, seg[4]!, rawQuery);
       // daprd registers no route for a denied API, so the answer below is its "no route" one.
-      state.audit?.write(deniedRecord(auditCall(req, rawPath), "allowlist"));
+      state.audit?.write(deniedRecord(auditCall(req, res, rawPath), "allowlist"));
       refused(res, "api_denied");
     }
     if (seg[2] === "healthz" && method === "GET") {
@@ -305,7 +343,7 @@ async function secrets(
 ): Promise<void> {
   const audit = opts.state.audit;
   // Built only with --audit-log: without it a call pays this one test.
-  const call = audit ? auditCall(req, rawPath) : undefined;
+  const call = audit ? auditCall(req, res, rawPath) : undefined;
   let store: string;
   let key: string;
   let param = "secretStoreName";
@@ -326,9 +364,10 @@ async function secrets(
   const service = opts.state.runtime.service;
   const signal = callSignal(res, opts.state.calls);
   try {
+    const span = (res as Annotated)[SPAN];
     const pending: Promise<SecretAnswer | BulkAnswer> = bulk
-      ? service.getBulkSecretAnswer(store, metadata, signal)
-      : service.getSecretAnswer(store, key, metadata, signal);
+      ? service.getBulkSecretAnswer(store, metadata, signal, span)
+      : service.getSecretAnswer(store, key, metadata, signal, span);
     // The body is the answer's own, made once: a cached answer is sent again without serialising it.
     const body = (await (audit ? audited(audit, call!, pending, bulk) : pending)).http();
     if (body === null) res.writeHead(204).end();
