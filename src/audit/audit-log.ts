@@ -100,13 +100,15 @@ export class AuditLog {
     const line = JSON.stringify({ time: rfc3339Nano(), app_id: this.appId, ...record }) + "\n";
     try {
       if (this.fd === undefined) throw new Error("the audit log is not open");
-      const bytes = Buffer.from(line);
+      const total = Buffer.byteLength(line);
+      let bytes: Buffer | undefined;
       let done = 0;
       let busy = 0;
-      // A regular file takes the whole line at once; a non-blocking pipe on stdout may take part or be full.
-      while (done < bytes.length) {
+      // A regular file takes the whole line at once (written from the string: no copy); a non-blocking pipe on
+      // stdout may take part of it or be full.
+      while (done < total) {
         try {
-          done += writeSync(this.fd, bytes, done);
+          done += done === 0 ? writeSync(this.fd, line) : writeSync(this.fd, (bytes ??= Buffer.from(line)), done);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== "EAGAIN" || ++busy > PIPE_RETRIES) throw err;
           Atomics.wait(PAUSE, 0, 0, 1);
