@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Metadata, type ServiceError } from "@grpc/grpc-js";
-import { daprGrpcClient, type DaprGrpcClient } from "../helpers/clients.js";
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { daprGrpcClient, unary, type DaprGrpcClient } from "../helpers/clients.js";
 import { get } from "../helpers/raw-http.js";
 import { componentYaml, runKeyward, startSidecar, type Sidecar } from "../helpers/sidecar.js";
 import {
@@ -236,8 +236,13 @@ describe("tracing to an OTLP/gRPC collector", () => {
       const answered = headers?.get("grpc-trace-bin")[0] as Buffer;
       assert.equal(answered.subarray(2, 18).toString("hex"), traceId);
       assert.equal((await get(s.httpPort, "/v1.0/secrets/vault/bulk")).status, 200);
-      await waitFor(otlp, (spans) => spans.length >= 4);
-      const rpc = otlp.spans.find((x) => x.name === "/dapr.proto.runtime.v1.Dapr/GetSecret");
+      const missing = await unary(c, "GetSecret", { store_name: "vault", key: "missing" });
+      assert.equal(missing.err?.code, status.INTERNAL, "an error answer still reaches the caller");
+      await waitFor(otlp, (spans) => spans.length >= 6);
+      const failed = otlp.spans.filter((x) => x.name === "/dapr.proto.runtime.v1.Dapr/GetSecret" && x.error);
+      assert.equal(failed.length, 1);
+      assert.ok(otlp.spans.some((x) => x.name === "store.get" && x.error && x.parentSpanId === failed[0]!.spanId));
+      const rpc = otlp.spans.find((x) => x.name === "/dapr.proto.runtime.v1.Dapr/GetSecret" && !x.error);
       assert.ok(rpc, JSON.stringify(otlp.spans));
       assert.equal(rpc.traceId, traceId);
       assert.equal(rpc.parentSpanId, CALLER_SPAN);
