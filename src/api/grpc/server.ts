@@ -304,7 +304,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     GetSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; key: string; metadata: Record<string, string> };
-        const span = spans.get(call);
+        const span = state.tracing && spans.get(call);
         const answer = state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal, span);
         const audit = state.audit;
         if (!audit) return (await answer).grpc();
@@ -318,7 +318,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     GetBulkSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; metadata: Record<string, string> };
-        const span = spans.get(call);
+        const span = state.tracing && spans.get(call);
         const answer = state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal, span);
         const audit = state.audit;
         if (!audit) return (await answer).grpc();

@@ -364,7 +364,7 @@ async function secrets(
   const service = opts.state.runtime.service;
   const signal = callSignal(res, opts.state.calls);
   try {
-    const span = (res as Annotated)[SPAN];
+    const span = opts.state.tracing && (res as Annotated)[SPAN];
     const pending: Promise<SecretAnswer | BulkAnswer> = bulk
       ? service.getBulkSecretAnswer(store, metadata, signal, span)
       : service.getSecretAnswer(store, key, metadata, signal, span);
