@@ -16,6 +16,7 @@ import { awsSection } from "./sections/aws.js";
 import { bulkSection } from "./sections/bulk.js";
 import { cacheSection } from "./sections/cache.js";
 import { memorySection, type MemoryVariant } from "./sections/memory.js";
+import { observabilitySection } from "./sections/observability.js";
 import { startupSection } from "./sections/startup.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -48,6 +49,8 @@ const MEASURED_PATHS = [
   "src/cli",
   "src/core",
   "src/errors",
+  "src/audit",
+  "src/tracing",
   "src/resources",
   "src/stores/local",
   "src/stores/aws",
@@ -162,8 +165,9 @@ async function main(): Promise<void> {
     const bulk = await bulkSection(cfg, ws, log);
     const aws = await awsSection(cfg, ws, log);
     const cache = await cacheSection(cfg, ws, log);
+    const observability = await observabilitySection(cfg, ws, log);
     memory.variants = memoryVariants;
-    const results: Results = { http, grpc, bulk, startup, memory, aws, cache };
+    const results: Results = { http, grpc, bulk, startup, memory, aws, cache, observability };
     const fullMeta: Meta = {
       ...meta,
       loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))),

@@ -143,6 +143,18 @@ export class SidecarMetrics {
     "counter",
     ["app_id", "transport", "reason"],
   );
+  private readonly auditLines = new Family(
+    "keyward_audit_lines_total",
+    "Lines written to the audit log (--audit-log).",
+    "counter",
+    ["app_id"],
+  );
+  private readonly auditFailures = new Family(
+    "keyward_audit_failures_total",
+    "Audit log lines or reopens that failed (disk full, permissions, file gone).",
+    "counter",
+    ["app_id"],
+  );
   private readonly cacheReads = new Family(
     "keyward_store_cache_reads_total",
     "Reads of a store that keeps a copy of its secrets (Kubernetes with watch): result hit (from the copy) or miss.",
@@ -150,6 +162,8 @@ export class SidecarMetrics {
     ["app_id", "component", "result"],
   );
   private readonly families: Family[] = [
+    this.auditLines,
+    this.auditFailures,
     this.cacheReads,
     this.secretCount,
     this.secretLatency,
@@ -256,6 +270,14 @@ export class SidecarMetrics {
 
   refused(transport: "http" | "grpc", reason: "token" | "api_denied" | "scope"): void {
     this.refusals.observe([this.appId, transport, reason]);
+  }
+
+  auditLine(): void {
+    this.auditLines.observe([this.appId]);
+  }
+
+  auditFailure(): void {
+    this.auditFailures.observe([this.appId]);
   }
 
   cacheRead(component: string, hit: boolean): void {

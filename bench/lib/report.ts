@@ -4,6 +4,7 @@ import type { AwsOutcome } from "../sections/aws.js";
 import type { BulkResults } from "../sections/bulk.js";
 import type { CacheResults } from "../sections/cache.js";
 import type { MemoryVariant } from "../sections/memory.js";
+import type { ObservabilityResults } from "../sections/observability.js";
 import type { StartupResults } from "../sections/startup.js";
 
 export interface Results {
@@ -15,6 +16,8 @@ export interface Results {
   aws: AwsOutcome;
   /** Absent from results saved before the cache section existed. */
   cache?: CacheResults;
+  /** Absent from results saved before the observability section existed. */
+  observability?: ObservabilityResults;
 }
 
 export interface Row {
@@ -185,6 +188,19 @@ export function rows(r: Results): Row[] {
       keyward: lat(m.latency),
       baseline: "",
       compare: `${n0(m.backendCallsPer1000)} Vault calls per 1,000 reads`,
+      target: "",
+    });
+  const obs = r.observability;
+  const off = obs?.variants.find((v) => v.mode === "off");
+  for (const v of off ? obs!.variants : [])
+    out.push({
+      figure: `${n0(obs!.reads)} sequential HTTP reads, ${v.mode}: p50 / p90 / p99 (ms); ready, RSS, server CPU/call`,
+      keyward: `${lat(v.latency)}; ${n0(v.readyMs)} ms, ${ms(v.rssMB, 1)} MB, ${ms(v.cpuUs, 0)} µs`,
+      baseline: v === off ? "" : "off",
+      compare:
+        v === off
+          ? ""
+          : `p50 ${signed(v.latency.p50 - off!.latency.p50)}, ready ${signed(v.readyMs - off!.readyMs, 0)}, CPU ${v.cpuUs - off!.cpuUs >= 0 ? "+" : ""}${ms(v.cpuUs - off!.cpuUs, 0)} µs`,
       target: "",
     });
   return out;

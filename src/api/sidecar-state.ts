@@ -1,5 +1,7 @@
 /** @module What both API servers share besides the secrets service: identity, readiness, token, shutdown. */
 import { timingSafeEqual, createHash } from "node:crypto";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { Tracing } from "../tracing/types.js";
 import type { InFlightCalls } from "../core/cancellation.js";
 import type { SidecarMetrics } from "../metrics.js";
 import type { Runtime } from "../core/runtime.js";
@@ -17,6 +19,10 @@ export interface SidecarState {
   calls: InFlightCalls;
   /** Present when metrics are on. */
   metrics?: SidecarMetrics;
+  /** Present when the Configuration turns tracing on. */
+  tracing?: Tracing;
+  /** Present with --audit-log. */
+  audit?: AuditLog;
   /** Starts a graceful shutdown (idempotent). */
   requestShutdown(reason: string): void;
 }

@@ -49,6 +49,18 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     help: "log every API call (method, path, status, duration; never values)",
   },
   {
+    name: "audit-log",
+    kind: "string",
+    value: "PATH",
+    help: "append one JSON line per secret access and refusal to PATH (- for stdout); never a value or token; SIGHUP reopens it",
+  },
+  {
+    name: "audit-log-required",
+    kind: "bool",
+    default: "false",
+    help: "refuse an access whose audit line cannot be written (needs --audit-log)",
+  },
+  {
     name: "dapr-graceful-shutdown-seconds",
     kind: "int",
     default: "5",

@@ -7,10 +7,12 @@ import { warmDaprService } from "../api/grpc/dapr-service.js";
 import { createGrpcApi } from "../api/grpc/server.js";
 import { createHttpApi } from "../api/http/server.js";
 import type { SidecarState } from "../api/sidecar-state.js";
+import type { Tracing } from "../tracing/types.js";
 import { InFlightCalls } from "../core/cancellation.js";
 import { watchResources, type ResourceWatcher } from "../core/hot-reload.js";
 import { inClusterAvailable } from "../core/kubernetes-mode.js";
 import { Runtime, StartupError } from "../core/runtime.js";
+import { AuditLog } from "../audit/audit-log.js";
 import { createLogger, type Logger } from "../log.js";
 import { SidecarMetrics } from "../metrics.js";
 import { bool, flagHelp, list, parseFlags, parseQuantity, port, str, UsageError, type ParsedFlags } from "./flags.js";
@@ -35,6 +37,9 @@ export interface ServeSettings {
   logLevel: "debug" | "info" | "warn" | "error" | "fatal";
   logJson: boolean;
   apiLogging: boolean;
+  /** `--audit-log`: a file path, or "-" for stdout. */
+  auditLog?: string;
+  auditLogRequired: boolean;
   graceSeconds: number;
   maxBodyBytes: number;
   kubernetesMode: boolean;
@@ -71,6 +76,11 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     .map((a) => listenAddress(a, "dapr-listen-addresses"))
     .filter(Boolean);
   if (listen.length === 0) throw new UsageError("--dapr-listen-addresses needs at least one address");
+  const auditLog = str(flags, SERVE_FLAGS, "audit-log");
+  const auditLogRequired = bool(flags, SERVE_FLAGS, "audit-log-required");
+  if (flags.has("audit-log") && auditLog === "")
+    throw new UsageError("--audit-log needs a file path (or - for stdout)");
+  if (auditLogRequired && auditLog === "") throw new UsageError("--audit-log-required needs --audit-log PATH");
   const metricsAddress = listenAddress(str(flags, SERVE_FLAGS, "metrics-listen-address"), "metrics-listen-address");
   if (metricsAddress === "") throw new UsageError("--metrics-listen-address needs an address");
   return {
@@ -86,6 +96,8 @@ export function serveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     logLevel: level as ServeSettings["logLevel"],
     logJson: bool(flags, SERVE_FLAGS, "log-as-json"),
     apiLogging: bool(flags, SERVE_FLAGS, "enable-api-logging"),
+    ...(auditLog ? { auditLog } : {}),
+    auditLogRequired,
     graceSeconds: grace,
     maxBodyBytes: maxBodyBytes(flags),
     kubernetesMode: mode === "kubernetes" || (mode === "" && inClusterAvailable(env)),
@@ -140,6 +152,14 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
   const log = createLogger({ level: settings.logLevel, json: settings.logJson, appId: settings.appId });
   const namespace = env.NAMESPACE ?? "";
   const metrics = settings.metrics ? new SidecarMetrics(settings.appId, namespace) : undefined;
+  let audit: AuditLog | undefined;
+  try {
+    if (settings.auditLog !== undefined)
+      audit = new AuditLog(settings.auditLog, settings.auditLogRequired, settings.appId, log, metrics);
+  } catch (err) {
+    log.fatal((err as Error).message);
+    process.exit(1);
+  }
   const runtime = new Runtime({
     appId: settings.appId,
     resourcesPaths: settings.resourcesPaths,
@@ -176,6 +196,19 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     process.exit(1);
   }
 
+  // Loaded only when the Configuration has spec.tracing: the OpenTelemetry SDK costs start-up time and memory.
+  let tracing: Tracing | undefined;
+  const tracingSettings = runtime.configuration.tracing;
+  if (tracingSettings) {
+    try {
+      const { startTracing } = await import("../tracing/tracer.js");
+      tracing = await startTracing(tracingSettings, settings.appId, log);
+    } catch (err) {
+      log.fatal(`tracing: ${(err as Error).message}`);
+      process.exit(1);
+    }
+  }
+
   const httpServers: HttpServer[] = [];
   let grpc: GrpcServer | undefined;
   let metricsServer: HttpServer | undefined;
@@ -188,6 +221,8 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     shuttingDown: false,
     calls: new InFlightCalls(),
     metrics,
+    ...(audit ? { audit } : {}),
+    ...(tracing ? { tracing } : {}),
     requestShutdown: (reason) => {
       if (shutdownStarted) return;
       shutdownStarted = true;
@@ -206,7 +241,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
       void state.calls.abortAll(CANCEL_ANSWER_MS).then(() => {
         for (const s of httpServers) s.closeAllConnections();
         grpc?.forceShutdown();
-        void runtime.close().finally(() => process.exit(0));
+        void Promise.all([runtime.close(), tracing?.shutdown()]).finally(() => process.exit(0));
         setTimeout(() => process.exit(0), 500).unref();
       });
     }, settings.graceSeconds * 1000);
@@ -227,6 +262,8 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     ]);
     clearInterval(idleSweep);
     await runtime.close();
+    // Spans still buffered go to the collector before the process ends.
+    await tracing?.shutdown();
     clearTimeout(force);
     log.info("Keyward stopped");
     process.exit(0);
@@ -279,6 +316,8 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     process.exit(1);
   }
 
+  // logrotate renames the file and sends SIGHUP; without an audit log SIGHUP keeps Node's default (exit).
+  if (audit) process.on("SIGHUP", () => audit.reopen());
   process.on("SIGTERM", () => state.requestShutdown("SIGTERM"));
   process.on("SIGINT", () => state.requestShutdown("SIGINT"));
 }

@@ -19,6 +19,7 @@ import {
 import { runWithPolicy, type StorePolicy } from "./resiliency.js";
 import { isSecretAllowed } from "./scopes.js";
 import { isTruthy } from "../stores/metadata.js";
+import type { CallSpan } from "../tracing/types.js";
 
 export interface LoadedStore {
   name: string;
@@ -69,12 +70,16 @@ export class SecretsService {
     return (await this.getSecretAnswer(storeName, key, metadata, signal)).data;
   }
 
-  /** As getSecret, with the answer's wire forms (kept with the answer when the component caches). */
+  /**
+   * As getSecret, with the answer's wire forms (kept with the answer when the component caches). With
+   * `span` (tracing on), the store call, when one is made, gets a child span.
+   */
   async getSecretAnswer(
     storeName: string,
     key: string,
     metadata: Metadata,
     signal?: AbortSignal,
+    span?: CallSpan,
   ): Promise<SecretAnswer> {
     const entry = this.lookup(storeName);
     const named = this.secretName(entry, key);
@@ -85,7 +90,7 @@ export class SecretsService {
       throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
     const { md, refresh } = splitRefresh(metadata);
     const load = (sig: AbortSignal | undefined) =>
-      this.callGet(entry, name, key, md, sig).then((data) => new SecretAnswer(data));
+      this.callGet(entry, name, key, md, sig, span).then((data) => new SecretAnswer(data));
     const cache = entry.cache;
     if (!cache) return load(signal);
     const answer = await cache.get({
@@ -106,9 +111,11 @@ export class SecretsService {
     key: string,
     metadata: Metadata,
     signal: AbortSignal | undefined,
+    span: CallSpan | undefined,
   ): Promise<SecretData | null> {
     const storeName = entry.name;
     const started = performance.now();
+    const child = span?.storeCall(storeName, entry.type, "get");
     try {
       const policy = this.deps.policies.get(storeName);
       // Without a resiliency policy the store is called directly: runWithPolicy would only add a closure and
@@ -117,9 +124,11 @@ export class SecretsService {
         ? runWithPolicy(policy, (attempt) => entry.store.getSecret({ name, metadata }, attempt), signal)
         : entry.store.getSecret({ name, metadata }, signal));
       this.deps.metrics?.recordSecretCall(storeName, "get", true, performance.now() - started);
+      child?.end();
       return data;
     } catch (err) {
       this.deps.metrics?.recordSecretCall(storeName, "get", false, performance.now() - started);
+      child?.end(err);
       const reason = errorText(err);
       this.deps.log.debug({ store: storeName, key }, `get secret failed: ${reason}`);
       throw new ApiError(Errors.SECRET_GET, [key, storeName, reason], { cause: err });
@@ -154,10 +163,16 @@ export class SecretsService {
   }
 
   /** As getBulkSecret, with the answer's wire forms; a cached bulk answer is one entry. */
-  async getBulkSecretAnswer(storeName: string, metadata: Metadata, signal?: AbortSignal): Promise<BulkAnswer> {
+  async getBulkSecretAnswer(
+    storeName: string,
+    metadata: Metadata,
+    signal?: AbortSignal,
+    span?: CallSpan,
+  ): Promise<BulkAnswer> {
     const entry = this.lookup(storeName);
     const { md, refresh } = splitRefresh(metadata);
-    const load = (sig: AbortSignal | undefined) => this.callBulk(entry, md, sig).then((data) => new BulkAnswer(data));
+    const load = (sig: AbortSignal | undefined) =>
+      this.callBulk(entry, md, sig, span).then((data) => new BulkAnswer(data));
     const answer = entry.cache
       ? ((await entry.cache.get({
           key: "b:" + JSON.stringify(sortedEntries(md)),
@@ -187,9 +202,11 @@ export class SecretsService {
     entry: LoadedStore,
     metadata: Metadata,
     signal: AbortSignal | undefined,
+    span: CallSpan | undefined,
   ): Promise<BulkSecretData | null> {
     const storeName = entry.name;
     const started = performance.now();
+    const child = span?.storeCall(storeName, entry.type, "bulk_get");
     try {
       const data = await runWithPolicy(
         this.deps.policies.get(storeName),
@@ -197,9 +214,11 @@ export class SecretsService {
         signal,
       );
       this.deps.metrics?.recordSecretCall(storeName, "bulk_get", true, performance.now() - started);
+      child?.end();
       return data;
     } catch (err) {
       this.deps.metrics?.recordSecretCall(storeName, "bulk_get", false, performance.now() - started);
+      child?.end(err);
       const reason = errorText(err);
       this.deps.log.debug({ store: storeName }, `bulk get failed: ${reason}`);
       throw new ApiError(Errors.BULK_SECRET_GET, [storeName, reason], { cause: err });

@@ -74,6 +74,13 @@ export const Errors = {
   ),
   /** Anything that is not an ApiError: the cause stays in the log, the caller sees only this. */
   INTERNAL: define("ERR_INTERNAL", 500, GrpcStatus.INTERNAL, "internal error"),
+  // Keyward's own: --audit-log-required refuses an access whose audit line could not be written.
+  AUDIT_LOG: define(
+    "ERR_AUDIT_LOG",
+    500,
+    GrpcStatus.INTERNAL,
+    "access refused: the audit log cannot be written (--audit-log-required)",
+  ),
   METADATA_SET: define("ERR_METADATA_SET", 400, GrpcStatus.INVALID_ARGUMENT, "failed setting metadata: %s"),
 } as const satisfies Record<string, ApiErrorDefinition>;
 

@@ -1,6 +1,7 @@
 /** @module `--config` Configuration files: secret scopes and API allow/deny lists (docs/compatibility.md §4). */
 import { fileReadReason, readRegularTextFile } from "../stores/shared/files.js";
 import { didYouMean } from "../core/nearest.js";
+import { parseTracing, TracingConfigError, type TracingSettings } from "../tracing/settings.js";
 import { expandEnv } from "./expand-env.js";
 import { parseYamlDocument, splitDocuments } from "./yaml-documents.js";
 
@@ -27,6 +28,8 @@ export interface RuntimeConfiguration {
   features: ReadonlyMap<string, boolean>;
   /** `spec.metrics.recordErrorCodes`: count API errors by code in dapr_error_code_total. */
   recordErrorCodes: boolean;
+  /** `spec.tracing`, when a file sets it. */
+  tracing?: TracingSettings;
 }
 
 export const EMPTY_CONFIGURATION: RuntimeConfiguration = {
@@ -39,7 +42,7 @@ export const EMPTY_CONFIGURATION: RuntimeConfiguration = {
 
 export class ConfigurationError extends Error {}
 
-type Spec = { secrets?: unknown; api?: unknown; features?: unknown; metrics?: unknown };
+type Spec = { secrets?: unknown; api?: unknown; features?: unknown; metrics?: unknown; tracing?: unknown };
 
 /** Loads the files in order; a later file's sections replace an earlier file's, as daprd unmarshals them. */
 export async function loadConfiguration(
@@ -50,6 +53,7 @@ export async function loadConfiguration(
   let api: { allowed?: ApiRule[]; denied?: ApiRule[] } | undefined;
   const features = new Map<string, boolean>();
   let recordErrorCodes = false;
+  let tracing: TracingSettings | undefined;
   for (const file of files) {
     let text: string;
     try {
@@ -69,6 +73,15 @@ export async function loadConfiguration(
     if (spec.secrets !== undefined) secrets = parseSecrets(spec.secrets, at);
     if (spec.api !== undefined) api = parseApi(spec.api, at);
     if (spec.metrics !== undefined) recordErrorCodes = parseRecordErrorCodes(spec.metrics, at);
+    if (spec.tracing !== undefined) {
+      try {
+        tracing = parseTracing(spec.tracing, at, (value, known, path, what) =>
+          rejectUnknownKeys(value, known, path, at, what),
+        );
+      } catch (err) {
+        throw err instanceof TracingConfigError ? new ConfigurationError(err.message) : err;
+      }
+    }
     if (Array.isArray(spec.features)) {
       for (const f of spec.features as { name?: unknown; enabled?: unknown }[]) {
         if (f && typeof f.name === "string")
@@ -76,7 +89,14 @@ export async function loadConfiguration(
       }
     }
   }
-  return { scopes: secrets ?? new Map(), apiAllowed: api?.allowed, apiDenied: api?.denied, features, recordErrorCodes };
+  return {
+    scopes: secrets ?? new Map(),
+    apiAllowed: api?.allowed,
+    apiDenied: api?.denied,
+    features,
+    recordErrorCodes,
+    ...(tracing ? { tracing } : {}),
+  };
 }
 
 function parseRecordErrorCodes(metrics: unknown, at: (path: (string | number)[]) => string): boolean {

@@ -4,11 +4,12 @@
  * SDK packages are pinned to exact versions that a lock refresh cannot move.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join, relative } from "node:path";
 import { describe, it } from "node:test";
 import { REPO_ROOT } from "../helpers/paths.js";
+import { sources } from "../helpers/source-files.js";
 
 interface PackageJson {
   dependencies: Record<string, string>;
@@ -17,15 +18,6 @@ interface PackageJson {
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as PackageJson;
 const EXACT = /^\d+\.\d+\.\d+$/;
-
-function sources(dir: string, out: string[] = []): string[] {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) sources(path, out);
-    else if (entry.name.endsWith(".ts")) out.push(path);
-  }
-  return out;
-}
 
 /** Module specifiers a file loads at run time: static and dynamic imports, require and require.resolve. */
 function runtimeSpecifiers(text: string): string[] {

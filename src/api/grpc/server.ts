@@ -4,6 +4,7 @@
  * UNIMPLEMENTED. grpc-js accepts both `application/grpc` and Connect's `application/grpc+proto`.
  */
 import {
+  Metadata,
   Server,
   ServerInterceptingCall,
   status,
@@ -12,6 +13,7 @@ import {
   type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from "../../audit/audit-record.js";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors } from "../../errors/catalogue.js";
 import { setExtendedMetadata } from "../extended-metadata.js";
@@ -25,7 +27,9 @@ import {
   type SidecarState,
 } from "../sidecar-state.js";
 import { AnswerGates, approximateBytes, type GatedCall } from "./answer-gate.js";
-import { daprService, wireBytes } from "./dapr-service.js";
+import { daprService, SERVICE, wireBytes } from "./dapr-service.js";
+import { grpcSpanAttributes } from "../../tracing/span-attributes.js";
+import type { CallSpan } from "../../tracing/types.js";
 import { addReflection } from "./reflection.js";
 import { errorInfoMetadata } from "./status-details.js";
 
@@ -130,6 +134,42 @@ function observed(state: SidecarState, method: string, handler: Unary<unknown>):
   };
 }
 
+/** Each traced call's span, for the handler's store call and audit line. */
+const spans = new WeakMap<object, CallSpan>();
+
+/**
+ * daprd's gRPC tracing around a served method: a span named by the full method, continuing the caller's
+ * grpc-trace-bin or traceparent, and grpc-trace-bin sent back in the response headers.
+ */
+function traced(state: SidecarState, method: string, handler: Unary<unknown>): Unary<unknown> {
+  const tracing = state.tracing;
+  if (!tracing) return handler;
+  const fullMethod = `/${SERVICE}/${method}`;
+  return (call, cb) => {
+    const md = call.metadata;
+    const text = (key: string) => {
+      const v = md.get(key)[0];
+      return typeof v === "string" ? v : undefined;
+    };
+    const bin = md.get("grpc-trace-bin")[0];
+    const span = tracing.start(fullMethod, {
+      traceparent: text("traceparent"),
+      tracestate: text("tracestate"),
+      binary: Buffer.isBuffer(bin) ? bin : undefined,
+    });
+    spans.set(call, span);
+    const header = new Metadata();
+    header.set("grpc-trace-bin", span.binary());
+    call.sendMetadata(header);
+    handler(call, (err, value) => {
+      const store = method === "GetSecret" ? (call.request as { store_name?: string }).store_name : undefined;
+      span.set(grpcSpanAttributes(fullMethod, Object.entries(md.getMap()), store));
+      span.end(err ? (err.details ?? "error") : undefined);
+      cb(err, value);
+    });
+  };
+}
+
 /**
  * What daprd reports for the app connection of a sidecar started without an app: its default protocol and
  * channel address, port and concurrency unset. Keyward never calls an app.
@@ -161,6 +201,26 @@ function replyCancellable<T>(
   );
 }
 
+const GRPC_OPERATION: Record<string, string> = {
+  GetSecret: "get",
+  GetBulkSecret: "bulk",
+  GetMetadata: "metadata",
+  SetMetadata: "metadata",
+  Shutdown: "shutdown",
+};
+
+/** Who asks, for the audit line: grpc-js gives the peer as `address:port`. */
+function grpcAuditCall(peer: string, md: Metadata, operation: string, span?: CallSpan): AuditCall {
+  const m = /^(.*):(\d+)$/.exec(peer);
+  const traceId = span?.traceId ?? traceIdOf(md.get("traceparent")[0]);
+  return {
+    transport: "grpc",
+    remote_address: m ? peerAddress(m[1], Number(m[2])) : peer,
+    operation,
+    ...(traceId ? { trace_id: traceId } : {}),
+  };
+}
+
 export function createGrpcApi(opts: GrpcApiOptions): Server {
   const { state } = opts;
   const service = daprService();
@@ -169,7 +229,13 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     // With no token, no API allow/deny list and no API logging the wrapper below would pass everything
     // through unchanged: hand grpc-js its own call back and spare every call the extra layer (hot path, profiled).
     const cfg0 = state.runtime.configuration;
-    if (state.token === undefined && !opts.apiLogging && cfg0.apiAllowed === undefined && cfg0.apiDenied === undefined)
+    if (
+      state.token === undefined &&
+      !opts.apiLogging &&
+      !state.audit &&
+      cfg0.apiAllowed === undefined &&
+      cfg0.apiDenied === undefined
+    )
       return call as ServerInterceptingCall;
     const method = descriptor.path.slice(descriptor.path.lastIndexOf("/") + 1);
     const started = performance.now();
@@ -182,8 +248,15 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
       const fields = { method: descriptor.path, code: status[code], duration, ...(reason ? { reason } : {}) };
       opts.log.info(fields, "gRPC API called");
     };
-    const refuse = (code: status, details: string, httpCode: string, reason: string) => {
+    const refuse = (code: status, details: string, httpCode: string, reason: string, md: Metadata) => {
       logCall(code, reason);
+      // Refused on the metadata, before the request message is read: the line has no store or secret name.
+      state.audit?.write(
+        deniedRecord(
+          grpcAuditCall(call.getPeer(), md, GRPC_OPERATION[method] ?? "other"),
+          code === status.UNAUTHENTICATED ? "token" : "allowlist",
+        ),
+      );
       state.metrics?.refused("grpc", code === status.UNAUTHENTICATED ? "token" : "api_denied");
       call.sendStatus({
         code,
@@ -198,7 +271,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
             const cfg = state.runtime.configuration;
             const group = GROUP[method] ?? method;
             if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method])
-              return refuse(status.UNIMPLEMENTED, "Not Implemented", "501", "requested endpoint is not available");
+              return refuse(status.UNIMPLEMENTED, "Not Implemented", "501", "requested endpoint is not available", md);
             if (state.token !== undefined) {
               const given = md.get("dapr-api-token");
               const detail =
@@ -207,7 +280,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
                   : !tokenMatches(state.token, String(given[0]))
                     ? "authentication error: api token mismatch"
                     : undefined;
-              if (detail !== undefined) return refuse(status.UNAUTHENTICATED, "Unauthorized", "401", detail);
+              if (detail !== undefined) return refuse(status.UNAUTHENTICATED, "Unauthorized", "401", detail, md);
               md.remove("dapr-api-token");
             }
             mdNext(md);
@@ -231,12 +304,30 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     GetSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; key: string; metadata: Record<string, string> };
-        return (await state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal)).grpc();
+        const span = state.tracing && spans.get(call);
+        const answer = state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal, span);
+        const audit = state.audit;
+        if (!audit) return (await answer).grpc();
+        const who = {
+          ...grpcAuditCall(call.getPeer(), call.metadata, "get", span),
+          store: r.store_name,
+          secret: r.key,
+        };
+        return (await audited(audit, who, answer, false)).grpc();
       })) as Unary<unknown>,
     GetBulkSecret: ((call, cb) =>
       replyCancellable(call, cb, state.calls, async (signal) => {
         const r = call.request as { store_name: string; metadata: Record<string, string> };
-        return (await state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal)).grpc();
+        const span = state.tracing && spans.get(call);
+        const answer = state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal, span);
+        const audit = state.audit;
+        if (!audit) return (await answer).grpc();
+        const who = {
+          ...grpcAuditCall(call.getPeer(), call.metadata, "bulk", span),
+          store: r.store_name,
+          secret: "bulk",
+        };
+        return (await audited(audit, who, answer, true)).grpc();
       })) as Unary<unknown>,
     GetMetadata: ((call, cb) =>
       reply(call, cb, () => ({
@@ -271,7 +362,8 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
     "grpc.max_send_message_length": opts.maxMessageBytes,
     ...GRPC_CONNECTION_BOUNDS,
   });
-  for (const [name, handler] of Object.entries(impl)) impl[name] = observed(state, name, handler as Unary<unknown>);
+  for (const [name, handler] of Object.entries(impl))
+    impl[name] = observed(state, name, traced(state, name, handler as Unary<unknown>));
   server.addService(service, impl);
   addReflection(server);
   return server;

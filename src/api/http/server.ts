@@ -2,7 +2,7 @@
  * @module daprd's HTTP API for secrets (docs/compatibility.md §1): routing, token auth, request decoding and response
  * shaping around the secrets service. One handler function and no framework: this is the hot path.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
 import { EXTENDED_METADATA_LIMITS, setExtendedMetadata } from "../extended-metadata.js";
@@ -15,6 +15,11 @@ import {
   tokenMatches,
   type SidecarState,
 } from "../sidecar-state.js";
+import type { DenyReason } from "../../audit/audit-log.js";
+import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from "../../audit/audit-record.js";
+import type { BulkAnswer, SecretAnswer } from "../../core/cache/answer.js";
+import { httpErrorStatus, httpSpanAttributes } from "../../tracing/span-attributes.js";
+import type { CallSpan, Tracing } from "../../tracing/types.js";
 import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
 import { apiErrorBody, goFlatMap, goString } from "./encode.js";
 import { metricsMethod, metricsPath } from "./metrics-path.js";
@@ -33,8 +38,10 @@ const JSON_TYPE = "application/json";
 /** What the metrics read off a response once it is done: why it was refused, its body's size. */
 const OUTCOME = Symbol("keyward.outcome");
 const BODY_BYTES = Symbol("keyward.bodyBytes");
+/** The call's span, when tracing is on. */
+const SPAN = Symbol("keyward.span");
 type Refusal = "token" | "api_denied" | "scope";
-type Annotated = ServerResponse & { [OUTCOME]?: Refusal; [BODY_BYTES]?: number };
+type Annotated = ServerResponse & { [OUTCOME]?: Refusal; [BODY_BYTES]?: number; [SPAN]?: CallSpan };
 
 function send(res: ServerResponse, status: number, body: string | Buffer, type = JSON_TYPE): void {
   const length = Buffer.byteLength(body);
@@ -116,12 +123,14 @@ async function acceptBody(
   res: ServerResponse,
   max: number,
   kind: "get" | "bulk",
+  audit: ((reason: DenyReason) => void) | undefined,
 ): Promise<boolean> {
   if (!hasBody(req)) return true;
   let body: Buffer;
   try {
     body = await readBody(req, max);
   } catch (err) {
+    audit?.(err instanceof BodyTooLarge ? "limit" : "bad_request");
     res.setHeader("Connection", "close");
     sendError(res, Errors.BODY_READ, [(err as Error).message]);
     return false;
@@ -129,10 +138,71 @@ async function acceptBody(
   if (body.length === 0) return true;
   const problem = validateRequestBody(body.toString("utf8"), kind);
   if (problem !== undefined) {
+    audit?.("bad_request");
     sendError(res, Errors.MALFORMED_REQUEST, [problem]);
     return false;
   }
   return true;
+}
+
+/** The store and secret a secrets route names (unescaped when they can be), or undefined for another route. */
+function secretsRoute(seg: readonly string[]): { store: string; secret: string } | undefined {
+  if (seg[1] !== "v1.0" || seg[2] !== "secrets" || seg.length !== 5) return undefined;
+  const name = (raw: string) => {
+    try {
+      return queryUnescape(raw);
+    } catch {
+      return raw;
+    }
+  };
+  return { store: name(seg[3]!), secret: seg[4] === "bulk" ? "bulk" : name(seg[4]!) };
+}
+
+/** Who asks what, for the audit line; the trace is the call's span's, else the caller's traceparent. */
+function auditCall(req: IncomingMessage, res: ServerResponse, rawPath: string): AuditCall {
+  const seg = cleanPath(rawPath).split("/");
+  const route = secretsRoute(seg);
+  const traceId = (res as Annotated)[SPAN]?.traceId ?? traceIdOf(req.headers.traceparent);
+  return {
+    transport: "http",
+    remote_address: peerAddress(req.socket.remoteAddress, req.socket.remotePort),
+    ...route,
+    operation: route ? (route.secret === "bulk" ? "bulk" : "get") : httpOperation(seg),
+    ...(traceId ? { trace_id: traceId } : {}),
+  };
+}
+
+/**
+ * daprd's HTTP tracing: a span per call (healthz excepted) named by the path, continuing the caller's
+ * traceparent, the traceparent (and tracestate) answered in the response headers.
+ */
+function traced(req: IncomingMessage, res: ServerResponse, tracing: Tracing): void {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path.includes("/healthz")) return;
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  const span = tracing.start(path, { traceparent: header("traceparent"), tracestate: header("tracestate") });
+  (res as Annotated)[SPAN] = span;
+  // Set now, sent with whatever head the handler writes.
+  res.setHeader("traceparent", span.traceparent);
+  if (span.tracestate !== "" && span.tracestate.length <= 512) res.setHeader("tracestate", span.tracestate);
+  res.once("close", () => {
+    const method = req.method ?? "GET";
+    const store = secretsRoute(cleanPath(path).split("/"))?.store;
+    const remote = { address: req.socket?.remoteAddress, port: req.socket?.remotePort };
+    span.set(httpSpanAttributes(method, path, url, res.statusCode, remote, req.headers, store));
+    span.end(httpErrorStatus(res.statusCode, STATUS_CODES[res.statusCode]));
+  });
+}
+
+/** The API group of a path that is not a secret read, as the audit line names it (a fixed word). */
+function httpOperation(seg: readonly string[]): string {
+  const group = seg[1] === "v1.0" ? seg[2] : undefined;
+  return group === "metadata" || group === "shutdown" || group === "healthz" ? group : "other";
 }
 
 /** daprd's HTTP server metrics for one request, recorded when its response is done or its client gone. */
@@ -157,6 +227,7 @@ export function createHttpApi(opts: HttpApiOptions): Server {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = opts.apiLogging ? performance.now() : 0;
     if (opts.state.metrics) observe(req, res, opts.state);
+    if (opts.state.tracing) traced(req, res, opts.state.tracing);
     gates.enter(res, () =>
       handle(req, res, opts).catch((err: unknown) => {
         log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
@@ -211,6 +282,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
     const trimmed = rawPath.replace(/^\/+|\/+$/g, "");
     const exempt = method === "GET" && (trimmed === "v1.0/healthz" || trimmed === "v1.0/healthz/outbound");
     if (!exempt && !tokenMatches(state.token, req.headers["dapr-api-token"] as string | undefined)) {
+      state.audit?.write(deniedRecord(auditCall(req, res, rawPath), "token"));
       refused(res, "token");
       sendText(res, 401, "invalid api token");
       return;
@@ -227,8 +299,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
         (cfg.apiAllowed === undefined && cfg.apiDenied === undefined) ||
         apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http")
       )
-        return secrets(req, res, opts, seg[3]!, seg[4]!, rawQuery);
+        return secrets(req, res, opts, rawPath, seg[3]!, seg[4]!, rawQuery);
       // daprd registers no route for a denied API, so the answer below is its "no route" one.
+      state.audit?.write(deniedRecord(auditCall(req, res, rawPath), "allowlist"));
       refused(res, "api_denied");
     }
     if (seg[2] === "healthz" && method === "GET") {
@@ -262,10 +335,14 @@ async function secrets(
   req: IncomingMessage,
   res: ServerResponse,
   opts: HttpApiOptions,
+  rawPath: string,
   rawStore: string,
   rawKey: string,
   rawQuery: string,
 ): Promise<void> {
+  const audit = opts.state.audit;
+  // Built only with --audit-log: without it a call pays this one test.
+  const call = audit ? auditCall(req, res, rawPath) : undefined;
   let store: string;
   let key: string;
   let param = "secretStoreName";
@@ -275,21 +352,23 @@ async function secrets(
     key = queryUnescape(rawKey);
   } catch (err) {
     if (!(err instanceof EscapeError)) throw err;
+    audit?.write(deniedRecord(call!, "bad_request"));
     return sendText(res, 400, `failed to unescape request parameter "${param}". Error: ${err.message}`);
   }
   const bulk = rawKey === "bulk";
+  const refusedBody = audit ? (reason: DenyReason) => void audit.write(deniedRecord(call!, reason)) : undefined;
   // GETs almost never carry a body: testing first spares them acceptBody's extra promise (hot path, profiled).
-  if (hasBody(req) && !(await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get"))) return;
+  if (hasBody(req) && !(await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get", refusedBody))) return;
   const metadata = metadataFromQuery(rawQuery);
   const service = opts.state.runtime.service;
   const signal = callSignal(res, opts.state.calls);
   try {
+    const span = opts.state.tracing && (res as Annotated)[SPAN];
+    const pending: Promise<SecretAnswer | BulkAnswer> = bulk
+      ? service.getBulkSecretAnswer(store, metadata, signal, span)
+      : service.getSecretAnswer(store, key, metadata, signal, span);
     // The body is the answer's own, made once: a cached answer is sent again without serialising it.
-    const body = (
-      bulk
-        ? await service.getBulkSecretAnswer(store, metadata, signal)
-        : await service.getSecretAnswer(store, key, metadata, signal)
-    ).http();
+    const body = (await (audit ? audited(audit, call!, pending, bulk) : pending)).http();
     if (body === null) res.writeHead(204).end();
     else send(res, 200, body);
   } catch (err) {
