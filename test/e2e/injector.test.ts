@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { KEYWARD_BIN } from "../helpers/paths.js";
 import { rssMiB } from "../helpers/process-memory.js";
-import { startSidecar } from "../helpers/sidecar.js";
+import { runKeyward, startSidecar } from "../helpers/sidecar.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { KubeApiTestServer } from "../servers/kubernetes/server.js";
 
@@ -79,12 +79,12 @@ function review(uid: string, object: unknown, kind = "Pod"): unknown {
   };
 }
 
-function post(body: string | Buffer): Promise<{ status: number; text: string }> {
+function post(body: string | Buffer, to = port): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: "127.0.0.1",
-        port,
+        port: to,
         path: "/mutate",
         method: "POST",
         ca: tls.ca,
@@ -109,8 +109,8 @@ interface ReviewResponse {
   status?: { code: number; message: string };
 }
 
-async function mutate(uid: string, object: unknown, kind?: string): Promise<ReviewResponse> {
-  const r = await post(JSON.stringify(review(uid, object, kind)));
+async function mutate(uid: string, object: unknown, kind?: string, to = port): Promise<ReviewResponse> {
+  const r = await post(JSON.stringify(review(uid, object, kind)), to);
   assert.equal(r.status, 200, r.text);
   const body = JSON.parse(r.text) as { apiVersion: string; kind: string; response: ReviewResponse };
   assert.equal(body.apiVersion, "admission.k8s.io/v1");
@@ -377,5 +377,69 @@ void describe("keyward injector", () => {
       `injector review latency (new TLS connection each): p50 ${p(0.5)} ms, p99 ${p(0.99)} ms; RSS ${rssMiB(injector.pid!).toFixed(1)} MiB`,
     );
     assert.ok(!out.includes(TOKEN));
+  });
+});
+
+void describe("keyward injector flags", () => {
+  void it("refuses missing or invalid flags and unreadable certificates with a clear error", async () => {
+    const cases: [string[], number, RegExp][] = [
+      [["injector"], 2, /--tls-cert-file and --tls-key-file are required/],
+      [
+        ["injector", "--tls-cert-file", tls.certPath, "--tls-key-file", tls.keyPath, "--native-sidecars", "maybe"],
+        2,
+        /--native-sidecars: use auto, true or false/,
+      ],
+      [
+        ["injector", "--tls-cert-file", "/nonexistent/c", "--tls-key-file", tls.keyPath, "--port", "0"],
+        1,
+        /cannot load the TLS certificate and key/,
+      ],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await runKeyward({}, args);
+      assert.equal(r.code, code, r.output);
+      assert.match(r.output, message);
+    }
+  });
+
+  void it("--native-sidecars=false adds a regular container; dapr.io annotations count only with --dapr-annotations", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        KEYWARD_BIN,
+        "injector",
+        `--tls-cert-file=${tls.certPath}`,
+        `--tls-key-file=${tls.keyPath}`,
+        "--port=0",
+        "--listen-address=127.0.0.1",
+        "--native-sidecars=false",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let text = "";
+    child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
+    try {
+      for (let i = 0; i < 300 && !/injector listening.* port=(\d+)/.test(text); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      const other = Number(/injector listening.* port=(\d+)/.exec(text)?.[1]);
+      assert.ok(other > 0, text);
+      const pod = templatePod({ "keyward.io/enabled": "true" });
+      const res = await mutate("uid-regular", pod, undefined, other);
+      const patched = await applyPatch(pod, res.patch!);
+      assert.deepEqual(
+        patched.spec.containers.map((c) => c.name),
+        ["app", "keyward"],
+      );
+      assert.equal(patched.spec.initContainers, undefined);
+      assert.equal(patched.spec.containers[1]!.restartPolicy, undefined);
+      assert.ok(
+        patched.spec.containers[1]!.args?.includes("--app-id=order-processor-5d8f7b9c4"),
+        "app id from generateName",
+      );
+      const dapr = await mutate("uid-dapr-off", templatePod({ "dapr.io/enabled": "true" }), undefined, other);
+      assert.deepEqual([dapr.allowed, dapr.patch], [true, undefined]);
+    } finally {
+      child.kill("SIGTERM");
+    }
   });
 });
