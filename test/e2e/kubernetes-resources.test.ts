@@ -156,6 +156,20 @@ void describe("Kubernetes mode: resources from the API server", () => {
     assert.match(sidecar.output(), /relisting components\.dapr\.io/);
   });
 
+  void it("a watch refused at run time is logged with verb, resource and namespace; loaded components keep serving", async () => {
+    api.forbid("watch", NS, "components");
+    try {
+      api.dropWatches();
+      await eventually(
+        async () => /cannot watch components\.dapr\.io in namespace apps: forbidden/.test(sidecar.output()),
+        "the refusal logged",
+      );
+      assert.ok(await served("after-drop", "k", "d")());
+    } finally {
+      api.allow("watch", NS, "components");
+    }
+  });
+
   void it("the output holds no secret value or token", () => {
     assert.ok(!sidecar.output().includes(CANARY));
     assert.ok(!sidecar.output().includes(api.token));
