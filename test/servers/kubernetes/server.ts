@@ -18,6 +18,8 @@ import { makeTestTls, type TestTls } from "../../helpers/tls.js";
 import {
   API_GROUP_LIST,
   apiVersions,
+  DAPR_API_GROUP,
+  DAPR_V1ALPHA1_RESOURCES,
   CORE_V1_RESOURCES,
   namespaceTable,
   secretTable,
@@ -369,6 +371,14 @@ export class KubeApiTestServer {
     }
 
     const parts = path.split("/").slice(1).map(decodeURIComponent);
+    if (
+      parts[0] === "apis" &&
+      parts[1] === DAPR_GROUP &&
+      (parts.length === 2 || (parts.length === 3 && parts[2] === DAPR_VERSION))
+    ) {
+      if (anonymous) throw new HttpError(nonResourceForbidden(record.user, path));
+      return this.sendJson(res, 200, parts.length === 2 ? DAPR_API_GROUP : DAPR_V1ALPHA1_RESOURCES);
+    }
     if (parts[0] === "apis" && parts[1] === DAPR_GROUP) return this.routeDapr(req, res, url, parts.slice(2), record);
     if (parts[0] !== "api" || parts[1] !== "v1")
       throw new HttpError(anonymous ? nonResourceForbidden(record.user, path) : status.pathNotFound());
