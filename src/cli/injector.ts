@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { dirname } from "node:path";
 import { createSecureContext, type SecureContext } from "node:tls";
-import { createLogger, type Logger } from "../log.js";
+import { createLogger } from "../log.js";
 import { KEYWARD_VERSION } from "../version.js";
+import { clusterHasNativeSidecars } from "../injector/cluster-version.js";
 import { webhookHandler } from "../injector/webhook.js";
 import type { InjectorSettings } from "../injector/sidecar.js";
 import { watchFolders } from "../watch.js";
@@ -146,24 +147,4 @@ export async function injector(argv: string[], env: NodeJS.ProcessEnv): Promise<
 
 function loadPair(certFile: string, keyFile: string): SecureContext {
   return createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
-}
-
-/** Native sidecars are on by default from Kubernetes 1.29; when the version cannot be read, regular containers. */
-async function clusterHasNativeSidecars(env: NodeJS.ProcessEnv, log: Logger): Promise<boolean> {
-  try {
-    const k8s = await import("@kubernetes/client-node");
-    const { loadKubeconfig } = await import("../stores/kubernetes/kubeconfig.js");
-    const kc = loadKubeconfig(k8s, { env }).config;
-    const v = await kc.makeApiClient(k8s.VersionApi).getCode();
-    const major = Number.parseInt(v.major, 10);
-    const minor = Number.parseInt(v.minor, 10);
-    const native = major > 1 || (major === 1 && minor >= 29);
-    log.info({ version: v.gitVersion, native_sidecars: native }, "Kubernetes API server version read");
-    return native;
-  } catch (err) {
-    log.warn(
-      `cannot read the API server's version (${(err as Error).message.split("\n")[0]}): sidecars are regular containers; set --native-sidecars=true on Kubernetes 1.29+`,
-    );
-    return false;
-  }
 }

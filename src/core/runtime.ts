@@ -14,7 +14,6 @@ import {
   type RuntimeConfiguration,
 } from "../resources/configuration.js";
 import { loadResources, parseResources, type LoadedResources, type RawResource } from "../resources/load.js";
-import type { WatchCacheOptions } from "../stores/kubernetes/watch-cache.js";
 import { debounced, type Debounced } from "../watch.js";
 import type { ClusterResources } from "./cluster/cluster-resources.js";
 import { findStoreDefinition } from "../stores/registry.js";
@@ -48,7 +47,7 @@ export interface RuntimeOptions {
    * Kubernetes mode without resources folders: Components, Resiliencies and the Configuration named
    * `configName` (`--config`) come from the API server, and every change to them reloads.
    */
-  fromCluster?: { configName: string | undefined; watch?: WatchCacheOptions };
+  fromCluster?: { configName: string | undefined };
 }
 
 /** Start-up failed; the message says what to fix. */
@@ -91,6 +90,7 @@ export class Runtime {
       this.configuration = await this.readConfiguration();
       if (opts.metrics) opts.metrics.recordErrorCodes = this.configuration.recordErrorCodes;
     } catch (err) {
+      this.cluster?.close();
       throw new StartupError(`configuration: ${(err as Error).message}`);
     }
     let resources;
@@ -145,7 +145,6 @@ export class Runtime {
         kubeconfig: opts.kubeconfig,
         env: opts.env,
         log: opts.log,
-        ...(from.watch ? { watch: from.watch } : {}),
         // daprd 1.18 reloads by default; a Configuration can turn it off with feature HotReload: false.
         onChange: () => {
           if (this.configuration.features.get("HotReload") !== false) reload.trigger();

@@ -10,7 +10,7 @@ import type { Logger } from "../../log.js";
 import { storeLogger } from "../../log.js";
 import type { ResourceText } from "../../resources/load.js";
 import { loadKubeconfig } from "../../stores/kubernetes/kubeconfig.js";
-import { SecretWatchCache, type WatchCacheOptions } from "../../stores/kubernetes/watch-cache.js";
+import { SecretWatchCache } from "../../stores/kubernetes/watch-cache.js";
 import type { SecretData } from "../../stores/types.js";
 import { serviceAccountDir } from "../kubernetes-mode.js";
 import { DAPR_GROUP, DaprResourceSource, OBJECT_KEY } from "./resource-source.js";
@@ -24,8 +24,6 @@ export interface ClusterResourcesOptions {
   env: NodeJS.ProcessEnv;
   log: Logger;
   onChange: () => void;
-  /** Tuning (tests use short backoffs). */
-  watch?: WatchCacheOptions;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -63,7 +61,6 @@ export class ClusterResources {
     for (const plural of plurals) {
       const source = new DaprResourceSource(k8s, choice.config, plural, REQUEST_TIMEOUT_MS);
       const cache = new SecretWatchCache(source, log, {
-        ...opts.watch,
         noun: `${plural}.${DAPR_GROUP}`,
         retryRefused: true,
         onChange: () => {
