@@ -336,6 +336,8 @@ void describe("keyward injector", () => {
       t.diagnostic(`sidecar ready in ${Date.now() - started} ms`);
       const appEnv = Object.fromEntries(patched.spec.containers[0]!.env!.map((e) => [e.name, resolve(e)]));
       assert.equal(appEnv.DAPR_API_TOKEN, TOKEN);
+      const probe = await fetch(`${sidecar.httpUrl}${kw.startupProbe!.httpGet.path}`);
+      assert.equal(probe.status, 204, "the probes' path answers without the token");
       const denied = await fetch(`${sidecar.httpUrl}/v1.0/secrets/secretstore/mysecret`);
       assert.equal(denied.status, 401, "the token is enforced");
       const ok = await fetch(`${sidecar.httpUrl}/v1.0/secrets/secretstore/mysecret`, {
