@@ -188,6 +188,21 @@ void describe("Kubernetes mode: refusals and scale", () => {
     }
   });
 
+  void it("out of the cluster, --kubeconfig points at the API server", async () => {
+    const s = await startSidecar({
+      resourcesArgs: [],
+      args: ["--mode", "kubernetes", "--kubeconfig", api.writeKubeconfig()],
+      env: { NAMESPACE: NS, KUBERNETES_SERVICE_HOST: undefined, KUBECONFIG: "/nonexistent" },
+    });
+    try {
+      const res = await fetch(`${s.httpUrl}/v1.0/secrets/vault-a/token`);
+      assert.deepEqual(await res.json(), { token: `a-${CANARY}` });
+      assert.match(s.output(), /--kubeconfig/);
+    } finally {
+      assert.equal(await s.stop(), 0);
+    }
+  });
+
   void it("a missing Configuration stops start-up", async () => {
     const r = await runKeyward({
       resourcesArgs: [],
