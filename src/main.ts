@@ -1,6 +1,7 @@
 /** @module bin entry: `keyward serve`, `keyward run`, `keyward get`, `keyward validate`, `keyward --help`. */
 import { UsageError } from "./cli/flags.js";
 import { get } from "./cli/get.js";
+import { injector } from "./cli/injector.js";
 import { run } from "./cli/run/run-command.js";
 import { serve, serveHelp, serveSettings } from "./cli/serve.js";
 import { validate, VALIDATE_HELP } from "./cli/validate.js";
@@ -13,6 +14,7 @@ Usage:
   keyward run [flags] -- CMD start a sidecar, then CMD with it; dapr run's flags (keyward run --help)
   keyward get STORE NAME     print one secret (keyward get --help)
   keyward validate [flags]   check resources and configuration files without starting
+  keyward injector [flags]   the Kubernetes sidecar injector webhook (keyward injector --help)
   keyward --version
 `;
 
@@ -49,6 +51,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       setTimeout(() => process.exit(code), 200).unref();
       return code;
     }
+    if (command === "injector") return await injector(rest, process.env);
     if (command === "validate") {
       if (rest.includes("--help") || rest.includes("-h")) {
         process.stdout.write(VALIDATE_HELP);
@@ -60,7 +63,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(
-        `keyward: ${err.message}\nRun 'keyward ${["validate", "run", "get"].includes(command) ? command : "serve"} --help' for usage.\n`,
+        `keyward: ${err.message}\nRun 'keyward ${["validate", "run", "get", "injector"].includes(command) ? command : "serve"} --help' for usage.\n`,
       );
       return 2;
     }

@@ -22,22 +22,47 @@ export interface FolderWatchOptions {
   debounceMs?: number;
 }
 
-export function watchFolders(o: FolderWatchOptions): FolderWatch {
+/** An action run once a burst of triggers settles, never overlapping itself. */
+export interface Debounced extends FolderWatch {
+  trigger(): void;
+}
+
+export function debounced(
+  action: () => Promise<void>,
+  onError: (message: string) => void,
+  debounceMs = 200,
+): Debounced {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let closed = false;
   const fire = () => {
     running = running.then(async () => {
       if (closed) return;
-      await o.onChange().catch((err: unknown) => o.onError((err as Error).message));
+      await action().catch((err: unknown) => onError((err as Error).message));
     });
   };
+  return {
+    trigger() {
+      if (closed) return;
+      clearTimeout(timer);
+      timer = setTimeout(fire, debounceMs);
+    },
+    close() {
+      closed = true;
+      clearTimeout(timer);
+    },
+    idle: () => running,
+  };
+}
+
+export function watchFolders(o: FolderWatchOptions): FolderWatch {
+  const action = debounced(o.onChange, o.onError, o.debounceMs ?? 200);
+  let closed = false;
   const watchers: FSWatcher[] = [];
   for (const dir of new Set(o.dirs)) {
     const trigger = (_event: string, name: string | Buffer | null) => {
       if (closed || (name !== null && o.accept && !o.accept(dir, String(name)))) return;
-      clearTimeout(timer);
-      timer = setTimeout(fire, o.debounceMs ?? 200);
+      action.trigger();
     };
     try {
       const w = watch(dir, { persistent: false }, trigger);
@@ -50,9 +75,9 @@ export function watchFolders(o: FolderWatchOptions): FolderWatch {
   return {
     close() {
       closed = true;
-      clearTimeout(timer);
+      action.close();
       for (const w of watchers) w.close();
     },
-    idle: () => running,
+    idle: () => action.idle(),
   };
 }

@@ -160,10 +160,14 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     log.fatal((err as Error).message);
     process.exit(1);
   }
+  // As daprd in Kubernetes mode: without resources folders, resources come from the API server and
+  // --config names a Configuration resource there.
+  const fromCluster = settings.kubernetesMode && settings.resourcesPaths.length === 0;
   const runtime = new Runtime({
     appId: settings.appId,
     resourcesPaths: settings.resourcesPaths,
-    configFiles: settings.configFiles,
+    configFiles: fromCluster ? [] : settings.configFiles,
+    ...(fromCluster ? { fromCluster: { configName: settings.configFiles.at(-1) } } : {}),
     kubernetesMode: settings.kubernetesMode,
     kubeconfig: settings.kubeconfig,
     disableBuiltinKubernetesStore: settings.disableBuiltinKubernetesStore,
@@ -271,7 +275,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
 
   // daprd 1.18 reloads components by default; a Configuration can turn it off with feature HotReload: false.
   const watched = settings.resourcesPaths.length + settings.configFiles.length;
-  if (watched > 0 && runtime.configuration.features.get("HotReload") !== false) {
+  if (!fromCluster && watched > 0 && runtime.configuration.features.get("HotReload") !== false) {
     watcher = watchResources(settings.resourcesPaths, settings.configFiles, () => runtime.reload(), log);
   }
 

@@ -9,10 +9,13 @@ import type { ComponentManifest } from "../resources/component.js";
 import {
   EMPTY_CONFIGURATION,
   loadConfiguration,
+  parseConfiguration,
   unmatchedScopeWarnings,
   type RuntimeConfiguration,
 } from "../resources/configuration.js";
-import { loadResources, type RawResource } from "../resources/load.js";
+import { loadResources, parseResources, type LoadedResources, type RawResource } from "../resources/load.js";
+import { debounced, type Debounced } from "../watch.js";
+import type { ClusterResources } from "./cluster/cluster-resources.js";
 import { findStoreDefinition } from "../stores/registry.js";
 import type { StoreContext, StoreEnv } from "../stores/types.js";
 import { splitCacheMetadata } from "./cache/options.js";
@@ -40,6 +43,11 @@ export interface RuntimeOptions {
   /** `--strict`: every resource warning (skipped document, YAML error, unknown metadata name, secret scope
    * for no store) stops start-up instead. */
   strict?: boolean;
+  /**
+   * Kubernetes mode without resources folders: Components, Resiliencies and the Configuration named
+   * `configName` (`--config`) come from the API server, and every change to them reloads.
+   */
+  fromCluster?: { configName: string | undefined };
 }
 
 /** Start-up failed; the message says what to fix. */
@@ -61,6 +69,8 @@ export class Runtime {
   /** Replaced instances still finishing their calls; shutdown closes them too. */
   private readonly retiring = new Set<LoadedStore>();
   private closed = false;
+  private cluster: ClusterResources | undefined;
+  private clusterReload: Debounced | undefined;
   readonly extendedMetadata = new Map<string, string>();
   /** Replaced as one object by a reload, so a request sees either the old scopes and API lists or the new. */
   configuration: RuntimeConfiguration = EMPTY_CONFIGURATION;
@@ -75,16 +85,19 @@ export class Runtime {
 
   async start(): Promise<void> {
     const { opts } = this;
+    if (opts.fromCluster) await this.followCluster(opts.fromCluster);
     try {
-      this.configuration = await loadConfiguration(opts.configFiles, opts.env);
+      this.configuration = await this.readConfiguration();
       if (opts.metrics) opts.metrics.recordErrorCodes = this.configuration.recordErrorCodes;
     } catch (err) {
+      this.cluster?.close();
       throw new StartupError(`configuration: ${(err as Error).message}`);
     }
     let resources;
     try {
-      resources = await loadResources(opts.resourcesPaths, { appId: opts.appId, namespace: opts.namespace });
+      resources = await this.readResources();
     } catch (err) {
+      this.cluster?.close();
       throw new StartupError((err as Error).message);
     }
     this.warnAll(resources.warnings);
@@ -115,6 +128,43 @@ export class Runtime {
       await this.close();
       throw err instanceof StartupError ? err : new StartupError((err as Error).message);
     }
+  }
+
+  /** Lists the API server's resources; each later change reloads, debounced, through `reload`. */
+  private async followCluster(from: NonNullable<RuntimeOptions["fromCluster"]>): Promise<void> {
+    const { opts } = this;
+    const reload = debounced(
+      () => this.reload(),
+      (m) => opts.log.error(`hot reload: ${m}`),
+    );
+    const { ClusterResources } = await import("./cluster/cluster-resources.js");
+    try {
+      this.cluster = await ClusterResources.start({
+        namespace: opts.namespace,
+        configName: from.configName,
+        kubeconfig: opts.kubeconfig,
+        env: opts.env,
+        log: opts.log,
+        // daprd 1.18 reloads by default; a Configuration can turn it off with feature HotReload: false.
+        onChange: () => {
+          if (this.configuration.features.get("HotReload") !== false) reload.trigger();
+        },
+      });
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
+    this.clusterReload = reload;
+  }
+
+  private async readConfiguration(): Promise<RuntimeConfiguration> {
+    if (this.cluster) return parseConfiguration(this.cluster.configurations(), this.opts.env);
+    return loadConfiguration(this.opts.configFiles, this.opts.env);
+  }
+
+  private async readResources(): Promise<LoadedResources> {
+    const where = { appId: this.opts.appId, namespace: this.opts.namespace };
+    if (this.cluster) return parseResources(this.cluster.resources(), where);
+    return loadResources(this.opts.resourcesPaths, where);
   }
 
   /** Start-up warnings: logged, or with --strict a start-up error listing them all. */
@@ -279,16 +329,17 @@ export class Runtime {
    */
   async reload(): Promise<void> {
     if (this.closed) return;
+    await this.cluster?.refresh();
     await this.reloadConfiguration();
     if (this.closed) return;
     await this.reloadComponents();
   }
 
   private async reloadConfiguration(): Promise<void> {
-    if (this.opts.configFiles.length === 0) return;
+    if (this.opts.configFiles.length === 0 && this.opts.fromCluster?.configName === undefined) return;
     let next: RuntimeConfiguration;
     try {
-      next = await loadConfiguration(this.opts.configFiles, this.opts.env);
+      next = await this.readConfiguration();
     } catch (err) {
       this.opts.log.error(`hot reload: configuration: ${(err as Error).message}; the previous configuration stays`);
       return;
@@ -302,7 +353,7 @@ export class Runtime {
     const { opts } = this;
     let resources;
     try {
-      resources = await loadResources(opts.resourcesPaths, { appId: opts.appId, namespace: opts.namespace });
+      resources = await this.readResources();
     } catch (err) {
       opts.log.error(`hot reload: ${(err as Error).message}; the loaded components stay as they are`);
       return;
@@ -361,6 +412,8 @@ export class Runtime {
   /** Closes every store; errors are logged, never thrown, so shutdown always completes. */
   async close(): Promise<void> {
     this.closed = true;
+    this.clusterReload?.close();
+    this.cluster?.close();
     const all = [...this.stores.values(), ...this.retiring];
     this.stores.clear();
     this.retiring.clear();

@@ -3,6 +3,7 @@ import { fileReadReason, readRegularTextFile } from "../stores/shared/files.js";
 import { didYouMean } from "../core/nearest.js";
 import { parseTracing, TracingConfigError, type TracingSettings } from "../tracing/settings.js";
 import { expandEnv } from "./expand-env.js";
+import type { ResourceText } from "./load.js";
 import { parseYamlDocument, splitDocuments } from "./yaml-documents.js";
 
 export interface SecretScope {
@@ -49,18 +50,28 @@ export async function loadConfiguration(
   files: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RuntimeConfiguration> {
+  const texts: ResourceText[] = [];
+  for (const file of files) {
+    try {
+      texts.push({ file, text: await readRegularTextFile(file) });
+    } catch (err) {
+      throw new ConfigurationError(`cannot read configuration ${file}: ${fileReadReason(err)}`);
+    }
+  }
+  return parseConfiguration(texts, env);
+}
+
+/** Configuration documents' text in order, from files or the API server (`configurations.dapr.io/NAME`). */
+export function parseConfiguration(
+  texts: readonly ResourceText[],
+  env: NodeJS.ProcessEnv = process.env,
+): RuntimeConfiguration {
   let secrets: Map<string, SecretScope> | undefined;
   let api: { allowed?: ApiRule[]; denied?: ApiRule[] } | undefined;
   const features = new Map<string, boolean>();
   let recordErrorCodes = false;
   let tracing: TracingSettings | undefined;
-  for (const file of files) {
-    let text: string;
-    try {
-      text = await readRegularTextFile(file);
-    } catch (err) {
-      throw new ConfigurationError(`cannot read configuration ${file}: ${fileReadReason(err)}`);
-    }
+  for (const { file, text } of texts) {
     const first = splitDocuments(expandEnv(text, env)).find((c) => c.text.trim() !== "");
     if (!first) continue;
     const doc = parseYamlDocument(first, "1.2");

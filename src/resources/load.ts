@@ -32,46 +32,67 @@ export interface LoadedResources {
 
 export class ResourceLoadError extends Error {}
 
+/** A resource document's text and where it came from: a file, or `components.dapr.io/NAME` from the API server. */
+export interface ResourceText {
+  file: string;
+  text: string;
+}
+
 export async function loadResources(dirs: readonly string[], opts: LoadOptions): Promise<LoadedResources> {
-  const out: LoadedResources = { secretStores: [], others: [], warnings: [], problems: [], brokenFiles: new Set() };
-  const problem = (file: string, msg: string) => {
-    out.warnings.push(msg);
-    out.problems.push(msg);
-    out.brokenFiles.add(file);
-  };
-  const accepted = new Map<string, ComponentManifest>();
+  const out = emptyResult();
+  const texts: ResourceText[] = [];
   for (const dir of dirs) {
     for (const file of await listManifestFiles(dir, out)) {
-      let text: string;
       try {
-        text = await readRegularTextFile(file);
+        texts.push({ file, text: await readRegularTextFile(file) });
       } catch (err) {
-        problem(file, `${file}: cannot read (${fileReadReason(err)}); skipped`);
+        problem(out, file, `${file}: cannot read (${fileReadReason(err)}); skipped`);
+      }
+    }
+  }
+  return parseResources(texts, opts, out);
+}
+
+function emptyResult(): LoadedResources {
+  return { secretStores: [], others: [], warnings: [], problems: [], brokenFiles: new Set() };
+}
+
+function problem(out: LoadedResources, file: string, msg: string): void {
+  out.warnings.push(msg);
+  out.problems.push(msg);
+  out.brokenFiles.add(file);
+}
+
+/** The loading rules for resource documents, wherever their text came from. */
+export function parseResources(
+  texts: readonly ResourceText[],
+  opts: LoadOptions,
+  out: LoadedResources = emptyResult(),
+): LoadedResources {
+  const accepted = new Map<string, ComponentManifest>();
+  for (const { file, text } of texts) {
+    for (const chunk of splitDocuments(text)) {
+      if (chunk.text.trim() === "") continue;
+      const doc = parseYamlDocument(chunk, "1.1");
+      if (doc.error) {
+        problem(out, file, `${file}:${doc.error.line}: YAML error: ${doc.error.message}; document skipped`);
         continue;
       }
-      for (const chunk of splitDocuments(text)) {
-        if (chunk.text.trim() === "") continue;
-        const doc = parseYamlDocument(chunk, "1.1");
-        if (doc.error) {
-          problem(file, `${file}:${doc.error.line}: YAML error: ${doc.error.message}; document skipped`);
-          continue;
-        }
-        if (!isComponentDocument(doc.value)) {
-          const kind = field(doc.value, "kind");
-          if (typeof kind === "string" && field(doc.value, "apiVersion") === "dapr.io/v1alpha1")
-            out.others.push({ kind, doc, file });
-          continue;
-        }
-        let component: ComponentManifest;
-        try {
-          component = readComponent(doc, file);
-        } catch (err) {
-          if (!(err instanceof ManifestError)) throw err;
-          problem(file, `${err.message}; component skipped`);
-          continue;
-        }
-        accept(component, accepted, opts, out);
+      if (!isComponentDocument(doc.value)) {
+        const kind = field(doc.value, "kind");
+        if (typeof kind === "string" && field(doc.value, "apiVersion") === "dapr.io/v1alpha1")
+          out.others.push({ kind, doc, file });
+        continue;
       }
+      let component: ComponentManifest;
+      try {
+        component = readComponent(doc, file);
+      } catch (err) {
+        if (!(err instanceof ManifestError)) throw err;
+        problem(out, file, `${err.message}; component skipped`);
+        continue;
+      }
+      accept(component, accepted, opts, out);
     }
   }
   return out;

@@ -187,6 +187,42 @@ describe("kubectl against the test API server", () => {
     assert.equal(r.stdout.trim(), 'secret "doomed" deleted');
     assert.equal(server.state.getSecret("apps", "doomed"), undefined);
   });
+
+  it("dapr.io resources: discovery, apply, get, delete and RBAC refusals as for a CRD", async () => {
+    const r = await kubectl("api-resources", "--api-group=dapr.io");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^components\s+dapr\.io\/v1alpha1\s+true\s+Component$/m);
+    const file = join(home, "component.yaml");
+    writeFileSync(
+      file,
+      "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: vault\nspec:\n  type: secretstores.local.env\n  version: v1\n  metadata: []\n",
+    );
+    const applied = await kubectl("-n", "apps", "apply", "--validate=false", "-f", file);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /component\.dapr\.io\/vault created/);
+    const got = await kubectl("-n", "apps", "get", "components", "-o", "json");
+    const items = (
+      JSON.parse(got.stdout) as { items: { kind: string; metadata: { name: string }; spec: { type: string } }[] }
+    ).items;
+    assert.deepEqual(
+      items.map((i) => [i.kind, i.metadata.name, i.spec.type]),
+      [["Component", "vault", "secretstores.local.env"]],
+    );
+    server.forbid("list", "apps", "components");
+    try {
+      const refused = await kubectl("-n", "apps", "get", "components");
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stderr,
+        /Error from server \(Forbidden\): components\.dapr\.io is forbidden: User ".*" cannot list resource "components" in API group "dapr\.io" in the namespace "apps"/,
+      );
+    } finally {
+      server.allow("list", "apps", "components");
+    }
+    const deleted = await kubectl("-n", "apps", "delete", "component", "vault");
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.equal(server.dapr.list("components", "apps").length, 0);
+  });
 });
 
 describe("@kubernetes/client-node against the test API server", () => {

@@ -21,6 +21,12 @@ export interface WatchCacheOptions {
   healthyAfterMs?: number;
   /** At most this many namespaces get a list+watch; reads in further namespaces go to the API server. */
   maxNamespaces?: number;
+  /** What is watched, for log lines: "secrets" unless the source lists something else. */
+  noun?: string;
+  /** Called after every change to a namespace's copy (a list or a watch event), for callers that follow it. */
+  onChange?: (namespace: string) => void;
+  /** After a refusal (401/403), list again after `refusedRetryMs` by itself rather than on the next read. */
+  retryRefused?: boolean;
 }
 
 const DEFAULTS: Required<WatchCacheOptions> = {
@@ -30,6 +36,9 @@ const DEFAULTS: Required<WatchCacheOptions> = {
   watchTimeoutSeconds: [300, 600],
   healthyAfterMs: 5_000,
   maxNamespaces: 64,
+  noun: "secrets",
+  onChange: () => undefined,
+  retryRefused: false,
 };
 
 export class SecretWatchCache {
@@ -78,6 +87,11 @@ export class SecretWatchCache {
     return out;
   }
 
+  /** Why the last list or watch of a namespace failed, until one succeeds again. */
+  failure(namespace: string): string | undefined {
+    return this.namespaces.get(namespace)?.failure;
+  }
+
   close(): void {
     this.closed = true;
     for (const w of this.namespaces.values()) w.stop();
@@ -110,6 +124,7 @@ class NamespaceWatch {
   private stopped = false;
   /** 410s since the last healthy watch: the first relists at once, repeats back off (no list/watch hot loop). */
   private expiredInARow = 0;
+  failure: string | undefined;
 
   constructor(
     private readonly namespace: string,
@@ -156,11 +171,13 @@ class NamespaceWatch {
         this.secrets = list.secrets;
         this.resourceVersion = list.resourceVersion;
         this.synced = true;
-        this.log.debug("listed secrets for the watch cache", {
+        this.failure = undefined;
+        this.log.debug(`listed ${this.opts.noun} for the watch cache`, {
           namespace: this.namespace,
-          secrets: list.secrets.size,
+          items: list.secrets.size,
           resourceVersion: list.resourceVersion,
         });
+        this.opts.onChange(this.namespace);
         void this.startWatch();
         return true;
       } catch (err) {
@@ -190,10 +207,12 @@ class NamespaceWatch {
         case "MODIFIED":
           this.secrets.set(e.name, e.data);
           this.resourceVersion = e.resourceVersion || this.resourceVersion;
+          this.opts.onChange(this.namespace);
           return;
         case "DELETED":
           this.secrets.delete(e.name);
           this.resourceVersion = e.resourceVersion || this.resourceVersion;
+          this.opts.onChange(this.namespace);
           return;
         case "BOOKMARK":
           this.resourceVersion = e.resourceVersion || this.resourceVersion;
@@ -203,8 +222,8 @@ class NamespaceWatch {
           relistNeeded = true;
           this.log.info(
             e.status.code === 410
-              ? "watch resourceVersion expired; relisting secrets"
-              : "watch reported an error; relisting secrets",
+              ? `watch resourceVersion expired; relisting ${this.opts.noun}`
+              : `watch reported an error; relisting ${this.opts.noun}`,
             {
               namespace: this.namespace,
               code: e.status.code,
@@ -233,7 +252,7 @@ class NamespaceWatch {
         return;
       }
       if (statusOf(err)?.code === 410) {
-        this.log.info("watch resourceVersion expired; relisting secrets", { namespace: this.namespace });
+        this.log.info(`watch resourceVersion expired; relisting ${this.opts.noun}`, { namespace: this.namespace });
         if (this.expiredInARow++ === 0) this.relist();
         else this.schedule(() => this.relist());
         return;
@@ -256,10 +275,21 @@ class NamespaceWatch {
   private failed(verb: "list" | "watch", err: unknown, retry: () => void): void {
     const code = statusOf(err)?.code ?? (err instanceof SecretStoreError ? kindCode(err) : undefined);
     const message = safeMessage(err);
+    this.failure = message;
+    if ((code === 401 || code === 403) && this.opts.retryRefused) {
+      // The copy held stays: a revoked grant must not unload what was loaded with it.
+      this.log.error(`cannot ${verb} ${this.opts.noun}; trying again later`, {
+        namespace: this.namespace,
+        retryInMs: this.opts.refusedRetryMs,
+        error: message,
+      });
+      this.schedule(() => this.relist(), this.opts.refusedRetryMs);
+      return;
+    }
     if (code === 401 || code === 403) {
       this.synced = false;
       this.refusedUntil = Date.now() + this.opts.refusedRetryMs;
-      this.log.warn(`the watch cache cannot ${verb} secrets; reads go to the API server directly`, {
+      this.log.warn(`the watch cache cannot ${verb} ${this.opts.noun}; reads go to the API server directly`, {
         namespace: this.namespace,
         verb,
         retryInMs: this.opts.refusedRetryMs,
@@ -268,7 +298,7 @@ class NamespaceWatch {
       return;
     }
     const delay = this.nextDelay();
-    this.log.warn(`${verb} of secrets failed; retrying`, {
+    this.log.warn(`${verb} of ${this.opts.noun} failed; retrying`, {
       namespace: this.namespace,
       retryInMs: delay,
       error: message,

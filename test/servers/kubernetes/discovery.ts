@@ -25,7 +25,42 @@ export function apiVersions(serverAddress: string): object {
   };
 }
 
-export const API_GROUP_LIST = { kind: "APIGroupList", apiVersion: "v1", groups: [] };
+const DAPR_GROUP_VERSION = { groupVersion: "dapr.io/v1alpha1", version: "v1alpha1" };
+
+/** The dapr.io group, served as kube-apiserver serves a CRD's group. */
+export const DAPR_API_GROUP = {
+  kind: "APIGroup",
+  apiVersion: "v1",
+  name: "dapr.io",
+  versions: [DAPR_GROUP_VERSION],
+  preferredVersion: DAPR_GROUP_VERSION,
+};
+
+export const API_GROUP_LIST = {
+  kind: "APIGroupList",
+  apiVersion: "v1",
+  groups: [{ name: DAPR_API_GROUP.name, versions: DAPR_API_GROUP.versions, preferredVersion: DAPR_GROUP_VERSION }],
+};
+
+const CR_VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
+
+export const DAPR_V1ALPHA1_RESOURCES = {
+  kind: "APIResourceList",
+  apiVersion: "v1",
+  groupVersion: "dapr.io/v1alpha1",
+  resources: [
+    {
+      name: "components",
+      singularName: "component",
+      namespaced: true,
+      kind: "Component",
+      verbs: CR_VERBS,
+      categories: ["all", "dapr"],
+    },
+    { name: "configurations", singularName: "configuration", namespaced: true, kind: "Configuration", verbs: CR_VERBS },
+    { name: "resiliencies", singularName: "resiliency", namespaced: true, kind: "Resiliency", verbs: CR_VERBS },
+  ],
+};
 
 export const CORE_V1_RESOURCES = {
   kind: "APIResourceList",

@@ -18,12 +18,15 @@ import { makeTestTls, type TestTls } from "../../helpers/tls.js";
 import {
   API_GROUP_LIST,
   apiVersions,
+  DAPR_API_GROUP,
+  DAPR_V1ALPHA1_RESOURCES,
   CORE_V1_RESOURCES,
   namespaceTable,
   secretTable,
   SERVER_VERSION,
   wantsTable,
 } from "./discovery.js";
+import { DAPR_GROUP, DAPR_PLURALS, DAPR_VERSION, DaprObjects, DaprRequestError } from "./dapr-objects.js";
 import { ClusterState, type SecretObject, type WatchEvent } from "./state.js";
 import * as status from "./status.js";
 import type { Status } from "./status.js";
@@ -43,6 +46,8 @@ export interface RecordedRequest {
   verb: string;
   namespace?: string;
   name?: string;
+  /** For dapr.io requests, the plural (components, configurations, resiliencies); unset for secrets. */
+  resource?: string;
   user: string;
   status: number;
 }
@@ -70,6 +75,8 @@ class HttpError extends Error {
 
 export class KubeApiTestServer {
   readonly state: ClusterState;
+  /** The dapr.io custom resources (components, configurations, resiliencies). */
+  readonly dapr: DaprObjects;
   readonly tls: TestTls;
   readonly tokens: Record<string, string>;
   /** The first token: what `writeKubeconfig` uses unless told otherwise. */
@@ -93,6 +100,7 @@ export class KubeApiTestServer {
     this.tokens = opts.tokens ?? { [token]: DEFAULT_USER };
     this.token = Object.keys(this.tokens)[0] ?? token;
     this.state = new ClusterState(opts.namespaces ?? ["default", "kube-system", "kube-public"]);
+    this.dapr = new DaprObjects(this.state);
     this.port = opts.port ?? 0;
   }
 
@@ -137,13 +145,26 @@ export class KubeApiTestServer {
     this.state.deleteSecret(namespace, name);
   }
 
-  /** RBAC: refuse `verb` on secrets in `namespace` ("*" for every namespace) for every user. */
-  forbid(verb: string, namespace: string): void {
-    this.denied.add(`${verb}/${namespace}`);
+  /**
+   * RBAC: refuse `verb` on `resource` in `namespace` ("*" for every namespace) for every user; `resource`
+   * is "secrets" or a dapr.io plural such as "components".
+   */
+  forbid(verb: string, namespace: string, resource = "secrets"): void {
+    this.denied.add(`${verb}/${namespace}${resource === "secrets" ? "" : `/${resource}`}`);
   }
 
-  allow(verb: string, namespace: string): void {
-    this.denied.delete(`${verb}/${namespace}`);
+  allow(verb: string, namespace: string, resource = "secrets"): void {
+    this.denied.delete(`${verb}/${namespace}${resource === "secrets" ? "" : `/${resource}`}`);
+  }
+
+  /** Creates or replaces a dapr.io resource (`plural`: components, configurations, resiliencies). */
+  putDapr(plural: string, namespace: string, body: Record<string, unknown>): void {
+    this.state.addNamespace(namespace);
+    this.dapr.put(plural, namespace, body);
+  }
+
+  deleteDapr(plural: string, namespace: string, name: string): void {
+    this.dapr.delete(plural, namespace, name);
   }
 
   /**
@@ -159,13 +180,19 @@ export class KubeApiTestServer {
     this.roles.clear();
   }
 
-  private roleAllows(verb: string, namespace: string | undefined, name: string | undefined): boolean {
+  private roleAllows(
+    verb: string,
+    namespace: string | undefined,
+    name: string | undefined,
+    group = "",
+    resource = "secrets",
+  ): boolean {
     if (this.roles.size === 0) return true;
     if (namespace === undefined) return false;
     return (this.roles.get(namespace) ?? []).some(
       (r) =>
-        (r.apiGroups.includes("") || r.apiGroups.includes("*")) &&
-        (r.resources.includes("secrets") || r.resources.includes("*")) &&
+        (r.apiGroups.includes(group) || r.apiGroups.includes("*")) &&
+        (r.resources.includes(resource) || r.resources.includes("*")) &&
         (r.verbs.includes(verb) || r.verbs.includes("*")) &&
         (r.resourceNames === undefined ||
           r.resourceNames.length === 0 ||
@@ -181,11 +208,13 @@ export class KubeApiTestServer {
   /** Forgets the event history: watches from an earlier resourceVersion get 410 Expired. */
   compact(): void {
     this.state.compact();
+    this.dapr.compact();
   }
 
   /** Sends a BOOKMARK with the current resourceVersion to watches that allow bookmarks. */
   bookmark(): void {
     for (const w of this.state.watchers) (w as unknown as { bookmark?: () => void }).bookmark?.();
+    this.dapr.bookmark();
   }
 
   /** Holds every list answer (not watches) until the returned function is called. */
@@ -204,7 +233,7 @@ export class KubeApiTestServer {
     this.openWatches.clear();
   }
 
-  count(filter: Partial<Pick<RecordedRequest, "verb" | "namespace" | "name" | "method">>): number {
+  count(filter: Partial<Pick<RecordedRequest, "verb" | "namespace" | "name" | "method" | "resource">>): number {
     return this.requests.filter((r) => Object.entries(filter).every(([k, v]) => r[k as keyof RecordedRequest] === v))
       .length;
   }
@@ -342,6 +371,15 @@ export class KubeApiTestServer {
     }
 
     const parts = path.split("/").slice(1).map(decodeURIComponent);
+    if (
+      parts[0] === "apis" &&
+      parts[1] === DAPR_GROUP &&
+      (parts.length === 2 || (parts.length === 3 && parts[2] === DAPR_VERSION))
+    ) {
+      if (anonymous) throw new HttpError(nonResourceForbidden(record.user, path));
+      return this.sendJson(res, 200, parts.length === 2 ? DAPR_API_GROUP : DAPR_V1ALPHA1_RESOURCES);
+    }
+    if (parts[0] === "apis" && parts[1] === DAPR_GROUP) return this.routeDapr(req, res, url, parts.slice(2), record);
     if (parts[0] !== "api" || parts[1] !== "v1")
       throw new HttpError(anonymous ? nonResourceForbidden(record.user, path) : status.pathNotFound());
     const rest = parts.slice(2);
@@ -398,6 +436,48 @@ export class KubeApiTestServer {
         return this.deleteSecretRequest(res, namespace as string, name as string);
       default:
         throw new HttpError(status.methodNotAllowed());
+    }
+  }
+
+  /** /apis/dapr.io/v1alpha1/[namespaces/NS/]PLURAL[/NAME], authorized as RBAC does for custom resources. */
+  private async routeDapr(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    rest: string[],
+    record: RecordedRequest,
+  ): Promise<void> {
+    if (rest[0] !== DAPR_VERSION) throw new HttpError(status.pathNotFound());
+    let namespace: string | undefined;
+    let plural: string | undefined;
+    let name: string | undefined;
+    if (rest.length === 2) plural = rest[1];
+    else if (rest[1] === "namespaces" && rest.length >= 4 && rest.length <= 5) {
+      namespace = rest[2];
+      plural = rest[3];
+      name = rest[4];
+    }
+    if (plural === undefined || !(plural in DAPR_PLURALS)) throw new HttpError(status.pathNotFound());
+    const watch = TRUTHY.has(url.searchParams.get("watch") ?? "");
+    const verb = verbFor(req.method ?? "GET", name !== undefined, watch);
+    if (!verb || (namespace === undefined && verb !== "list" && verb !== "watch"))
+      throw new HttpError(status.methodNotAllowed());
+    record.verb = verb;
+    if (namespace !== undefined) record.namespace = namespace;
+    if (name !== undefined) record.name = name;
+    record.resource = plural;
+    if (
+      record.user === "system:anonymous" ||
+      this.denied.has(`${verb}/${namespace ?? ""}/${plural}`) ||
+      this.denied.has(`${verb}/*/${plural}`) ||
+      !this.roleAllows(verb, namespace, name, DAPR_GROUP, plural)
+    )
+      throw new HttpError(status.forbidden(record.user, verb, plural, name ?? "", namespace, DAPR_GROUP));
+    if (this.listGate && verb === "list") await this.listGate;
+    try {
+      await this.dapr.serve(req, res, url, verb, { plural, namespace, name }, this.openWatches, () => readObject(req));
+    } catch (err) {
+      throw err instanceof DaprRequestError ? new HttpError(err.status) : err;
     }
   }
 

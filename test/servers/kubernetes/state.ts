@@ -64,6 +64,11 @@ export class ClusterState {
     return this.revision;
   }
 
+  /** The next revision, for objects stored beside the secrets (one counter, as etcd has). */
+  nextRevision(): number {
+    return ++this.revision;
+  }
+
   addNamespace(name: string): NamespaceObject {
     const existing = this.namespaces.get(name);
     if (existing) return existing;

@@ -55,11 +55,14 @@ export function forbidden(
   resource: string,
   name: string,
   namespace: string | undefined,
+  group = "",
 ): Status {
-  const subject = name ? `${resource} "${name}"` : resource;
+  const qualified = group ? `${resource}.${group}` : resource;
+  const subject = name ? `${qualified} "${name}"` : qualified;
   const where = namespace ? ` in the namespace "${namespace}"` : " at the cluster scope";
-  const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group ""${where}`;
+  const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}`;
   const details: Status["details"] = { kind: resource };
+  if (group) details.group = group;
   if (name) details.name = name;
   return failure(403, "Forbidden", message, details);
 }
