@@ -24,6 +24,7 @@ import { parseConfig, type GcpConfig } from "./config.js";
 import { isUnreadableVersion, toStoreError } from "./errors.js";
 import { GCP_METADATA } from "./metadata-fields.js";
 import { TokenExchange } from "./token-exchange.js";
+import { commonJsExports } from "../../commonjs-exports.js";
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
 
@@ -99,7 +100,7 @@ export class GcpSecretManagerStore implements SecretStore {
     }
     const sa = config.serviceAccount;
     if (sa && !config.selfSignedJwt) {
-      const grpc: typeof Grpc = await import("@grpc/grpc-js");
+      const grpc: typeof Grpc = commonJsExports(await import("@grpc/grpc-js"));
       const exchange = new TokenExchange(sa);
       const callCreds = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
         exchange.token().then(

@@ -1,0 +1,48 @@
+// Bundles the production artefact into dist/keyward/: main.js plus lazily loaded chunks, one per store
+// module and its vendor SDK (the registry imports each store by a literal path), so a user of the local
+// stores loads none of them. Run by `npm run build` and `npm pack` (prepack).
+import { rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = join(ROOT, "dist", "keyward");
+
+/**
+ * Left to node_modules, so they are the package's runtime `dependencies`: packages loaded through
+ * createRequire (protobufjs, @grpc/reflection, whose peer @grpc/grpc-js is then installed anyway) or
+ * that read their own data files next to their code at run time (google-gax's protos under the GCP SDK).
+ */
+const EXTERNAL = ["protobufjs", "@grpc/reflection", "@grpc/grpc-js", "@google-cloud/secret-manager"];
+
+rmSync(OUT, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: ROOT,
+  entryPoints: { main: "src/main.ts" },
+  outdir: OUT,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node22",
+  external: EXTERNAL,
+  chunkNames: "chunks/[name]-[hash]",
+  // CommonJS packages inside an ESM bundle still call require() for Node built-ins and read __dirname.
+  banner: {
+    js: [
+      'import { createRequire as __keywardCreateRequire } from "node:module";',
+      'import { fileURLToPath as __keywardFileURLToPath } from "node:url";',
+      "const require = __keywardCreateRequire(import.meta.url);",
+      "const __filename = __keywardFileURLToPath(import.meta.url);",
+      'const __dirname = __keywardFileURLToPath(new URL(".", import.meta.url));',
+    ].join(" "),
+  },
+  minify: process.env.KEYWARD_BUNDLE_DEBUG === undefined,
+  keepNames: false,
+  legalComments: "linked",
+  metafile: true,
+  logLevel: "warning",
+});
+// What went into which chunk, and what stayed external: read by the package tests, not shipped.
+writeFileSync(join(ROOT, "dist", "bundle-meta.json"), JSON.stringify(result.metafile));
