@@ -14,7 +14,7 @@ const OUT = join(ROOT, "dist", "keyward");
  * createRequire (protobufjs, @grpc/reflection, whose peer @grpc/grpc-js is then installed anyway) or
  * that read their own data files next to their code at run time (google-gax's protos under the GCP SDK).
  */
-const EXTERNAL = ["protobufjs", "@grpc/reflection", "@grpc/grpc-js", "@google-cloud/secret-manager"];
+const EXTERNAL = ["protobufjs", "@grpc/reflection", "@google-cloud/secret-manager"];
 
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
