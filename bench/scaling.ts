@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
+import { updateDocsBlock } from "./lib/docs-block.js";
 import { Workspace } from "./lib/fixtures.js";
 import { ACCENT, BASELINE, KEYWARD, renderLineCharts, type LinePanel } from "./lib/line-chart.js";
 import {
@@ -22,7 +23,6 @@ import {
 } from "./sections/scaling.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
-const DOCS = fileURLToPath(new URL("../../docs/performance.md", import.meta.url));
 const CURVES = ["connections", "bulk", "startup", "rss"] as const;
 type Curve = (typeof CURVES)[number];
 
@@ -174,18 +174,6 @@ function charts(s: Saved): LinePanel[] {
   return panels;
 }
 
-/** Replaces the scaling block of docs/performance.md, if it has one. */
-function updateDocs(md: string): void {
-  if (!existsSync(DOCS)) return;
-  const text = readFileSync(DOCS, "utf8");
-  const begin = "<!-- scaling:begin -->";
-  const end = "<!-- scaling:end -->";
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) return;
-  writeFileSync(DOCS, `${text.slice(0, a + begin.length)}\n${md}${text.slice(b)}`);
-}
-
 async function main(): Promise<void> {
   const cfg = scalingConfig(process.env);
   const curves = chosen(process.argv.slice(2));
@@ -216,7 +204,7 @@ async function main(): Promise<void> {
   writeFileSync(`${RESULTS_DIR}scaling.md`, md);
   writeFileSync(`${RESULTS_DIR}scaling.png`, renderLineCharts(charts(saved), "Keyward scaling curves"));
   process.stdout.write(md);
-  if (!cfg.quick) updateDocs(md.replace("(scaling.png)", "(../bench/results/scaling.png)"));
+  if (!cfg.quick) updateDocsBlock("scaling", md.replace("(scaling.png)", "(../bench/results/scaling.png)"));
   log(`wrote ${RESULTS_DIR}scaling.{json,md,png}`);
 }
 
