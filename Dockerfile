@@ -13,6 +13,8 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
+# tsconfig.json: esbuild reads the compiler options that change emitted code from it.
+COPY tsconfig.json ./
 COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
 RUN node scripts/bundle.mjs
