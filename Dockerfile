@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Keyward sidecar image: multi-stage (compile, then production dependencies only), runs as a non-root
+# Keyward sidecar image: multi-stage (bundle, then production dependencies only), runs as a non-root
 # user, writes nothing at run time (works with readOnlyRootFilesystem), entrypoint `bin/keyward serve`.
 #   docker build -t keyward:0.1.0 .
 #   docker run --rm -p 3500:3500 -v "$PWD/components:/components:ro" keyward:0.1.0 \
@@ -7,17 +7,20 @@
 # Node 24 LTS.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# 1. Compile TypeScript with the locked dev dependencies.
+# 1. Bundle the production artefact (dist/keyward/: main.js and one lazily loaded chunk per store and its
+#    vendor SDK) with the locked dev dependencies: the same files `npm pack` ships.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
+# tsconfig.json: esbuild reads the compiler options that change emitted code from it.
 COPY tsconfig.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.json --outDir dist --tsBuildInfoFile /tmp/tsbuildinfo
+RUN node scripts/bundle.mjs
 
-# 2. Production dependencies only (vendor SDKs are loaded lazily, per store type, at run time; the Dapr
-#    protos are vendored in proto/, so no Dapr SDK is installed).
+# 2. Production dependencies only: what the bundle leaves external (grpc-js, protobufjs, gRPC reflection
+#    and the GCP SDK, which read files of their own at run time); every other SDK is inside the bundle.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -31,7 +34,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY proto ./proto
 COPY --from=deps /src/node_modules ./node_modules
-COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/keyward ./dist/keyward
 # 1000 is the image's `node` user; numeric so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
 EXPOSE 3500 50001 9090

@@ -3,10 +3,11 @@
  * and writes bench/results/latest.{json,md,png}. KEYWARD_BENCH_QUICK=1 gives a short run for development.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { renderChart } from "./lib/chart.js";
+import { updateDocsBlock } from "./lib/docs-block.js";
 import { benchConfig, type BenchConfig } from "./lib/config.js";
 import { BENCH_KEY, BENCH_STORE, BENCH_VALUE, secretsDocument, Workspace } from "./lib/fixtures.js";
 import { rssMB, startKeyward } from "./lib/processes.js";
@@ -102,25 +103,13 @@ function publish(meta: Meta, results: Results): number {
   ].join("\n");
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}latest.md`, md);
-  if (!cfg.quick) updateDocs(md.replace("(latest.png)", "(../bench/results/latest.png)"));
+  // A full run refreshes the results block of docs/performance.md, so the published table is always the latest.
+  if (!cfg.quick) updateDocsBlock("bench", md.replace("(latest.png)", "(../bench/results/latest.png)"));
   writeFileSync(
     `${RESULTS_DIR}latest.png`,
     renderChart(results, `Keyward ${meta.commit} - ${meta.date.slice(0, 10)} - ${m.nproc} CPU - Node ${m.node}`),
   );
   return table.filter((r) => r.pass === false).length;
-}
-
-/** A full run refreshes the results block of docs/performance.md, so the published table is always the latest. */
-function updateDocs(md: string): void {
-  const file = `${REPO}docs/performance.md`;
-  if (!existsSync(file)) return;
-  const text = readFileSync(file, "utf8");
-  const begin = "<!-- bench:begin -->";
-  const end = "<!-- bench:end -->";
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) return;
-  writeFileSync(file, `${text.slice(0, a + begin.length)}\n${md}${text.slice(b)}`);
 }
 
 /** `--report-only`: re-renders the table, latest.md and latest.png from latest.json without measuring. */

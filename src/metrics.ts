@@ -9,6 +9,7 @@
 import type { Registry } from "prom-client";
 import type { CacheCounters } from "./core/cache/secret-cache.js";
 import { Family, LATENCY_BUCKETS_MS, SIZE_BUCKETS, type Sample } from "./metrics-family.js";
+import { commonJsExports } from "./commonjs-exports.js";
 
 /** The secret cache's counters per component: field, metric name, help. */
 const CACHE_METRICS: [keyof CacheCounters, string, string][] = [
@@ -209,7 +210,8 @@ export class SidecarMetrics {
 
   /** Loads prom-client and starts the process metrics; idempotent. */
   exposition(): Promise<Registry> {
-    this.registry ??= import("prom-client").then(({ Registry: R, collectDefaultMetrics }) => {
+    this.registry ??= import("prom-client").then((mod) => {
+      const { Registry: R, collectDefaultMetrics } = commonJsExports(mod);
       const registry = new R();
       collectDefaultMetrics({ register: registry });
       for (const f of this.families) registry.registerMetric(exported(f.name, f.help, f.type, () => f.samples()));

@@ -9,7 +9,8 @@ const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
 
 /**
  * Compiled entry points, resolved next to this file so the same code runs from dist/ or a private build folder.
- * From dist/ the sidecar starts as users start it, through bin/keyward (and whatever node flags it sets).
+ * From dist/ the sidecar starts as users start it, through bin/keyward (and whatever node flags it sets), which runs
+ * the bundled artefact; node flags of a variant go before bin/keyward.
  */
 export const PATHS = {
   keywardMain:
@@ -52,15 +53,11 @@ export function spawnReady(script: string, args: string[], opts: SpawnOptions): 
   const t0 = performance.now();
   // bin/keyward runs as an executable so the node flags on its #! line, if any, apply (env execs node: same pid).
   const direct = script.endsWith(join("bin", "keyward")) && !opts.nodeArgs?.length;
-  const child = spawn(
-    direct ? script : process.execPath,
-    direct ? args : [...(opts.nodeArgs ?? []), script === PATHS.keywardMain ? MAIN : script, ...args],
-    {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(direct ? script : process.execPath, direct ? args : [...(opts.nodeArgs ?? []), script, ...args], {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   live.add(child);
   let out = "";
   const exited = new Promise<void>((r) =>

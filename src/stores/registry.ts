@@ -4,16 +4,22 @@
  */
 import type { SecretStoreDefinition } from "./types.js";
 
-/** Type (lower case, without `secretstores.`) → module beside this file that exports `definition`. */
-const BUILTIN: Record<string, string> = {
-  "local.file": "./local/file.js",
-  "local.env": "./local/env.js",
-  kubernetes: "./kubernetes/kubernetes.js",
-  "hashicorp.vault": "./hashicorp/vault.js",
-  "azure.keyvault": "./azure/keyvault.js",
-  "aws.secretmanager": "./aws/secretmanager.js",
-  "aws.parameterstore": "./aws/parameterstore.js",
-  "gcp.secretmanager": "./gcp/secretmanager.js",
+type Loader = () => Promise<{ definition: SecretStoreDefinition }>;
+
+/**
+ * Type (lower case, without `secretstores.`) → loader of the module beside this file that exports
+ * `definition`. Each import names its module literally so the bundler gives every store (and its vendor
+ * SDK) a chunk of its own, loaded on first use.
+ */
+const BUILTIN: Record<string, Loader> = {
+  "local.file": () => import("./local/file.js"),
+  "local.env": () => import("./local/env.js"),
+  kubernetes: () => import("./kubernetes/kubernetes.js"),
+  "hashicorp.vault": () => import("./hashicorp/vault.js"),
+  "azure.keyvault": () => import("./azure/keyvault.js"),
+  "aws.secretmanager": () => import("./aws/secretmanager.js"),
+  "aws.parameterstore": () => import("./aws/parameterstore.js"),
+  "gcp.secretmanager": () => import("./gcp/secretmanager.js"),
 };
 
 /**
@@ -25,8 +31,7 @@ export async function findStoreDefinition(type: string, version: string): Promis
   if (!lower.startsWith("secretstores.")) return undefined;
   const v = version.toLowerCase();
   if (v !== "" && v !== "v0" && v !== "v1") return undefined;
-  const path = BUILTIN[lower.slice("secretstores.".length)];
-  if (!path) return undefined;
-  const mod = (await import(new URL(path, import.meta.url).href)) as { definition: SecretStoreDefinition };
-  return mod.definition;
+  const name = lower.slice("secretstores.".length);
+  // Own keys only: a type such as `secretstores.constructor` must not reach Object.prototype.
+  return Object.hasOwn(BUILTIN, name) ? (await BUILTIN[name]!()).definition : undefined;
 }

@@ -4,6 +4,7 @@
  * OpenTelemetry package is imported here, dynamically, and only when tracing is on: a sidecar without
  * `spec.tracing` never loads them.
  */
+import { createRequire } from "node:module";
 import type * as Api from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
@@ -48,10 +49,10 @@ async function exporters(settings: TracingSettings, appId: string, log: Logger):
     const timeout = otel.timeoutMs === undefined ? {} : { timeoutMillis: otel.timeoutMs };
     out.push(new OTLPTraceExporter({ url: otlpHttpUrl(otel), headers: otel.headers, ...timeout }));
   } else if (otel?.protocol === "grpc") {
-    const [{ OTLPTraceExporter }, grpc] = await Promise.all([
-      import("@opentelemetry/exporter-trace-otlp-grpc"),
-      import("@grpc/grpc-js"),
-    ]);
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-grpc");
+    // The exporter takes grpc-js from node_modules (its own require); credentials and metadata must come
+    // from that same copy, not from the one bundled into the server's chunk, or grpc-js rejects them.
+    const grpc = createRequire(import.meta.url)("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries(otel.headers)) metadata.set(k, v);
     out.push(

@@ -482,6 +482,15 @@ describe("Dockerfile", () => {
     assert.ok(final.lines.includes("COPY proto ./proto"), "the runtime stage copies proto/");
   });
 
+  it("ships the bundled artefact npm pack ships, not tsc's output", () => {
+    assert.ok(final.lines.some((l) => /^COPY\s+--from=\S+\s+\S*dist\/keyward\s/.test(l)), "copies dist/keyward");
+    assert.ok(!final.lines.some((l) => /dist\/src\b/.test(l)), "no dist/src in the runtime stage");
+    const build = stages.find((s) => s.lines.some((l) => /\bscripts\/bundle\.mjs\b/.test(l) && /^RUN\s/.test(l)));
+    assert.ok(build, "a stage runs scripts/bundle.mjs");
+    const ignored = readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
+    assert.ok(ignored.includes("!scripts/bundle.mjs"), "the bundle script is in the build context");
+  });
+
   it(".dockerignore keeps local builds, dependencies, git and tests out of the context", () => {
     const ignored = readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
     for (const p of ["node_modules", "dist", ".git", "test", ".build-*"]) assert.ok(ignored.includes(p), `ignores ${p}`);

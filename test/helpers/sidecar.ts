@@ -17,6 +17,8 @@ export interface SidecarOptions {
   appId?: string;
   /** Replace the default resources folder flag entirely (e.g. several folders). */
   resourcesArgs?: string[];
+  /** The `keyward` script to start (default: this checkout's bin/keyward), e.g. an installed package's. */
+  bin?: string;
 }
 
 export interface Sidecar {
@@ -43,7 +45,7 @@ function prepare(opts: SidecarOptions): { dir: string; argv: string[] } {
   mkdirSync(resources);
   for (const [name, yaml] of Object.entries(opts.components ?? {})) writeFileSync(join(resources, name), yaml);
   const argv = [
-    KEYWARD_BIN,
+    opts.bin ?? KEYWARD_BIN,
     "serve",
     "--app-id",
     opts.appId ?? "test-app",

@@ -16,16 +16,16 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { isAbsolute, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import type * as Protobuf from "protobufjs";
+import { PACKAGE_ROOT } from "../../package-root.js";
 
 const require = createRequire(import.meta.url);
 let protobufjs: typeof Protobuf | undefined;
 const protobuf = (): typeof Protobuf => (protobufjs ??= require("protobufjs") as typeof Protobuf);
 
-/** proto/ at the package root: this file runs as dist/src/api/grpc/dapr-service.js. */
-export const PROTO_ROOT = fileURLToPath(new URL("../../../../proto/", import.meta.url));
+/** proto/ at the package root. */
+export const PROTO_ROOT = join(PACKAGE_ROOT, "proto");
 export const DAPR_PROTO = "dapr/proto/runtime/v1/dapr.proto";
 export const SERVICE = "dapr.proto.runtime.v1.Dapr";
 /** Files holding every message of the served methods (Empty is protobufjs's bundled copy, as with loadSync). */

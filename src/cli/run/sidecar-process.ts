@@ -5,10 +5,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../../package-root.js";
 import { pipeLines } from "./prefixed-output.js";
 
-const MAIN = fileURLToPath(new URL("../../main.js", import.meta.url));
+/** The same entry the user started (bin/keyward runs the bundle when it is built). */
+const MAIN = join(PACKAGE_ROOT, "bin", "keyward");
 
 export interface SidecarPorts {
   http: number;

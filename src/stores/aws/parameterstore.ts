@@ -18,6 +18,7 @@ import {
 import { mapLimit } from "../shared/concurrency.js";
 import { checkAwsMetadata, createClient, readAwsSettings } from "./settings.js";
 import { toStoreError } from "./errors.js";
+import { commonJsExports } from "../../commonjs-exports.js";
 
 const SERVICE = "AWS SSM Parameter Store";
 /** DescribeParameters' largest page. */
@@ -39,7 +40,7 @@ export class ParameterStore implements SecretStore {
     this.prefix = readDeclared(metadata, PARAMETERSTORE_METADATA).text("prefix") ?? "";
     const settings = await readAwsSettings(metadata, ctx);
     this.secrets = settings.secrets;
-    const sdk = (this.sdk = await import("@aws-sdk/client-ssm"));
+    const sdk = (this.sdk = commonJsExports(await import("@aws-sdk/client-ssm")));
     this.client = await createClient((config) => new sdk.SSMClient(config), settings);
   }
 

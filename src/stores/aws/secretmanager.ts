@@ -21,6 +21,7 @@ import { mapLimit } from "../shared/concurrency.js";
 import { stringValues } from "../shared/go-json.js";
 import { checkAwsMetadata, createClient, readAwsSettings } from "./settings.js";
 import { toStoreError } from "./errors.js";
+import { commonJsExports } from "../../commonjs-exports.js";
 
 const SERVICE = "AWS Secrets Manager";
 /** ListSecrets' largest page. */
@@ -46,7 +47,7 @@ export class SecretsManagerStore implements SecretStore {
     this.multiKey = readDeclared(metadata, SECRETMANAGER_METADATA).bool("multipleKeyValuesPerSecret");
     const settings = await readAwsSettings(metadata, ctx);
     this.secrets = settings.secrets;
-    const sdk = (this.sdk = await import("@aws-sdk/client-secrets-manager"));
+    const sdk = (this.sdk = commonJsExports(await import("@aws-sdk/client-secrets-manager")));
     this.client = await createClient((config) => new sdk.SecretsManagerClient(config), settings);
   }
 

@@ -8,6 +8,7 @@ import { declaredValue } from "../declared-metadata.js";
 import { SecretStoreError, type ComponentMetadata, type StoreContext } from "../types.js";
 import { SECRETMANAGER_METADATA } from "./metadata-fields.js";
 import { AwsCredentialError } from "./errors.js";
+import { commonJsExports } from "../../commonjs-exports.js";
 
 /** The shape the SDK accepts for `credentials`; declared here so no vendor type is needed at load time. */
 export interface AwsCredentials {
@@ -103,7 +104,9 @@ export async function readAwsSettings(md: ComponentMetadata, ctx: StoreContext):
   const sessionName = option(md, "sessionName") ?? DEFAULT_SESSION_NAME;
   const secrets = [accessKey, secretKey, sessionToken].filter((s): s is string => s !== undefined);
 
-  const { fromNodeProviderChain, fromTemporaryCredentials } = await import("@aws-sdk/credential-providers");
+  const { fromNodeProviderChain, fromTemporaryCredentials } = commonJsExports(
+    await import("@aws-sdk/credential-providers"),
+  );
   let base: AwsCredentialProvider;
   let baseSource: string;
   if (accessKey !== undefined && secretKey !== undefined) {

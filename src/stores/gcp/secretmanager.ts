@@ -3,6 +3,7 @@
  * (loaded on first init), authenticated by a service-account key from the metadata or by Application
  * Default Credentials.
  */
+import { createRequire } from "node:module";
 import { nameMatching } from "../names.js";
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Grpc from "@grpc/grpc-js";
@@ -24,6 +25,8 @@ import { parseConfig, type GcpConfig } from "./config.js";
 import { isUnreadableVersion, toStoreError } from "./errors.js";
 import { GCP_METADATA } from "./metadata-fields.js";
 import { TokenExchange } from "./token-exchange.js";
+
+const require = createRequire(import.meta.url);
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
 
@@ -99,7 +102,9 @@ export class GcpSecretManagerStore implements SecretStore {
     }
     const sa = config.serviceAccount;
     if (sa && !config.selfSignedJwt) {
-      const grpc: typeof Grpc = await import("@grpc/grpc-js");
+      // The GCP SDK stays outside the bundle and checks credentials with instanceof against the grpc-js
+      // it loads from node_modules: they must come from that copy, not from the one bundled for the server.
+      const grpc = require("@grpc/grpc-js") as typeof Grpc;
       const exchange = new TokenExchange(sa);
       const callCreds = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
         exchange.token().then(
