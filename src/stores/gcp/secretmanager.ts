@@ -3,6 +3,7 @@
  * (loaded on first init), authenticated by a service-account key from the metadata or by Application
  * Default Credentials.
  */
+import { digestVersion } from "../shared/digest.js";
 import { nameMatching } from "../names.js";
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Grpc from "@grpc/grpc-js";
@@ -178,6 +179,11 @@ export class GcpSecretManagerStore implements SecretStore {
   /** Bulk answers may carry full resource names (`projects/p/secrets/db`): scopes compare the secret ID. */
   scopeName(name: string): string {
     return RESOURCE_NAME.exec(name)?.[1] ?? name;
+  }
+
+  /** Change notifications poll a digest of the version `latest` resolves to (one access, as a read). */
+  async versionOf(req: GetSecretRequest, signal?: AbortSignal): Promise<string> {
+    return digestVersion(await this.getSecret(req, signal));
   }
 
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
