@@ -20,8 +20,8 @@ export interface Subscriber {
   close(why: string): void;
 }
 
-/** Documented bounds: subscriptions over all clients, and per client connection. */
-export const SUBSCRIPTION_LIMITS = { total: 1000, perConnection: 100 } as const;
+/** Documented bounds: subscriptions over all clients, and per client connection (under gRPC's 100 streams, so the 65th is refused, not queued). */
+export const SUBSCRIPTION_LIMITS = { total: 1000, perConnection: 64 } as const;
 
 /** How often an idle event stream gets a comment line, so proxies keep it open. */
 export const KEEPALIVE_MS = 15_000;
