@@ -16,6 +16,7 @@ import { awsSection } from "./sections/aws.js";
 import { bulkSection } from "./sections/bulk.js";
 import { cacheSection } from "./sections/cache.js";
 import { memorySection, type MemoryVariant } from "./sections/memory.js";
+import { notifySection } from "./sections/notify.js";
 import { startupSection } from "./sections/startup.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -52,6 +53,8 @@ const MEASURED_PATHS = [
   "src/stores/local",
   "src/stores/aws",
   "src/stores/hashicorp",
+  "src/stores/kubernetes",
+  "src/stores/shared",
   "src/stores/registry.ts",
   "src/stores/types.ts",
   "src/stores/metadata.ts",
@@ -162,8 +165,9 @@ async function main(): Promise<void> {
     const bulk = await bulkSection(cfg, ws, log);
     const aws = await awsSection(cfg, ws, log);
     const cache = await cacheSection(cfg, ws, log);
+    const notify = await notifySection(cfg, ws, log);
     memory.variants = memoryVariants;
-    const results: Results = { http, grpc, bulk, startup, memory, aws, cache };
+    const results: Results = { http, grpc, bulk, startup, memory, aws, cache, notify };
     const fullMeta: Meta = {
       ...meta,
       loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))),

@@ -4,6 +4,7 @@ import type { AwsOutcome } from "../sections/aws.js";
 import type { BulkResults } from "../sections/bulk.js";
 import type { CacheResults } from "../sections/cache.js";
 import type { MemoryVariant } from "../sections/memory.js";
+import type { NotifyResults } from "../sections/notify.js";
 import type { StartupResults } from "../sections/startup.js";
 
 export interface Results {
@@ -15,6 +16,8 @@ export interface Results {
   aws: AwsOutcome;
   /** Absent from results saved before the cache section existed. */
   cache?: CacheResults;
+  /** Absent from results saved before the change-notification section existed. */
+  notify?: NotifyResults;
 }
 
 export interface Row {
@@ -185,6 +188,22 @@ export function rows(r: Results): Row[] {
       keyward: lat(m.latency),
       baseline: "",
       compare: `${n0(m.backendCallsPer1000)} Vault calls per 1,000 reads`,
+      target: "",
+    });
+  for (const s of r.notify?.sources ?? [])
+    out.push({
+      figure: `Change notification, ${s.source}: change to HTTP event p50 / p90 / p99 (ms)`,
+      keyward: lat(s.delay),
+      baseline: "",
+      compare: `${r.notify!.changes} changes`,
+      target: "",
+    });
+  if (r.notify)
+    out.push({
+      figure: `Change notification, Vault: backend calls per ${r.notify.pollIntervalMs} ms poll interval, 50 subscribers of one secret`,
+      keyward: r.notify.vaultCallsPerIntervalWith50.toFixed(1),
+      baseline: "",
+      compare: "one version check per interval, whatever the subscribers",
       target: "",
     });
   return out;
