@@ -15,6 +15,7 @@ import {
 import { loadResources, type RawResource } from "../resources/load.js";
 import { findStoreDefinition } from "../stores/registry.js";
 import type { StoreContext, StoreEnv } from "../stores/types.js";
+import type { BulkAnswer, SecretAnswer } from "./cache/answer.js";
 import { splitCacheMetadata } from "./cache/options.js";
 import { SecretCache, type CacheCounters } from "./cache/secret-cache.js";
 import { checkComponent } from "./component-check.js";
@@ -255,6 +256,12 @@ export class Runtime {
       clearTimeout(timer);
     }
     log.info({ component_type: c.type, version: c.version || "v1" }, "component loaded");
+    const cache = cacheOptions
+      ? new SecretCache<SecretAnswer | BulkAnswer>(cacheOptions, this.cacheCounters(c.name))
+      : undefined;
+    // A store that pushes changes (a watched file, the Kubernetes watch) drops the cached answers they make
+    // stale, subscribed or not; the listener goes with the instance when it is closed.
+    if (cache) store.watchChanges?.((name) => cache.invalidate(name));
     return {
       name: c.name,
       type: c.type.toLowerCase(),
@@ -262,7 +269,7 @@ export class Runtime {
       store,
       features: store.features(),
       pollIntervalMs,
-      ...(cacheOptions ? { cache: new SecretCache(cacheOptions, this.cacheCounters(c.name)) } : {}),
+      ...(cache ? { cache } : {}),
     };
   }
 

@@ -8,6 +8,9 @@ export class TrackedStore implements SecretStore {
   private active = 0;
   private idle: (() => void)[] = [];
   readonly ping?: SecretStore["ping"];
+  /** Bound to the inner store in the constructor, when it has them (change notifications). */
+  readonly watchChanges?: SecretStore["watchChanges"];
+  readonly versionOf?: SecretStore["versionOf"];
 
   constructor(readonly inner: SecretStore) {
     const ping = inner.ping;
