@@ -120,6 +120,18 @@ export function describeNotifyCases(label: string, backend: NotifyBackend): void
       grpc.close();
     });
 
+    it("subscribing to a secret that does not exist answers as a GET does", async () => {
+      const get = await fetch(`${sidecar.httpUrl}/v1.0/secrets/watched/no-such-secret`);
+      const http = await sseSubscribe(`${sidecar.httpUrl}/v1.0-alpha1/secrets/watched/no-such-secret/subscribe`);
+      assert.equal(http.status, get.status);
+      assert.equal(JSON.parse(http.body).errorCode, ((await get.json()) as { errorCode: string }).errorCode);
+      const grpc = grpcSubscribe(sidecar.grpcAddress, { store_name: "watched", key: "no-such-secret" });
+      assert.notEqual(await grpc.ended, 0);
+      assert.equal(grpc.events.length, 0);
+      grpc.close();
+      assert.ok(!sidecar.output().includes("unexpected error"), "the refusal was an unexpected error");
+    });
+
     it("many subscribers of one secret make one check per poll interval, and the gauge counts them", async (t) => {
       const calls = backend.calls;
       const client = keywardSecretsClient(sidecar.grpcAddress);

@@ -217,8 +217,11 @@ export class NotificationHub {
   private async refresh(topic: Topic, first: boolean, version?: string): Promise<void> {
     const store = topic.entry.store;
     if (first && !topic.entry.store.watchChanges && store.versionOf) {
-      // A polled topic starts from the version it read, so the first poll does not read the value again.
-      version = await store.versionOf({ name: topic.name, metadata: topic.metadata }, topic.abort.signal);
+      // A polled topic starts from the version it read, so the first poll does not read the value again. If
+      // that fails, the read below fails too and answers the subscriber as a GET would.
+      version = await store
+        .versionOf({ name: topic.name, metadata: topic.metadata }, topic.abort.signal)
+        .catch(() => undefined);
     }
     let answer: SecretAnswer;
     try {
