@@ -151,7 +151,8 @@ export function describeNotifyCases(label: string, backend: NotifyBackend): void
           assert.ok(active !== undefined && active >= 20, `active subscriptions: ${active}`);
           assert.ok(!samples.some((s) => Object.values(s.labels).includes("fanout")), "a secret name in a label");
         }
-        if (!calls) return t.skip("the store pushes changes: no polls to count");
+        if (!calls)
+          return t.skip("no backend call count: the store pushes changes, or its emulator does not count per secret");
         const before = calls("fanout");
         await pause(POLL_MS * 6);
         const made = calls("fanout") - before;
