@@ -134,6 +134,18 @@ describe("change notification API", () => {
     }
   });
 
+  it("an idle stream gets a `: keepalive` comment within 15 s", async () => {
+    const sub = await sseSubscribe(url("files", "keep"), auth);
+    await sub.waitFor(() => true, 5000);
+    const started = Date.now();
+    while (!sub.comments.includes("keepalive")) {
+      assert.ok(Date.now() - started < 17_000, "no keepalive within 17 s");
+      await pause(100);
+    }
+    assert.equal(sub.events.length, 1, "a keepalive is a comment, not an event");
+    sub.close();
+  });
+
   it("removing the component ends its streams", async () => {
     const http = await sseSubscribe(url("extra", "keep"), auth);
     const grpc = grpcSubscribe(sidecar.grpcAddress, { store_name: "extra", key: "keep" }, TOKEN);
