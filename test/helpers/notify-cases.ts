@@ -158,6 +158,14 @@ export function describeNotifyCases(label: string, backend: NotifyBackend): void
         const made = calls("fanout") - before;
         // Twenty subscribers polling on their own would make at least 120 calls in six intervals.
         assert.ok(made >= 3 && made <= 8, `${made} backend calls in 6 poll intervals`);
+        if (sidecar.metricsPort !== undefined) {
+          const samples = parseExposition(await scrape(sidecar.metricsPort));
+          const labels = { app_id: "test-app", component: "watched" };
+          const polls = sampleValue(samples, "keyward_secret_polls_total", labels) ?? 0;
+          const sent = sampleValue(samples, "keyward_secret_notifications_total", labels) ?? 0;
+          assert.ok(polls >= 3, `keyward_secret_polls_total ${polls}`);
+          assert.ok(sent >= 20, `keyward_secret_notifications_total ${sent}`);
+        }
       } finally {
         for (const s of subs) s.close();
         client.close();
