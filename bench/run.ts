@@ -18,6 +18,7 @@ import { bulkSection } from "./sections/bulk.js";
 import { cacheSection } from "./sections/cache.js";
 import { memorySection, type MemoryVariant } from "./sections/memory.js";
 import { observabilitySection } from "./sections/observability.js";
+import { notifySection } from "./sections/notify.js";
 import { startupSection } from "./sections/startup.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -56,6 +57,8 @@ const MEASURED_PATHS = [
   "src/stores/local",
   "src/stores/aws",
   "src/stores/hashicorp",
+  "src/stores/kubernetes",
+  "src/stores/shared",
   "src/stores/registry.ts",
   "src/stores/types.ts",
   "src/stores/metadata.ts",
@@ -156,7 +159,9 @@ async function main(): Promise<void> {
     const cache = await cacheSection(cfg, ws, log);
     const observability = await observabilitySection(cfg, ws, log);
     memory.variants = memoryVariants;
-    const results: Results = { http, grpc, bulk, startup, memory, aws, cache, observability };
+
+    const notify = await notifySection(cfg, ws, log);
+    const results: Results = { http, grpc, bulk, startup, memory, aws, cache, observability, notify };
     const fullMeta: Meta = {
       ...meta,
       loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))),

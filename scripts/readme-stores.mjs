@@ -20,6 +20,7 @@ const SECTIONS = {
     ],
   },
   cache: { top: 3, files: ["cache"] },
+  notifications: { top: 3, files: ["notifications"] },
   deploy: { top: 3, files: ["deploy-kubernetes"] },
   performance: { top: 2, files: ["performance"] },
 };

@@ -15,7 +15,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const target = join(root, "proto");
 const ENTRY = "dapr/proto/runtime/v1/dapr.proto";
 /** Files of proto/ the script owns besides the .proto files. */
-const KEEP = new Set(["README.md", "VERSION"]);
+// keyward/ holds Keyward's own protos, not Dapr's: a refresh leaves them alone.
+const KEEP = new Set(["README.md", "VERSION", "keyward"]);
 
 const { values: args } = parseArgs({
   options: { "dapr-release": { type: "string" }, from: { type: "string" }, check: { type: "boolean" } },
@@ -56,7 +57,7 @@ function listed(dir, out = []) {
 
 const wanted = closure(source);
 if (args.check) {
-  const have = existsSync(target) ? listed(target).filter((f) => !KEEP.has(f)) : [];
+  const have = existsSync(target) ? listed(target).filter((f) => !KEEP.has(f.split(/[\\/]/)[0])) : [];
   const differ = [
     ...[...wanted].filter(
       ([f, text]) => !existsSync(join(target, f)) || readFileSync(join(target, f), "utf8") !== text,

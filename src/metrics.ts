@@ -162,9 +162,30 @@ export class SidecarMetrics {
     "counter",
     ["app_id", "component", "result"],
   );
+  private readonly subscriptions = new Family(
+    "keyward_secret_subscriptions_active",
+    "Change-notification subscriptions clients hold now, per component.",
+    "gauge",
+    ["app_id", "component"],
+  );
+  private readonly notifications = new Family(
+    "keyward_secret_notifications_total",
+    "Secret states sent to change-notification subscribers, per component.",
+    "counter",
+    ["app_id", "component"],
+  );
+  private readonly polls = new Family(
+    "keyward_secret_polls_total",
+    "Version checks of subscribed secrets asked of stores that cannot push changes, per component.",
+    "counter",
+    ["app_id", "component"],
+  );
   private readonly families: Family[] = [
     this.auditLines,
     this.auditFailures,
+    this.subscriptions,
+    this.notifications,
+    this.polls,
     this.cacheReads,
     this.secretCount,
     this.secretLatency,
@@ -280,6 +301,19 @@ export class SidecarMetrics {
 
   auditFailure(): void {
     this.auditFailures.observe([this.appId]);
+  }
+
+  /** A subscription started (+1) or ended (-1). */
+  subscriptionsActive(component: string, delta: number): void {
+    this.subscriptions.observe([this.appId, component], delta);
+  }
+
+  notificationSent(component: string): void {
+    this.notifications.observe([this.appId, component]);
+  }
+
+  notificationPoll(component: string): void {
+    this.polls.observe([this.appId, component]);
   }
 
   cacheRead(component: string, hit: boolean): void {

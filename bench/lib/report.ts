@@ -5,6 +5,7 @@ import type { BulkResults } from "../sections/bulk.js";
 import type { CacheResults } from "../sections/cache.js";
 import type { MemoryVariant } from "../sections/memory.js";
 import type { ObservabilityResults } from "../sections/observability.js";
+import type { NotifyResults } from "../sections/notify.js";
 import type { StartupResults } from "../sections/startup.js";
 
 export interface Results {
@@ -18,6 +19,8 @@ export interface Results {
   cache?: CacheResults;
   /** Absent from results saved before the observability section existed. */
   observability?: ObservabilityResults;
+  /** Absent from results saved before the change-notification section existed. */
+  notify?: NotifyResults;
 }
 
 export interface Row {
@@ -201,6 +204,22 @@ export function rows(r: Results): Row[] {
         v === off
           ? ""
           : `p50 ${signed(v.latency.p50 - off!.latency.p50)}, ready ${signed(v.readyMs - off!.readyMs, 0)}, CPU ${v.cpuUs - off!.cpuUs >= 0 ? "+" : ""}${ms(v.cpuUs - off!.cpuUs, 0)} µs`,
+      target: "",
+    });
+  for (const s of r.notify?.sources ?? [])
+    out.push({
+      figure: `Change notification, ${s.source}: change to HTTP event p50 / p90 / p99 (ms)`,
+      keyward: lat(s.delay),
+      baseline: "",
+      compare: `${r.notify!.changes} changes`,
+      target: "",
+    });
+  if (r.notify)
+    out.push({
+      figure: `Change notification, Vault: backend calls per ${r.notify.pollIntervalMs} ms poll interval, 50 subscribers of one secret`,
+      keyward: r.notify.vaultCallsPerIntervalWith50.toFixed(1),
+      baseline: "",
+      compare: "one version check per interval, whatever the subscribers",
       target: "",
     });
   return out;

@@ -237,6 +237,8 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
   const shutdown = async (reason: string) => {
     state.shuttingDown = true;
     watcher?.close();
+    // Event streams never end on their own: end them now, so the servers can close.
+    runtime.notifications.close();
     log.info({ reason }, `shutting down: in-flight requests get up to ${settings.graceSeconds}s`);
     const force = setTimeout(() => {
       log.warn(`grace period over: cancelling ${state.calls.size} store call(s), closing the remaining connections`);

@@ -18,11 +18,14 @@ import { debounced, type Debounced } from "../watch.js";
 import type { ClusterResources } from "./cluster/cluster-resources.js";
 import { findStoreDefinition } from "../stores/registry.js";
 import type { StoreContext, StoreEnv } from "../stores/types.js";
+import type { BulkAnswer, SecretAnswer } from "./cache/answer.js";
 import { splitCacheMetadata } from "./cache/options.js";
 import { SecretCache, type CacheCounters } from "./cache/secret-cache.js";
 import { checkComponent } from "./component-check.js";
 import { orderByReferences, referencedStore, resolveMetadata } from "./references.js";
 import { buildPolicies, type StorePolicy } from "./resiliency.js";
+import { NotificationHub } from "./notify/hub.js";
+import { referenceWatches } from "./notify/rotation.js";
 import { SecretsService, type LoadedStore } from "./secrets-service.js";
 import { TrackedStore } from "./tracked-store.js";
 
@@ -75,12 +78,24 @@ export class Runtime {
   /** Replaced as one object by a reload, so a request sees either the old scopes and API lists or the new. */
   configuration: RuntimeConfiguration = EMPTY_CONFIGURATION;
   service!: SecretsService;
+  /** Change notifications: client subscriptions, and the runtime's own for rotating secretKeyRefs. */
+  readonly notifications: NotificationHub;
+  /** The runtime's subscriptions to secrets other components reference, by component/store/secret. */
+  private readonly referenceWatches = new Map<string, () => void>();
+  /** Rotations run one at a time, in the order their changes came. */
+  private rotating: Promise<void> = Promise.resolve();
 
   /** One frozen copy for every store: none can change what another sees. */
   private readonly storeEnv: StoreEnv;
 
   constructor(readonly opts: RuntimeOptions) {
     this.storeEnv = Object.freeze({ ...opts.env });
+    this.notifications = new NotificationHub({
+      read: (entry, name, metadata, signal) => this.service.freshAnswer(entry, name, metadata, signal),
+      allowed: (entry, name) => this.service.allowed(entry, name),
+      log: opts.log,
+      metrics: opts.metrics,
+    });
   }
 
   async start(): Promise<void> {
@@ -124,6 +139,7 @@ export class Runtime {
         metrics: opts.metrics,
         log: opts.log,
       });
+      await this.watchReferences();
     } catch (err) {
       await this.close();
       throw err instanceof StartupError ? err : new StartupError((err as Error).message);
@@ -232,6 +248,7 @@ export class Runtime {
         reload?.restarted.add(c.name);
         if (old) {
           opts.log.info({ component: c.name }, "component changed: the new instance serves now");
+          this.notifications.componentChanged(c.name, loaded);
           void this.retire(old);
         }
       } catch (err) {
@@ -259,7 +276,7 @@ export class Runtime {
     if (this.opts.strict && findings.warnings.length > 0) throw new Error(`--strict: ${findings.warnings.join("; ")}`);
     for (const w of findings.warnings) log.warn(w);
     // The cache's fields are the runtime's, never store configuration.
-    const { options: cacheOptions, storeMetadata: metadata } = splitCacheMetadata(resolved);
+    const { options: cacheOptions, storeMetadata: metadata, pollIntervalMs } = splitCacheMetadata(resolved);
     const store = new TrackedStore(def.create());
     const signal = AbortSignal.timeout(c.initTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
@@ -289,13 +306,20 @@ export class Runtime {
       clearTimeout(timer);
     }
     log.info({ component_type: c.type, version: c.version || "v1" }, "component loaded");
+    const cache = cacheOptions
+      ? new SecretCache<SecretAnswer | BulkAnswer>(cacheOptions, this.cacheCounters(c.name))
+      : undefined;
+    // A store that pushes changes (a watched file, the Kubernetes watch) drops the cached answers they make
+    // stale, subscribed or not; the listener goes with the instance when it is closed.
+    if (cache) store.watchChanges?.((name) => cache.invalidate(name));
     return {
       name: c.name,
       type: c.type.toLowerCase(),
       version: c.version || "v1",
       store,
       features: store.features(),
-      ...(cacheOptions ? { cache: new SecretCache(cacheOptions, this.cacheCounters(c.name)) } : {}),
+      pollIntervalMs,
+      ...(cache ? { cache } : {}),
     };
   }
 
@@ -371,6 +395,7 @@ export class Runtime {
       this.stores.delete(name);
       this.manifests.delete(name);
       opts.log.info({ component: name }, "component removed");
+      this.notifications.componentChanged(name, undefined);
       if (loaded) void this.retire(loaded);
     }
     const start = [...next.values()].filter((c) => {
@@ -380,6 +405,7 @@ export class Runtime {
     const onlyIfRestarted = this.dependentsOf(start);
     for (const name of onlyIfRestarted.keys()) start.push(this.manifests.get(name)!);
     await this.initStores(start, { onlyIfRestarted, restarted: new Set() });
+    await this.watchReferences();
     this.others = resources.others;
     try {
       this.rebuildPolicies();
@@ -409,11 +435,73 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * Rotation: subscribes to every secret a loaded component's metadata reads through secretKeyRef, so a
+   * change re-initialises that component (make-before-break); drops the subscriptions no longer needed.
+   */
+  private async watchReferences(): Promise<void> {
+    const defaultStore = this.opts.kubernetesMode ? KUBERNETES_BUILTIN : "";
+    const wanted = referenceWatches(this.manifests.values(), defaultStore);
+    for (const [key, stop] of this.referenceWatches)
+      if (!wanted.has(key)) {
+        stop();
+        this.referenceWatches.delete(key);
+      }
+    for (const [key, w] of wanted) {
+      if (this.referenceWatches.has(key)) continue;
+      const entry = this.stores.get(w.store);
+      if (!entry) continue;
+      let first = true;
+      const subscriber = {
+        push: () => {
+          if (first) first = false;
+          else this.rotate(w.component, w.store);
+        },
+        close: () => this.referenceWatches.delete(key),
+      };
+      try {
+        const stop = await this.notifications.subscribe(
+          { entry, name: w.secret, metadata: w.metadata, internal: true },
+          subscriber,
+        );
+        this.referenceWatches.set(key, stop);
+      } catch (err) {
+        this.opts.log.debug(
+          { component: w.component, store: w.store },
+          `secretKeyRef changes are not followed: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+
+  /** A secret the component references changed: re-initialise it (and its own dependents), keeping the old one on failure. */
+  private rotate(component: string, store: string): void {
+    this.rotating = this.rotating.then(async () => {
+      const manifest = this.manifests.get(component);
+      if (this.closed || !manifest) return;
+      this.opts.log.info(
+        { component, store },
+        "a secret this component's metadata references changed: re-initialising it",
+      );
+      const onlyIfRestarted = this.dependentsOf([manifest]);
+      const start = [manifest, ...[...onlyIfRestarted.keys()].map((n) => this.manifests.get(n)!)];
+      try {
+        await this.initStores(start, { onlyIfRestarted, restarted: new Set() });
+        await this.watchReferences();
+      } catch (err) {
+        this.opts.log.error({ component }, `rotation failed: ${(err as Error).message}; the previous instance stays`);
+      }
+    });
+  }
+
   /** Closes every store; errors are logged, never thrown, so shutdown always completes. */
   async close(): Promise<void> {
     this.closed = true;
     this.clusterReload?.close();
     this.cluster?.close();
+    this.notifications.close();
+    for (const stop of this.referenceWatches.values()) stop();
+    this.referenceWatches.clear();
     const all = [...this.stores.values(), ...this.retiring];
     this.stores.clear();
     this.retiring.clear();

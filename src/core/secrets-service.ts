@@ -29,6 +29,8 @@ export interface LoadedStore {
   features: readonly SecretStoreFeature[];
   /** The component's answer cache, when its metadata sets cacheTTL. */
   cache?: SecretCache<SecretAnswer | BulkAnswer>;
+  /** How often a subscribed secret's version is polled when the store cannot push changes (pollInterval). */
+  pollIntervalMs?: number;
 }
 
 export interface SecretsServiceDeps {
@@ -103,6 +105,32 @@ export class SecretsService {
       onStale: (err, late) => this.staleLogged(storeName, key, err, late),
     });
     return answer as SecretAnswer;
+  }
+
+  /**
+   * For a subscription: the component and the name its store reads, after the same store lookup, name
+   * check and scope check as a GET (and the same errors).
+   */
+  async subscribeTarget(storeName: string, key: string): Promise<{ entry: LoadedStore; name: string }> {
+    const entry = this.lookup(storeName);
+    const name = await this.secretName(entry, key);
+    if (!isSecretAllowed(this.deps.scopes, storeName, name, entry.store))
+      throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
+    return { entry, name };
+  }
+
+  /** Whether the scopes let callers read `name` of the component now (they may change with a reload). */
+  allowed(entry: LoadedStore, name: string): boolean {
+    return isSecretAllowed(this.deps.scopes, entry.name, name, entry.store);
+  }
+
+  /**
+   * A read that skips the cache, for change notifications: the store has (or may have) a new value, so the
+   * component's cached answers for the secret, and its bulk answers, are dropped as well.
+   */
+  async freshAnswer(entry: LoadedStore, name: string, metadata: Metadata, signal: AbortSignal): Promise<SecretAnswer> {
+    entry.cache?.invalidate(name);
+    return new SecretAnswer(await this.callGet(entry, name, name, metadata, signal, undefined));
   }
 
   private async callGet(

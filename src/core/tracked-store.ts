@@ -8,15 +8,19 @@ export class TrackedStore implements SecretStore {
   private active = 0;
   private idle: (() => void)[] = [];
   readonly ping?: SecretStore["ping"];
+  /** Bound to the inner store in the constructor, when it has them (change notifications). */
+  readonly watchChanges?: SecretStore["watchChanges"];
+  readonly versionOf?: SecretStore["versionOf"];
 
   constructor(readonly inner: SecretStore) {
     const ping = inner.ping;
     if (ping) this.ping = (...args) => this.track(ping.apply(inner, args));
     // Name hooks the runtime may ask a store (how it spells and folds secret names for scopes) must
-    // reach the store itself: without them a wrapped store would be checked against the raw name.
+    // reach the store itself: without them a wrapped store would be checked against the raw name. So must
+    // the change-notification hooks: a wrapped store would otherwise look as if it could not notify.
     const hooks = inner as unknown as Record<string, unknown>;
     const self = this as unknown as Record<string, unknown>;
-    for (const hook of ["secretName", "scopeName"]) {
+    for (const hook of ["secretName", "scopeName", "watchChanges", "versionOf"]) {
       const fn = hooks[hook];
       if (typeof fn === "function") self[hook] = (fn as (...a: unknown[]) => unknown).bind(inner);
     }

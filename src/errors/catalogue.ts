@@ -46,6 +46,24 @@ export const Errors = {
     GrpcStatus.INTERNAL,
     "failed getting secrets from secret store %s: %s",
   ),
+  SUBSCRIBE_UNSUPPORTED: define(
+    "ERR_SECRET_SUBSCRIBE_UNSUPPORTED",
+    501,
+    GrpcStatus.FAILED_PRECONDITION,
+    "secret store %s (%s) cannot notify changes: %s",
+  ),
+  SUBSCRIPTIONS_EXCEEDED: define(
+    "ERR_SECRET_SUBSCRIPTIONS_EXCEEDED",
+    429,
+    GrpcStatus.RESOURCE_EXHAUSTED,
+    "too many secret subscriptions: %s",
+  ),
+  SUBSCRIBE_UNAVAILABLE: define(
+    "ERR_SECRET_SUBSCRIBE_UNAVAILABLE",
+    503,
+    GrpcStatus.UNAVAILABLE,
+    "cannot subscribe to secret store %s: %s",
+  ),
   MALFORMED_REQUEST: define(
     "ERR_MALFORMED_REQUEST",
     400,

@@ -74,6 +74,17 @@ export interface SecretStore {
   secretName?(name: string, signal?: AbortSignal): string | Promise<string>;
   /** The form scope lists and names are compared in (case-folded where the backend ignores case). */
   scopeName?(name: string): string;
+  /**
+   * Change notifications pushed by the store: it calls `onChange(name)` when the secret `name` (as the store
+   * reads it) may have changed, `onChange()` when any may have. Returns the function that stops it, or
+   * undefined when the store cannot push as configured (then `versionOf` is polled, if it has one).
+   */
+  watchChanges?(onChange: (name?: string) => void): (() => void) | undefined;
+  /**
+   * Change notifications by polling: the secret's current version in one backend call (a digest of its value
+   * where the backend keeps no version). Throws `SecretStoreError("not_found")` when the secret is gone.
+   */
+  versionOf?(req: GetSecretRequest, signal?: AbortSignal): Promise<string>;
 }
 
 /** How a metadata value is read; every type but `string` and `file` is checked before init. */

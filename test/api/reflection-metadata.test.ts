@@ -68,7 +68,7 @@ describe("gRPC server reflection and the metadata answer", () => {
   });
 
   for (const version of VERSIONS) {
-    it(`reflection ${version} lists the served services and describes the Dapr service`, async () => {
+    it(`reflection ${version} lists the served services and describes the Dapr and Keyward services`, async () => {
       const client = reflectionClient(version, s.grpcAddress);
       try {
         const list = await ask(client, { list_services: "" }, TOKEN);
@@ -77,7 +77,11 @@ describe("gRPC server reflection and the metadata answer", () => {
           "dapr.proto.runtime.v1.Dapr",
           "grpc.reflection.v1.ServerReflection",
           "grpc.reflection.v1alpha.ServerReflection",
+          "keyward.v1alpha1.Secrets",
         ]);
+        const keyward = await ask(client, { file_containing_symbol: "keyward.v1alpha1.Secrets" }, TOKEN);
+        const keywardFile = Buffer.concat(keyward.file_descriptor_response!.file_descriptor_proto).toString("latin1");
+        assert.ok(keywardFile.includes("SubscribeSecret") && keywardFile.includes("SecretUpdate"));
         const file = await ask(client, { file_containing_symbol: "dapr.proto.runtime.v1.Dapr" }, TOKEN);
         const protos = file.file_descriptor_response!.file_descriptor_proto;
         assert.ok(protos.length > 0);

@@ -136,4 +136,24 @@ describe("fail-closed configuration and --strict", () => {
     assert.equal(bad.code, 1, bad.output);
     assert.match(bad.output, /fs\.yaml:\d+: component fs: metadata cacheTTL: "soon" is not a duration/);
   });
+
+  it("pollInterval (change notifications) is known to every store; a bad or too short value is refused", async () => {
+    const dir = mkdtempSync(join(data, "p-"));
+    const check = async (value: string) => {
+      writeFileSync(
+        join(dir, "fs.yaml"),
+        componentYaml("fs", "secretstores.local.file", { secretsFile, pollInterval: value }),
+      );
+      return runKeyward({}, ["validate", "--strict", "--app-id", "a", "--resources-path", dir]);
+    };
+    const ok = await check("10s");
+    assert.equal(ok.code, 0, ok.output);
+    assert.ok(!/pollInterval/.test(ok.output), ok.output);
+    const bad = await check("often");
+    assert.equal(bad.code, 1, bad.output);
+    assert.match(bad.output, /fs\.yaml:\d+: component fs: metadata pollInterval: "often" is not a duration/);
+    const short = await check("1ms");
+    assert.equal(short.code, 1, short.output);
+    assert.match(short.output, /metadata pollInterval: must be at least 100ms/);
+  });
 });

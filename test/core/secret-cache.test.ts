@@ -171,12 +171,14 @@ describe("splitCacheMetadata", () => {
     assert.deepEqual(storeMetadata, { vaultAddr: "http://x" });
   });
 
-  it("cacheTTL 0 or absent is off, and the reserved fields are still removed", () => {
-    assert.deepEqual(splitCacheMetadata({ cacheTTL: "0", cacheMaxEntries: "3", a: "b" }), {
+  it("cacheTTL 0 or absent is off, and the reserved fields (pollInterval too) are still removed", () => {
+    assert.deepEqual(splitCacheMetadata({ cacheTTL: "0", cacheMaxEntries: "3", pollInterval: "5s", a: "b" }), {
       options: undefined,
       storeMetadata: { a: "b" },
+      pollIntervalMs: 5000,
     });
     assert.equal(splitCacheMetadata({}).options, undefined);
+    assert.equal(splitCacheMetadata({}).pollIntervalMs, 30_000);
   });
 
   it("refuses values that are not valid, naming the field", () => {

@@ -18,6 +18,7 @@ import {
 } from "@grpc/grpc-js";
 import type { loadSync, PackageDefinition } from "@grpc/proto-loader";
 import { DAPR_PROTO, PROTO_ROOT, SERVICE } from "./dapr-service.js";
+import { KEYWARD_PROTO, KEYWARD_SERVICE } from "./keyward-service.js";
 
 const require = createRequire(import.meta.url);
 const VERSIONS = ["v1", "v1alpha"] as const;
@@ -41,12 +42,14 @@ function build(): Map<string, Built> {
     loadSync: typeof loadSync;
   };
   const reflectionProtos = join(dirname(require.resolve("@grpc/reflection/package.json")), "build", "proto");
-  const files = [DAPR_PROTO, ...VERSIONS.map((v) => `grpc/reflection/${v}/reflection.proto`)];
+  const files = [DAPR_PROTO, KEYWARD_PROTO, ...VERSIONS.map((v) => `grpc/reflection/${v}/reflection.proto`)];
   const pkg: PackageDefinition = protoLoader.loadSync(files, {
     includeDirs: [PROTO_ROOT, reflectionProtos],
     keepCase: true,
   });
-  const service = new ReflectionService(pkg, { services: [SERVICE, ...VERSIONS.map(reflectionService)] });
+  const service = new ReflectionService(pkg, {
+    services: [SERVICE, KEYWARD_SERVICE, ...VERSIONS.map(reflectionService)],
+  });
   const out = new Map<string, Built>();
   service.addToServer({
     addService(def: ServiceDefinition, impl: Record<string, Handler>) {

@@ -1,7 +1,7 @@
 /**
  * @module daprd's gRPC API (docs/compatibility.md §2) on `dapr.proto.runtime.v1.Dapr`, loaded from the .proto files
  * vendored in proto/. Secrets, metadata and shutdown are served; every other method answers
- * UNIMPLEMENTED. grpc-js accepts both `application/grpc` and Connect's `application/grpc+proto`.
+ * UNIMPLEMENTED. Keyward's own `keyward.v1alpha1.Secrets` (change notifications) shares the port and interceptor. grpc-js accepts both `application/grpc` and Connect's `application/grpc+proto`.
  */
 import {
   Metadata,
@@ -30,6 +30,7 @@ import { AnswerGates, approximateBytes, type GatedCall } from "./answer-gate.js"
 import { daprService, SERVICE, wireBytes } from "./dapr-service.js";
 import { grpcSpanAttributes } from "../../tracing/span-attributes.js";
 import type { CallSpan } from "../../tracing/types.js";
+import { keywardService, subscribeSecretHandler } from "./keyward-service.js";
 import { addReflection } from "./reflection.js";
 import { errorInfoMetadata } from "./status-details.js";
 
@@ -43,6 +44,7 @@ export interface GrpcApiOptions {
 const GROUP: Record<string, string> = {
   GetSecret: "secrets",
   GetBulkSecret: "secrets",
+  SubscribeSecret: "secrets",
   GetMetadata: "metadata",
   SetMetadata: "metadata",
   Shutdown: "shutdown",
@@ -365,6 +367,7 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
   for (const [name, handler] of Object.entries(impl))
     impl[name] = observed(state, name, traced(state, name, handler as Unary<unknown>));
   server.addService(service, impl);
+  server.addService(keywardService(), { SubscribeSecret: subscribeSecretHandler(state) });
   addReflection(server);
   return server;
 }

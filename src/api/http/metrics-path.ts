@@ -16,18 +16,13 @@ export function metricsPath(url: string | undefined, isStore: (name: string) => 
   const raw = url ?? "/";
   const q = raw.indexOf("?");
   const seg = (q < 0 ? raw : raw.slice(0, q)).split("/").filter((s) => s !== "");
+  // A subscription's label, like a GET's, stops at the store name.
+  if (seg[0] === "v1.0-alpha1" && seg[1] === "secrets" && seg.length === 5 && seg[4] === "subscribe")
+    return `/v1.0-alpha1/secrets/${knownStore(seg[2]!, isStore)}/subscribe`;
   if (seg[0] !== "v1.0") return "unmatched";
   switch (seg[1] ?? "") {
-    case "secrets": {
-      if (seg.length !== 4) return "unmatched";
-      let store: string;
-      try {
-        store = decodeURIComponent(seg[2]!);
-      } catch {
-        return "/v1.0/secrets/{unknown}";
-      }
-      return isStore(store) ? `/v1.0/secrets/${store}` : "/v1.0/secrets/{unknown}";
-    }
+    case "secrets":
+      return seg.length === 4 ? `/v1.0/secrets/${knownStore(seg[2]!, isStore)}` : "unmatched";
     case "healthz":
       if (seg.length === 2) return "/v1.0/healthz";
       return seg.length === 3 && seg[2] === "outbound" ? "/v1.0/healthz/outbound" : "unmatched";
@@ -38,5 +33,15 @@ export function metricsPath(url: string | undefined, isStore: (name: string) => 
       return seg.length === 2 ? "/v1.0/shutdown" : "unmatched";
     default:
       return "unmatched";
+  }
+}
+
+/** The store name of a path segment when it is a loaded store, else `{unknown}` (clients invent names). */
+function knownStore(segment: string, isStore: (name: string) => boolean): string {
+  try {
+    const store = decodeURIComponent(segment);
+    return isStore(store) ? store : "{unknown}";
+  } catch {
+    return "{unknown}";
   }
 }

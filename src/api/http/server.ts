@@ -25,6 +25,7 @@ import { apiErrorBody, goFlatMap, goString } from "./encode.js";
 import { metricsMethod, metricsPath } from "./metrics-path.js";
 import { pipelineGates } from "./pipeline-gate.js";
 import { validateRequestBody } from "./request-body.js";
+import { subscribeHttp } from "./subscribe.js";
 
 export interface HttpApiOptions {
   state: SidecarState;
@@ -328,7 +329,26 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
       return;
     }
   }
+  if (seg[1] === "v1.0-alpha1" && seg[2] === "secrets" && seg.length === 6 && seg[5] === "subscribe") {
+    if (method === "GET" && apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http"))
+      return secrets(req, res, opts, rawPath, seg[3]!, seg[4]!, rawQuery, true);
+    refused(res, "api_denied");
+  }
   sendError(res, Errors.DIRECT_INVOKE);
+}
+
+/** The store and secret names of a path, decoded as Go's query unescape does; answers 400 itself when one is not. */
+function decodeNames(res: ServerResponse, rawStore: string, rawKey: string): [string, string] | undefined {
+  let param = "secretStoreName";
+  try {
+    const store = queryUnescape(rawStore);
+    param = "key";
+    return [store, queryUnescape(rawKey)];
+  } catch (err) {
+    if (!(err instanceof EscapeError)) throw err;
+    sendText(res, 400, `failed to unescape request parameter "${param}". Error: ${err.message}`);
+    return undefined;
+  }
 }
 
 async function secrets(
@@ -339,26 +359,28 @@ async function secrets(
   rawStore: string,
   rawKey: string,
   rawQuery: string,
+  subscribe = false,
 ): Promise<void> {
   const audit = opts.state.audit;
+  const names = decodeNames(res, rawStore, rawKey);
   // Built only with --audit-log: without it a call pays this one test.
-  const call = audit ? auditCall(req, res, rawPath) : undefined;
-  let store: string;
-  let key: string;
-  let param = "secretStoreName";
-  try {
-    store = queryUnescape(rawStore);
-    param = "key";
-    key = queryUnescape(rawKey);
-  } catch (err) {
-    if (!(err instanceof EscapeError)) throw err;
+  const call = audit
+    ? {
+        ...auditCall(req, res, rawPath),
+        ...(subscribe ? { store: names?.[0] ?? rawStore, secret: names?.[1] ?? rawKey, operation: "subscribe" } : {}),
+      }
+    : undefined;
+  if (!names) {
     audit?.write(deniedRecord(call!, "bad_request"));
-    return sendText(res, 400, `failed to unescape request parameter "${param}". Error: ${err.message}`);
+    return;
   }
-  const bulk = rawKey === "bulk";
+  const [store, key] = names;
+  const bulk = !subscribe && rawKey === "bulk";
   const refusedBody = audit ? (reason: DenyReason) => void audit.write(deniedRecord(call!, reason)) : undefined;
   // GETs almost never carry a body: testing first spares them acceptBody's extra promise (hot path, profiled).
   if (hasBody(req) && !(await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get", refusedBody))) return;
+  // A subscription: the secret's changes as an event stream, after the same name and scope checks as a GET.
+  if (subscribe) return subscribeHttp(req, res, opts.state, store, key, rawQuery, (err) => sendError(res, err), call);
   const metadata = metadataFromQuery(rawQuery);
   const service = opts.state.runtime.service;
   const signal = callSignal(res, opts.state.calls);

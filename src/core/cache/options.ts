@@ -1,6 +1,7 @@
 /**
- * @module The cache's reserved component metadata: read here, declared for every store type, and removed
- * before the store sees its configuration (a store never learns it is cached).
+ * @module The runtime's reserved component metadata (the cache's fields, and the change notifications'
+ * pollInterval): read here, declared for every store type, and removed before the store sees its
+ * configuration (a store never learns it is cached or watched).
  */
 import { parseDuration } from "../../stores/metadata.js";
 import type { ComponentMetadata } from "../../stores/types.js";
@@ -40,7 +41,19 @@ export const CACHE_METADATA_FIELDS = [
     default: "0",
     description: "Keyward: when the store fails, serve the last good answer for at most this long past its expiry",
   },
+  {
+    name: "pollInterval",
+    type: "duration",
+    default: "30s",
+    description:
+      "Keyward: how often a subscribed secret's version is asked of a store that cannot push changes (change notifications)",
+  },
 ] as const;
+
+/** How often a polled subscription asks the store for the secret's version, without pollInterval. */
+export const DEFAULT_POLL_INTERVAL_MS = 30_000;
+/** A floor, so a component cannot make Keyward hammer its backend. */
+export const MIN_POLL_INTERVAL_MS = 100;
 
 const RESERVED = new Set(CACHE_METADATA_FIELDS.map((f) => f.name.toLowerCase()));
 
@@ -56,6 +69,7 @@ export function isCacheMetadata(name: string): boolean {
 export function splitCacheMetadata(metadata: ComponentMetadata): {
   options: CacheOptions | undefined;
   storeMetadata: ComponentMetadata;
+  pollIntervalMs: number;
 } {
   const storeMetadata: Record<string, string> = {};
   const found = new Map<string, string>();
@@ -63,12 +77,15 @@ export function splitCacheMetadata(metadata: ComponentMetadata): {
     if (isCacheMetadata(k)) found.set(k.toLowerCase(), v);
     else storeMetadata[k] = v;
   }
-  if (found.size === 0) return { options: undefined, storeMetadata };
+  if (found.size === 0) return { options: undefined, storeMetadata, pollIntervalMs: DEFAULT_POLL_INTERVAL_MS };
   const ttlMs = duration(found, "cacheTTL");
   const staleIfErrorMs = duration(found, "cacheStaleIfError");
   const maxEntries = count(found, "cacheMaxEntries");
-  if (ttlMs === 0) return { options: undefined, storeMetadata };
-  return { options: { ttlMs, maxEntries, maxBytes: CACHE_MAX_BYTES, staleIfErrorMs }, storeMetadata };
+  const pollIntervalMs = found.get("pollinterval")?.trim() ? duration(found, "pollInterval") : DEFAULT_POLL_INTERVAL_MS;
+  if (pollIntervalMs < MIN_POLL_INTERVAL_MS)
+    throw new Error(`metadata pollInterval: must be at least ${MIN_POLL_INTERVAL_MS}ms`);
+  if (ttlMs === 0) return { options: undefined, storeMetadata, pollIntervalMs };
+  return { options: { ttlMs, maxEntries, maxBytes: CACHE_MAX_BYTES, staleIfErrorMs }, storeMetadata, pollIntervalMs };
 }
 
 function duration(found: ReadonlyMap<string, string>, name: string): number {

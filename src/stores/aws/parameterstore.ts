@@ -15,6 +15,7 @@ import {
   type SecretStoreDefinition,
   type StoreContext,
 } from "../types.js";
+import { digestVersion } from "../shared/digest.js";
 import { mapLimit } from "../shared/concurrency.js";
 import { checkAwsMetadata, createClient, readAwsSettings } from "./settings.js";
 import { toStoreError } from "./errors.js";
@@ -67,6 +68,19 @@ export class ParameterStore implements SecretStore {
 
   /** Reads `prefix + name`, `prefix + name:version_id` when a version is asked for; SecureStrings come decrypted. */
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    const p = (await this.read(req, signal)).Parameter;
+    if (p?.Value === undefined) return {};
+    return { [this.strip(p.Name ?? this.prefix + req.name)]: p.Value };
+  }
+
+  /** Change notifications poll the parameter's current Version (one GetParameter, as a read). */
+  async versionOf(req: GetSecretRequest, signal?: AbortSignal): Promise<string> {
+    const out = await this.read(req, signal);
+    const version = out.Parameter?.Version;
+    return version === undefined ? digestVersion({ v: out.Parameter?.Value ?? "" }) : String(version);
+  }
+
+  private async read(req: GetSecretRequest, signal?: AbortSignal): Promise<GetParameterCommandOutput> {
     const { client, sdk } = this.ready();
     const versionId = metadataValue(req.metadata, "version_id");
     this.secretName(req.name);
@@ -89,9 +103,7 @@ export class ParameterStore implements SecretStore {
         secrets: this.secrets,
       });
     }
-    const p = out.Parameter;
-    if (p?.Value === undefined) return {};
-    return { [this.strip(p.Name ?? this.prefix + req.name)]: p.Value };
+    return out;
   }
 
   /** Every parameter whose name begins with the prefix, keyed by its name without the prefix. */

@@ -17,6 +17,7 @@ import {
   type SecretStoreFeature,
   type StoreContext,
 } from "../types.js";
+import { digestVersion } from "../shared/digest.js";
 import { mapLimit } from "../shared/concurrency.js";
 import { stringValues } from "../shared/go-json.js";
 import { checkAwsMetadata, createClient, readAwsSettings } from "./settings.js";
@@ -74,6 +75,16 @@ export class SecretsManagerStore implements SecretStore {
   }
 
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    return this.format(await this.read(req, signal), req.name);
+  }
+
+  /** Change notifications poll the secret's current VersionId (one GetSecretValue, as a read). */
+  async versionOf(req: GetSecretRequest, signal?: AbortSignal): Promise<string> {
+    const out = await this.read(req, signal);
+    return out.VersionId ?? digestVersion(this.format(out, req.name));
+  }
+
+  private async read(req: GetSecretRequest, signal?: AbortSignal): Promise<GetSecretValueCommandOutput> {
     const { client, sdk } = this.ready();
     nameMatching(req.name, req.name.startsWith("arn:") ? SECRET_ARN : SECRET_NAME, NAME_RULE);
     const versionId = nonEmpty(metadataValue(req.metadata, "version_id"));
@@ -100,7 +111,7 @@ export class SecretsManagerStore implements SecretStore {
         secrets: this.secrets,
       });
     }
-    return this.format(out, req.name);
+    return out;
   }
 
   async bulkGetSecret(_req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData> {

@@ -18,6 +18,7 @@ import {
 } from "../types.js";
 import { validateByParsing } from "../declared-metadata.js";
 import { mapLimit } from "../shared/concurrency.js";
+import { digestVersion } from "../shared/digest.js";
 import { Redactor } from "../shared/redact.js";
 import { SILENT_LOG } from "../shared/silent-log.js";
 import { parseKeyVaultConfig, type KeyVaultConfig } from "./config.js";
@@ -119,6 +120,16 @@ export class KeyVaultSecretStore implements SecretStore {
   }
 
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {
+    return (await this.read(req, signal)).data;
+  }
+
+  /** Change notifications poll the secret's current version id (one GET, as a read). */
+  async versionOf(req: GetSecretRequest, signal?: AbortSignal): Promise<string> {
+    const { data, version } = await this.read(req, signal);
+    return version ?? digestVersion(data);
+  }
+
+  private async read(req: GetSecretRequest, signal?: AbortSignal): Promise<{ data: SecretData; version?: string }> {
     const { client, config } = this.ready();
     const name = this.secretName(req.name);
     const version = req.metadata.version_id || undefined;
@@ -128,7 +139,7 @@ export class KeyVaultSecretStore implements SecretStore {
     const budget = this.budget(signal);
     try {
       const secret = await client.getSecret(name, { version, abortSignal: budget });
-      return { [name]: secret.value ?? "" };
+      return { data: { [name]: secret.value ?? "" }, version: secret.properties.version };
     } catch (err) {
       throw toStoreError(err, {
         vault: config.vaultLabel,

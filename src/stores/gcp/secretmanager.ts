@@ -4,6 +4,7 @@
  * Default Credentials.
  */
 import { createRequire } from "node:module";
+import { digestVersion } from "../shared/digest.js";
 import { nameMatching } from "../names.js";
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Grpc from "@grpc/grpc-js";
@@ -183,6 +184,11 @@ export class GcpSecretManagerStore implements SecretStore {
   /** Bulk answers may carry full resource names (`projects/p/secrets/db`): scopes compare the secret ID. */
   scopeName(name: string): string {
     return RESOURCE_NAME.exec(name)?.[1] ?? name;
+  }
+
+  /** Change notifications poll a digest of the version `latest` resolves to (one access, as a read). */
+  async versionOf(req: GetSecretRequest, signal?: AbortSignal): Promise<string> {
+    return digestVersion(await this.getSecret(req, signal));
   }
 
   async getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData> {

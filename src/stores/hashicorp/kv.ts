@@ -128,6 +128,28 @@ export class KvEngine {
     }
   }
 
+  /**
+   * KV v2: the secret's current version from its metadata (one GET), marked when that version is deleted
+   * or destroyed; undefined for a KV v1 mount, which keeps no versions.
+   */
+  async currentVersionOf(name: string, signal?: AbortSignal): Promise<string | undefined> {
+    if ((await this.version(signal, `reading the version of ${JSON.stringify(name)}`)) === 1) return undefined;
+    const rel = this.secretPath(name);
+    const shown = `${this.cfg.enginePath}/metadata/${rel}`;
+    const what = `reading the metadata of secret ${JSON.stringify(name)} at ${shown}`;
+    const res = await this.tokens.send("GET", `${encodePath(this.cfg.enginePath)}/metadata/${encodePath(rel)}`, {
+      signal,
+      what,
+    });
+    if (res.status === 404) throw notFound(name, `no secret ${name} at ${shown}`);
+    if (res.status !== 200) throw responseError(this.http.address, res, what);
+    const data = (res.body as { data?: { current_version?: unknown; versions?: Record<string, V2Metadata> } }).data;
+    const current = data?.current_version;
+    if (typeof current !== "number") throw notFound(name, `secret ${name} has no version at ${shown}`);
+    const meta = data?.versions?.[String(current)];
+    return meta?.destroyed || meta?.deletion_time ? `${current}-deleted` : String(current);
+  }
+
   /** Every secret name below the prefix, folders included in the name (`folder/secret`), as daprd's recursive LIST. */
   async listNames(signal?: AbortSignal): Promise<string[]> {
     const kv = await this.version(signal, "listing secrets");

@@ -18,6 +18,7 @@ import {
   type StoreLogger,
 } from "../types.js";
 import { mapLimit } from "../shared/concurrency.js";
+import { digestVersion } from "../shared/digest.js";
 import { goJson, stringValues } from "../shared/go-json.js";
 import { SILENT_LOG } from "../shared/silent-log.js";
 import { describeAuth } from "./auth.js";
@@ -81,6 +82,18 @@ export class VaultSecretStore implements SecretStore {
     try {
       const data = await kv.read(req.name, version, signal);
       return cfg.valueType === "text" ? { [req.name]: goJson(data) } : stringValues(data);
+    } catch (err) {
+      throw this.scrub(err);
+    }
+  }
+
+  /** Change notifications: KV v2's current version from the secret's metadata; a digest of the value on KV v1. */
+  async versionOf(req: GetSecretRequest, signal?: AbortSignal): Promise<string> {
+    const { kv } = this.ready();
+    this.secretName(req.name);
+    try {
+      const version = await kv.currentVersionOf(req.name, signal);
+      return version ?? digestVersion(await this.getSecret(req, signal));
     } catch (err) {
       throw this.scrub(err);
     }

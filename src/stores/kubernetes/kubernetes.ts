@@ -19,6 +19,7 @@ import {
 } from "../types.js";
 import { SecretsClient } from "./client.js";
 import { loadKubeconfig } from "./kubeconfig.js";
+import { digestVersion } from "../shared/digest.js";
 import { SecretWatchCache, type WatchCacheOptions } from "./watch-cache.js";
 
 /** daprd's exact text when no namespace can be found. */
@@ -103,6 +104,16 @@ export class KubernetesSecretStore implements SecretStore {
       }
     }
     return client.get(namespace, req.name, signal);
+  }
+
+  /** Change notifications pushed by the watch cache (`watch: "true"`); without it, Secrets are polled. */
+  watchChanges(onChange: (name?: string) => void): (() => void) | undefined {
+    return this.cache?.listen(onChange);
+  }
+
+  /** Without the watch cache: a digest of the Secret's data (one GET, as a read). */
+  async versionOf(req: GetSecretRequest, signal?: AbortSignal): Promise<string> {
+    return digestVersion(await this.getSecret(req, signal));
   }
 
   async bulkGetSecret(req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData> {

@@ -46,6 +46,8 @@ export class SecretWatchCache {
   private readonly opts: Required<WatchCacheOptions>;
   private closed = false;
   private warnedFull = false;
+  /** Told of every Secret the watch sees change (a name), or of a relist (no name): change notifications. */
+  private readonly listeners = new Set<(name?: string) => void>();
 
   constructor(
     private readonly source: SecretSource,
@@ -54,6 +56,16 @@ export class SecretWatchCache {
   ) {
     this.opts = { ...DEFAULTS, ...opts };
   }
+
+  /** Adds a change listener; returns the function that removes it. */
+  listen(listener: (name?: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed = (name?: string): void => {
+    for (const listener of [...this.listeners]) listener(name);
+  };
 
   /** Starts the list+watch of a namespace without waiting for it. */
   start(namespace: string): void {
@@ -94,6 +106,7 @@ export class SecretWatchCache {
 
   close(): void {
     this.closed = true;
+    this.listeners.clear();
     for (const w of this.namespaces.values()) w.stop();
     this.namespaces.clear();
   }
@@ -101,7 +114,7 @@ export class SecretWatchCache {
   private watchOf(namespace: string): NamespaceWatch {
     let w = this.namespaces.get(namespace);
     if (!w) {
-      w = new NamespaceWatch(namespace, this.source, this.log, this.opts);
+      w = new NamespaceWatch(namespace, this.source, this.log, this.opts, this.changed);
       this.namespaces.set(namespace, w);
       w.relist();
     }
@@ -131,6 +144,7 @@ class NamespaceWatch {
     private readonly source: SecretSource,
     private readonly log: StoreLogger,
     private readonly opts: Required<WatchCacheOptions>,
+    private readonly changed: (name?: string) => void,
   ) {
     this.backoffMs = opts.backoffInitialMs;
   }
@@ -168,10 +182,13 @@ class NamespaceWatch {
         const list = await this.source.list(this.namespace, this.abort.signal);
         if (this.stopped) return false;
         // Swap in the fresh copy at once: readers never see a half-built map.
+        const relisted = this.synced || this.resourceVersion !== "";
         this.secrets = list.secrets;
         this.resourceVersion = list.resourceVersion;
         this.synced = true;
         this.failure = undefined;
+        // A relist may hide changes the watch missed: every secret may have changed.
+        if (relisted) this.changed();
         this.log.debug(`listed ${this.opts.noun} for the watch cache`, {
           namespace: this.namespace,
           items: list.secrets.size,
@@ -207,11 +224,13 @@ class NamespaceWatch {
         case "MODIFIED":
           this.secrets.set(e.name, e.data);
           this.resourceVersion = e.resourceVersion || this.resourceVersion;
+          this.changed(e.name);
           this.opts.onChange(this.namespace);
           return;
         case "DELETED":
           this.secrets.delete(e.name);
           this.resourceVersion = e.resourceVersion || this.resourceVersion;
+          this.changed(e.name);
           this.opts.onChange(this.namespace);
           return;
         case "BOOKMARK":

@@ -38,6 +38,8 @@ export class FileSecretStore implements SecretStore {
   private multiValued = false;
   private watcher: FolderWatch | undefined;
   private readonly stop = new AbortController();
+  /** Change-notification listeners, told after each reload of the file. */
+  private readonly listeners = new Set<(name?: string) => void>();
 
   async init(metadata: ComponentMetadata, ctx?: StoreContext): Promise<void> {
     const md = readDeclared(metadata, METADATA);
@@ -71,6 +73,7 @@ export class FileSecretStore implements SecretStore {
           this.secrets = await load(s, this.stop.signal);
           this.bulk = undefined;
           ctx.log.info(`secrets file ${s.path} changed: secrets reloaded`);
+          for (const listener of [...this.listeners]) listener();
         } catch (err) {
           if (this.stop.signal.aborted) return;
           ctx.log.warn(`${(err as Error).message}; the previous secrets stay`);
@@ -78,6 +81,13 @@ export class FileSecretStore implements SecretStore {
       },
       onError: (message) => ctx.log.warn(`${message}; changes to ${s.path} are not picked up`),
     });
+  }
+
+  /** Change notifications: the file is already watched; every reload may have changed any secret. */
+  watchChanges(onChange: (name?: string) => void): (() => void) | undefined {
+    if (!this.watcher) return undefined;
+    this.listeners.add(onChange);
+    return () => this.listeners.delete(onChange);
   }
 
   /** Keys are read exactly as written in the file; control characters (NUL included) are refused outright. */
@@ -109,6 +119,7 @@ export class FileSecretStore implements SecretStore {
   async close(): Promise<void> {
     this.stop.abort();
     this.watcher?.close();
+    this.listeners.clear();
     this.secrets = new Map();
     this.bulk = undefined;
   }
