@@ -146,6 +146,30 @@ describe("the audit log of a sidecar with a token and secret scopes", () => {
     }
   });
 
+  it("records a subscription when it is let in, and a refused one with its reason", async () => {
+    const headers = { "dapr-api-token": TOKEN };
+    const ctl = new AbortController();
+    const url = `http://127.0.0.1:${s.httpPort}/v1.0-alpha1/secrets/vault/alpha/subscribe`;
+    const res = await fetch(url, { headers, signal: ctl.signal });
+    assert.equal(res.status, 200);
+    const line = await audit.next();
+    common(line, "http");
+    for (const [k, v] of Object.entries({
+      operation: "subscribe",
+      store: "vault",
+      secret: "alpha",
+      decision: "allowed",
+    }))
+      assert.equal(line[k], v, k);
+    ctl.abort();
+    const denied = await fetch(`http://127.0.0.1:${s.httpPort}/v1.0-alpha1/secrets/scoped/beta/subscribe`, { headers });
+    assert.equal(denied.status, 403);
+    await denied.text();
+    const refusal = await audit.next();
+    for (const [k, v] of Object.entries({ operation: "subscribe", store: "scoped", secret: "beta", reason: "scope" }))
+      assert.equal(refusal[k], v, k);
+  });
+
   it("records a body over the limit as refused by a limit", async () => {
     const body = "{" + " ".repeat(2048) + "}";
     const r = await get(
