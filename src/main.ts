@@ -1,7 +1,7 @@
 /** @module bin entry: `keyward serve`, `keyward run`, `keyward get`, `keyward validate`, `keyward --help`. */
 import { UsageError } from "./cli/flags.js";
 import { serve, serveHelp, serveSettings } from "./cli/serve.js";
-import { KEYWARD_VERSION } from "./api/sidecar-state.js";
+import { KEYWARD_VERSION } from "./api/sidecar-api.js";
 
 const HELP = `Keyward ${KEYWARD_VERSION}: a secrets sidecar that speaks daprd's secrets API.
 

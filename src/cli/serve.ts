@@ -6,7 +6,7 @@ import { ServerCredentials, type Server as GrpcServer } from "@grpc/grpc-js";
 import { warmDaprService } from "../api/grpc/dapr-service.js";
 import { createGrpcApi } from "../api/grpc/server.js";
 import { createHttpApi } from "../api/http/server.js";
-import type { SidecarState } from "../api/sidecar-state.js";
+import type { SidecarState } from "../api/sidecar-api.js";
 import type { Tracing } from "../tracing/types.js";
 import { InFlightCalls } from "../core/cancellation.js";
 import { watchResources, type ResourceWatcher } from "../core/hot-reload.js";
@@ -224,6 +224,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     token: env.DAPR_API_TOKEN ? env.DAPR_API_TOKEN : undefined,
     shuttingDown: false,
     calls: new InFlightCalls(),
+    extendedMetadata: new Map(),
     metrics,
     ...(audit ? { audit } : {}),
     ...(tracing ? { tracing } : {}),

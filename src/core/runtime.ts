@@ -74,7 +74,6 @@ export class Runtime {
   private closed = false;
   private cluster: ClusterResources | undefined;
   private clusterReload: Debounced | undefined;
-  readonly extendedMetadata = new Map<string, string>();
   /** Replaced as one object by a reload, so a request sees either the old scopes and API lists or the new. */
   configuration: RuntimeConfiguration = EMPTY_CONFIGURATION;
   service!: SecretsService;

@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createGrpcApi } from "../../src/api/grpc/server.js";
 import { createHttpApi } from "../../src/api/http/server.js";
-import type { SidecarState } from "../../src/api/sidecar-state.js";
+import type { SidecarState } from "../../src/api/sidecar-api.js";
 import { buildPolicies } from "../../src/core/resiliency.js";
 import { InFlightCalls } from "../../src/core/cancellation.js";
 import { Runtime } from "../../src/core/runtime.js";
@@ -72,6 +72,7 @@ export async function startInProcess(opts: {
     token: opts.token,
     shuttingDown: false,
     calls: new InFlightCalls(),
+    extendedMetadata: new Map(),
     requestShutdown: () => undefined,
   };
   const http: Server = createHttpApi({ state, maxBodyBytes: 4 << 20, apiLogging: false, log });

@@ -12,7 +12,7 @@ import type { SecretEvent, Subscriber } from "../../core/notify/events.js";
 import { LatestOnly } from "../../core/notify/latest-only.js";
 import { REFRESH_CACHE } from "../../core/secrets-service.js";
 import { ApiError } from "../../errors/catalogue.js";
-import type { SidecarState } from "../sidecar-state.js";
+import type { SidecarState } from "../sidecar-api.js";
 import { PROTO_ROOT } from "./dapr-service.js";
 
 const require = createRequire(import.meta.url);

@@ -16,16 +16,8 @@ import {
 import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from "../../audit/audit-record.js";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors } from "../../errors/catalogue.js";
-import { setExtendedMetadata } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
-import {
-  apiAllowed,
-  componentInfo,
-  DAPR_RUNTIME_VERSION,
-  KEYWARD_VERSION,
-  tokenMatches,
-  type SidecarState,
-} from "../sidecar-state.js";
+import { apiOpen, metadataView, setMetadata, tokenMatches, type SidecarState } from "../sidecar-api.js";
 import { AnswerGates, approximateBytes, type GatedCall } from "./answer-gate.js";
 import { daprService, SERVICE, wireBytes } from "./dapr-service.js";
 import { grpcSpanAttributes } from "../../tracing/span-attributes.js";
@@ -173,12 +165,6 @@ function traced(state: SidecarState, method: string, handler: Unary<unknown>): U
 }
 
 /**
- * What daprd reports for the app connection of a sidecar started without an app: its default protocol and
- * channel address, port and concurrency unset. Keyward never calls an app.
- */
-const APP_CONNECTION = { protocol: "http", channel_address: "127.0.0.1" };
-
-/**
  * `reply` for a call that reaches a store: its signal aborts when the client cancels, its deadline passes
  * (grpc-js then reports the call cancelled) or shutdown cancels it.
  */
@@ -270,9 +256,8 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
       start(next) {
         next({
           onReceiveMetadata(md, mdNext) {
-            const cfg = state.runtime.configuration;
-            const group = GROUP[method] ?? method;
-            if (!apiAllowed(cfg.apiAllowed, cfg.apiDenied, group, "grpc") && GROUP[method])
+            const group = GROUP[method];
+            if (group !== undefined && !apiOpen(state, group, "grpc"))
               return refuse(status.UNIMPLEMENTED, "Not Implemented", "501", "requested endpoint is not available", md);
             if (state.token !== undefined) {
               const given = md.get("dapr-api-token");
@@ -332,23 +317,28 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
         return (await audited(audit, who, answer, true)).grpc();
       })) as Unary<unknown>,
     GetMetadata: ((call, cb) =>
-      reply(call, cb, () => ({
-        id: state.appId,
-        registered_components: componentInfo(state.runtime),
-        extended_metadata: {
-          ...Object.fromEntries(state.runtime.extendedMetadata),
-          daprRuntimeVersion: DAPR_RUNTIME_VERSION,
-          keywardVersion: KEYWARD_VERSION,
-        },
-        runtime_version: DAPR_RUNTIME_VERSION,
-        enabled_features: [],
-        app_connection_properties: APP_CONNECTION,
-        actor_runtime: { runtime_status: "DISABLED", host_ready: false },
-      }))) as Unary<unknown>,
+      reply(call, cb, () => {
+        const view = metadataView(state);
+        return {
+          id: view.id,
+          registered_components: view.components,
+          extended_metadata: view.extended,
+          runtime_version: view.runtimeVersion,
+          enabled_features: [],
+          app_connection_properties: {
+            protocol: view.appConnection.protocol,
+            channel_address: view.appConnection.channelAddress,
+          },
+          actor_runtime: {
+            runtime_status: view.actorRuntime.runtimeStatus,
+            host_ready: view.actorRuntime.hostReady,
+          },
+        };
+      })) as Unary<unknown>,
     SetMetadata: ((call, cb) =>
       reply(call, cb, () => {
         const r = call.request as { key: string; value: string };
-        setExtendedMetadata(state.runtime.extendedMetadata, r.key, r.value);
+        setMetadata(state, r.key, r.value);
         return {};
       })) as Unary<unknown>,
     Shutdown: ((call, cb) =>

@@ -5,16 +5,9 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
-import { EXTENDED_METADATA_LIMITS, setExtendedMetadata } from "../extended-metadata.js";
+import { EXTENDED_METADATA_LIMITS } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
-import {
-  apiAllowed,
-  componentInfo,
-  DAPR_RUNTIME_VERSION,
-  KEYWARD_VERSION,
-  tokenMatches,
-  type SidecarState,
-} from "../sidecar-state.js";
+import { apiOpen, authenticated, healthProblem, metadataView, setMetadata, type SidecarState } from "../sidecar-api.js";
 import type { DenyReason } from "../../audit/audit-log.js";
 import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from "../../audit/audit-record.js";
 import type { BulkAnswer, SecretAnswer } from "../../core/cache/answer.js";
@@ -282,7 +275,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
   if (state.token !== undefined) {
     const trimmed = rawPath.replace(/^\/+|\/+$/g, "");
     const exempt = method === "GET" && (trimmed === "v1.0/healthz" || trimmed === "v1.0/healthz/outbound");
-    if (!exempt && !tokenMatches(state.token, req.headers["dapr-api-token"] as string | undefined)) {
+    if (!exempt && !authenticated(state, req.headers["dapr-api-token"] as string | undefined)) {
       state.audit?.write(deniedRecord(auditCall(req, res, rawPath), "token"));
       refused(res, "token");
       sendText(res, 401, "invalid api token");
@@ -292,15 +285,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
 
   const path = cleanPath(rawPath);
   const seg = path.split("/");
-  const cfg = state.runtime.configuration;
   if (seg[1] === "v1.0") {
-    // apiAllowed allocates on every call; without any allow or deny list its answer is always yes (hot path).
     if (seg[2] === "secrets" && seg.length === 5 && method === "GET") {
-      if (
-        (cfg.apiAllowed === undefined && cfg.apiDenied === undefined) ||
-        apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http")
-      )
-        return secrets(req, res, opts, rawPath, seg[3]!, seg[4]!, rawQuery);
+      if (apiOpen(state, "secrets", "http")) return secrets(req, res, opts, rawPath, seg[3]!, seg[4]!, rawQuery);
       // daprd registers no route for a denied API, so the answer below is its "no route" one.
       state.audit?.write(deniedRecord(auditCall(req, res, rawPath), "allowlist"));
       refused(res, "api_denied");
@@ -313,16 +300,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
         return;
       }
     }
-    if (seg[2] === "metadata" && apiAllowed(cfg.apiAllowed, cfg.apiDenied, "metadata", "http")) {
+    if (seg[2] === "metadata" && apiOpen(state, "metadata", "http")) {
       if (seg.length === 3 && method === "GET") return send(res, 200, metadataBody(state));
       if (seg.length === 4 && method === "PUT") return putMetadata(req, res, opts, seg[3]!);
     }
-    if (
-      seg[2] === "shutdown" &&
-      seg.length === 3 &&
-      method === "POST" &&
-      apiAllowed(cfg.apiAllowed, cfg.apiDenied, "shutdown", "http")
-    ) {
+    if (seg[2] === "shutdown" && seg.length === 3 && method === "POST" && apiOpen(state, "shutdown", "http")) {
       res.writeHead(204).end();
       if (String(req.headers["dapr-force-shutdown"]).toLowerCase() === "true") setTimeout(() => process.exit(1), 100);
       else state.requestShutdown("POST /v1.0/shutdown");
@@ -330,7 +312,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOp
     }
   }
   if (seg[1] === "v1.0-alpha1" && seg[2] === "secrets" && seg.length === 6 && seg[5] === "subscribe") {
-    if (method === "GET" && apiAllowed(cfg.apiAllowed, cfg.apiDenied, "secrets", "http"))
+    if (method === "GET" && apiOpen(state, "secrets", "http"))
       return secrets(req, res, opts, rawPath, seg[3]!, seg[4]!, rawQuery, true);
     refused(res, "api_denied");
   }
@@ -413,30 +395,26 @@ function callSignal(res: ServerResponse, calls: InFlightCalls): AbortSignal {
 }
 
 function healthz(res: ServerResponse, state: SidecarState, rawQuery: string): void {
-  const appid = new URLSearchParams(rawQuery).get("appid");
-  if (appid !== null && appid !== "" && appid !== state.appId) return sendError(res, Errors.HEALTH_APPID_NOT_MATCH);
-  if (state.shuttingDown) return sendError(res, Errors.HEALTH_NOT_READY, ["[shutting down]"]);
+  const problem = healthProblem(state, new URLSearchParams(rawQuery).get("appid"));
+  if (problem) return sendError(res, problem);
   res.writeHead(204).end();
 }
 
+/** The metadata answer as daprd's JSON encoder writes it (field order, omitted empty components). */
 export function metadataBody(state: SidecarState): string {
-  const components = componentInfo(state.runtime).map((c) => {
+  const view = metadataView(state);
+  const components = view.components.map((c) => {
     const parts = [`"name":${goString(c.name)}`, `"type":${goString(c.type)}`, `"version":${goString(c.version)}`];
     if (c.capabilities.length) parts.push(`"capabilities":[${c.capabilities.map(goString).join(",")}]`);
     return `{${parts.join(",")}}`;
   });
-  const extended: Record<string, string> = {
-    ...Object.fromEntries(state.runtime.extendedMetadata),
-    daprRuntimeVersion: DAPR_RUNTIME_VERSION,
-    keywardVersion: KEYWARD_VERSION,
-  };
+  const { appConnection: app, actorRuntime: actors } = view;
   return (
-    `{"id":${goString(state.appId)},"runtimeVersion":${goString(DAPR_RUNTIME_VERSION)}` +
+    `{"id":${goString(view.id)},"runtimeVersion":${goString(view.runtimeVersion)}` +
     (components.length ? `,"components":[${components.join(",")}]` : "") +
-    `,"extended":${goFlatMap(extended)}` +
-    // What daprd reports for a sidecar started without an app (no port, default protocol and address).
-    `,"appConnectionProperties":{"protocol":"http","channelAddress":"127.0.0.1"}` +
-    `,"actorRuntime":{"runtimeStatus":"DISABLED","hostReady":false}}\n`
+    `,"extended":${goFlatMap(view.extended)}` +
+    `,"appConnectionProperties":{"protocol":${goString(app.protocol)},"channelAddress":${goString(app.channelAddress)}}` +
+    `,"actorRuntime":{"runtimeStatus":${goString(actors.runtimeStatus)},"hostReady":${actors.hostReady}}}\n`
   );
 }
 
@@ -464,7 +442,7 @@ async function putMetadata(
     return sendError(res, Errors.BODY_READ, [(err as Error).message]);
   }
   try {
-    setExtendedMetadata(opts.state.runtime.extendedMetadata, key, body.toString("utf8"));
+    setMetadata(opts.state, key, body.toString("utf8"));
   } catch (err) {
     if (err instanceof ApiError) return sendError(res, err);
     throw err;

@@ -10,7 +10,7 @@ import { KEEPALIVE_MS, type SecretEvent, type Subscriber } from "../../core/noti
 import { REFRESH_CACHE } from "../../core/secrets-service.js";
 import { ApiError, Errors } from "../../errors/catalogue.js";
 import { failedRecord, type AuditCall } from "../../audit/audit-record.js";
-import type { SidecarState } from "../sidecar-state.js";
+import type { SidecarState } from "../sidecar-api.js";
 import { metadataFromQuery } from "./decode.js";
 
 /** A stable name per client connection, for the per-connection subscription bound. */
