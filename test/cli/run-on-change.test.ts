@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { startKeyward } from "../helpers/keyward-run.js";
 import { canary, dir, node, setup, waitUntil, writeStore } from "../helpers/run-fixtures.js";
 
-describe("keyward run --on-change (polling the secrets)", () => {
+describe("keyward run --on-change", () => {
   /** Swaps the store's file for one with `values`; hot reload restarts the component. */
   const change = (root: string, resources: string, values: Record<string, Record<string, string>>) => {
     const next = join(root, `secrets-${randomBytes(3).toString("hex")}.json`);
@@ -15,11 +15,9 @@ describe("keyward run --on-change (polling the secrets)", () => {
     writeStore(resources, next);
   };
 
-  it("restart: the app is restarted with the new value in its environment", async () => {
-    const [one, two] = [canary("one"), canary("two")];
-    const { resources, root } = setup({ api: { token: one } });
-    const out = join(root, "starts");
-    const h = startKeyward(
+  /** `keyward run --env TOKEN=vault/api#token --on-change restart` around an app that logs each start to `out`. */
+  const runRestarting = (resources: string, root: string, out: string, pollInterval: string) =>
+    startKeyward(
       [
         "run",
         "--resources-path",
@@ -29,13 +27,19 @@ describe("keyward run --on-change (polling the secrets)", () => {
         "--on-change",
         "restart",
         "--poll-interval",
-        "100ms",
+        pollInterval,
         "--",
         node,
         join(dir, "restart.mjs"),
       ],
       { cwd: root, env: { OUT: out } },
     );
+
+  it("restart: the app is restarted with the new value in its environment", async () => {
+    const [one, two] = [canary("one"), canary("two")];
+    const { resources, root } = setup({ api: { token: one } });
+    const out = join(root, "starts");
+    const h = runRestarting(resources, root, out, "100ms");
     await waitUntil("first start", () => existsSync(out));
     change(root, resources, { api: { token: two } });
     await waitUntil("restart", () => readFileSync(out, "utf8").includes(`start ${two}`));
@@ -43,6 +47,21 @@ describe("keyward run --on-change (polling the secrets)", () => {
     h.child.kill("SIGTERM");
     assert.equal(await h.exited, 143, h.output());
     assert.match(h.output(), /a secret changed: app restarted/);
+    assert.ok(!h.output().includes(one) && !h.output().includes(two), h.output());
+  });
+
+  it("follows the sidecar's change notifications: an edit of the secrets file restarts the app long before any poll", async () => {
+    const [one, two] = [canary("one"), canary("two")];
+    const { resources, root } = setup({ api: { token: one } });
+    const out = join(root, "starts");
+    const h = runRestarting(resources, root, out, "1h");
+    await waitUntil("first start", () => existsSync(out));
+    // The same file, rewritten: local.file notices and notifies its subscribers; no poll runs within an hour.
+    writeFileSync(join(root, "secrets.json"), JSON.stringify({ api: { token: two } }));
+    await waitUntil("restart", () => readFileSync(out, "utf8").includes(`start ${two}`));
+    assert.equal(readFileSync(out, "utf8"), `start ${one}\nstart ${two}\n`);
+    h.child.kill("SIGTERM");
+    assert.equal(await h.exited, 143, h.output());
     assert.ok(!h.output().includes(one) && !h.output().includes(two), h.output());
   });
 

@@ -71,7 +71,16 @@ export class AppRunner {
     }
     const { ports } = this.sidecar;
     const token = process.env.DAPR_API_TOKEN || undefined;
-    const source = new SidecarSecretSource(`http://127.0.0.1:${ports.http}`, token);
+    const baseUrl = `http://127.0.0.1:${ports.http}`;
+    const sidecarSource = new SidecarSecretSource(baseUrl, token);
+    // The secrets the values came from (templates name theirs as they render): what --on-change follows.
+    const read = new Map<string, { store: string; name: string }>();
+    const source: SecretSource = {
+      get: (store, name) => {
+        read.set(`${store}\u0000${name}`, { store, name });
+        return sidecarSource.get(store, name);
+      },
+    };
     this.baseEnv = {
       ...process.env,
       ...plan.env,
@@ -102,7 +111,12 @@ export class AppRunner {
       say(plan.appId, "no app command: the sidecar runs until keyward run gets SIGINT or SIGTERM");
       return this.untilSidecarStops(this.sidecar);
     }
-    if (plan.onChange && plan.changes) this.stopWatching = plan.changes.watch(() => this.recheck(source));
+    if (plan.onChange && plan.changes)
+      this.stopWatching = plan.changes.watch(() => this.recheck(source), {
+        baseUrl,
+        token,
+        secrets: () => [...read.values()],
+      });
     let code = await this.superviseApp(appEnv);
     this.stopWatching?.();
     const sidecarCode = await this.sidecar.stop(plan.graceMs);

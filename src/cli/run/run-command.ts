@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import { flagHelp, list, parseFlags, str, UsageError, type ParsedFlags } from "../flags.js";
 import { serveSettings } from "../serve.js";
 import { AppRunner, say, type AppPlan, type OnChange } from "./app-runner.js";
-import { parseDuration, PollingChangeSource } from "./change-source.js";
+import { NotifiedChangeSource, parseDuration } from "./change-source.js";
 import { loadRunFile } from "./run-file.js";
 import { RUN_FLAGS, RUN_ONLY_FLAGS, RUN_USAGE, SIDECAR_FLAGS, splitCommand } from "./run-flags.js";
 import { parseEnvRef } from "./secret-source.js";
@@ -72,7 +72,7 @@ function planFromFlags(flags: ParsedFlags, command: string[], cwd: string, env: 
     appPort: str(flags, RUN_FLAGS, "app-port"),
     envRefs,
     templates,
-    ...(onChange ? { onChange, changes: new PollingChangeSource(interval) } : {}),
+    ...(onChange ? { onChange, changes: new NotifiedChangeSource(interval) } : {}),
   };
 }
 

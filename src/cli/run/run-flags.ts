@@ -61,7 +61,7 @@ export const RUN_ONLY_FLAGS: readonly FlagSpec[] = [
     kind: "string",
     default: "30s",
     value: "DURATION",
-    help: "how often --on-change re-reads the secrets",
+    help: "how often --on-change re-reads secrets whose store cannot notify changes (local.env)",
   },
   { name: "kubernetes", aliases: ["k"], kind: "bool", help: "not supported: keyward run runs apps on this machine" },
   { name: "help", aliases: ["h"], kind: "bool", help: "show this help" },
