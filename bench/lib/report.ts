@@ -3,6 +3,7 @@ import type { ApiResults } from "../sections/api.js";
 import type { AwsOutcome } from "../sections/aws.js";
 import type { BulkResults } from "../sections/bulk.js";
 import type { CacheResults } from "../sections/cache.js";
+import type { GrpcServersResults } from "../sections/grpc-servers.js";
 import type { MemoryVariant } from "../sections/memory.js";
 import type { ObservabilityResults } from "../sections/observability.js";
 import type { NotifyResults } from "../sections/notify.js";
@@ -21,6 +22,8 @@ export interface Results {
   observability?: ObservabilityResults;
   /** Absent from results saved before the change-notification section existed. */
   notify?: NotifyResults;
+  /** Absent from results saved before the gRPC server comparison existed. */
+  grpcServers?: GrpcServersResults;
 }
 
 export interface Row {
@@ -222,7 +225,44 @@ export function rows(r: Results): Row[] {
       compare: "one version check per interval, whatever the subscribers",
       target: "",
     });
+  if (r.grpcServers) out.push(...grpcServersRows(r.grpcServers));
   return out;
+}
+
+/** The gRPC library comparison: connect-node sits in the Keyward column, grpc-js in the baseline one. */
+export function grpcServersRows(g: GrpcServersResults): Row[] {
+  const t = g.throughput;
+  const what = "gRPC library, bare connect-node vs bare grpc-js";
+  return [
+    {
+      figure: `${what}: GetSecret, 64 in flight (call/s)`,
+      keyward: n0(t.keyward.perSecond),
+      baseline: n0(t.baseline.perSecond),
+      compare: `${t.ratio.toFixed(2)}x`,
+      target: "",
+    },
+    {
+      figure: `${what}: server CPU per call (µs) and busy share`,
+      keyward: `${ms(t.keyward.serverCpuUs, 1)} (${pct(t.keyward.serverCpuShare)})`,
+      baseline: `${ms(t.baseline.serverCpuUs, 1)} (${pct(t.baseline.serverCpuShare)})`,
+      compare: `${(t.baseline.serverCpuUs / t.keyward.serverCpuUs).toFixed(2)}x capacity`,
+      target: "",
+    },
+    {
+      figure: `${what}: latency p50 / p90 / p99 at 1,000 call/s (ms)`,
+      keyward: lat(g.fixedRate.keyward.latency),
+      baseline: lat(g.fixedRate.baseline.latency),
+      compare: `p99 ${signed(g.fixedRate.addedP99)}`,
+      target: "",
+    },
+    {
+      figure: `${what}: RSS idle / after load (MB)`,
+      keyward: `${ms(g.idleMB.connect, 1)} / ${ms(g.afterLoadMB.connect, 1)}`,
+      baseline: `${ms(g.idleMB.grpcjs, 1)} / ${ms(g.afterLoadMB.grpcjs, 1)}`,
+      compare: `after load ${signed(g.afterLoadMB.connect - g.afterLoadMB.grpcjs, 1).replace(" ms", " MB")}`,
+      target: "",
+    },
+  ];
 }
 
 const result = (row: Row) => (row.pass === undefined ? "" : row.pass ? "pass" : "MISS");

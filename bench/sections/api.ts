@@ -80,42 +80,54 @@ export async function httpSection(cfg: BenchConfig, kw: Keyward, log: (m: string
   }
 }
 
+/** A gRPC server under test: its process and port. */
+export interface GrpcTarget {
+  pid: number;
+  port: number;
+}
+
+/**
+ * GetSecret throughput (calls in flight) and latency at a fixed rate, `a` against `b` in alternating rounds, both
+ * loaded by the same grpc-js load generator.
+ */
+export async function grpcPairs(
+  cfg: BenchConfig,
+  what: string,
+  a: GrpcTarget,
+  b: GrpcTarget,
+  log: (m: string) => void,
+  labels?: readonly [string, string],
+): Promise<{ throughput: PairSummary; fixedRate: PairSummary }> {
+  const side = (t: GrpcTarget, spec: Omit<GrpcLoadSpec, "port" | "store" | "key">) => ({
+    pid: t.pid,
+    run: () => runJson<LoadResult>(PATHS.grpcLoad, { ...spec, port: t.port, store: BENCH_STORE, key: BENCH_KEY }),
+  });
+  const closed = {
+    mode: "closed" as const,
+    inFlight: cfg.grpcInFlight,
+    channels: cfg.grpcChannels,
+    warmupMs: cfg.warmupMs,
+    durationMs: cfg.throughputMs,
+  };
+  const rate = {
+    mode: "rate" as const,
+    inFlight: 0,
+    rate: cfg.rate,
+    warmupMs: cfg.warmupMs / 2,
+    durationMs: cfg.rateMs,
+  };
+  const run = (name: string, spec: Omit<GrpcLoadSpec, "port" | "store" | "key">) =>
+    alternate(`${what} ${name}`, cfg.rounds, side(a, spec), side(b, spec), log, labels);
+  const throughput = await run("throughput", closed);
+  const fixedRate = await run("latency", rate);
+  return { throughput, fixedRate };
+}
+
 export async function grpcSection(cfg: BenchConfig, kw: Keyward, log: (m: string) => void): Promise<ApiResults> {
   const bare = await startBare(PATHS.bareGrpc, { data: { [BENCH_KEY]: BENCH_VALUE } });
   try {
-    const side = (pid: number, port: number, spec: Omit<GrpcLoadSpec, "port" | "store" | "key">) => ({
-      pid,
-      run: () => runJson<LoadResult>(PATHS.grpcLoad, { ...spec, port, store: BENCH_STORE, key: BENCH_KEY }),
-    });
-    const closed = {
-      mode: "closed" as const,
-      inFlight: cfg.grpcInFlight,
-      channels: cfg.grpcChannels,
-      warmupMs: cfg.warmupMs,
-      durationMs: cfg.throughputMs,
-    };
-    const throughput = await alternate(
-      "grpc throughput",
-      cfg.rounds,
-      side(kw.pid, kw.grpcPort, closed),
-      side(bare.pid, bare.port, closed),
-      log,
-    );
-    const rate = {
-      mode: "rate" as const,
-      inFlight: 0,
-      rate: cfg.rate,
-      warmupMs: cfg.warmupMs / 2,
-      durationMs: cfg.rateMs,
-    };
-    const fixedRate = await alternate(
-      "grpc latency",
-      cfg.rounds,
-      side(kw.pid, kw.grpcPort, rate),
-      side(bare.pid, bare.port, rate),
-      log,
-    );
-    return { throughput, fixedRate, baselineRssMB: rssMB(bare.pid) };
+    const pairs = await grpcPairs(cfg, "grpc", { pid: kw.pid, port: kw.grpcPort }, bare, log);
+    return { ...pairs, baselineRssMB: rssMB(bare.pid) };
   } finally {
     await bare.stop();
   }
