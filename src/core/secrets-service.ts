@@ -48,6 +48,20 @@ type Metadata = Readonly<Record<string, string>>;
 /** Per-request metadata that bypasses the cache and refreshes the entry; never passed to the store. */
 export const REFRESH_CACHE = "refresh_cache";
 
+/**
+ * Answers by the store's data object. A store that hands out the same frozen object for an unchanged secret
+ * (local.file) gets its HTTP body and gRPC reply encoded once, as a cache hit does; a fresh or mutable object
+ * is answered anew.
+ */
+const answers = new WeakMap<SecretData, SecretAnswer>();
+
+function answerOf(data: SecretData | null): SecretAnswer {
+  if (data === null || !Object.isFrozen(data)) return new SecretAnswer(data);
+  let answer = answers.get(data);
+  if (!answer) answers.set(data, (answer = new SecretAnswer(data)));
+  return answer;
+}
+
 export class SecretsService {
   constructor(private readonly deps: SecretsServiceDeps) {}
 
@@ -91,8 +105,7 @@ export class SecretsService {
     if (!isSecretAllowed(this.deps.scopes, storeName, name, entry.store))
       throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
     const { md, refresh } = splitRefresh(metadata);
-    const load = (sig: AbortSignal | undefined) =>
-      this.callGet(entry, name, key, md, sig, span).then((data) => new SecretAnswer(data));
+    const load = (sig: AbortSignal | undefined) => this.callGet(entry, name, key, md, sig, span).then(answerOf);
     const cache = entry.cache;
     if (!cache) return load(signal);
     const answer = await cache.get({
