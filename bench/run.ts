@@ -16,6 +16,7 @@ import { grpcSection, httpSection, type ApiResults } from "./sections/api.js";
 import { awsSection } from "./sections/aws.js";
 import { bulkSection } from "./sections/bulk.js";
 import { cacheSection } from "./sections/cache.js";
+import { grpcServersSection } from "./sections/grpc-servers.js";
 import { memorySection, type MemoryVariant } from "./sections/memory.js";
 import { observabilitySection } from "./sections/observability.js";
 import { notifySection } from "./sections/notify.js";
@@ -161,7 +162,8 @@ async function main(): Promise<void> {
     memory.variants = memoryVariants;
 
     const notify = await notifySection(cfg, ws, log);
-    const results: Results = { http, grpc, bulk, startup, memory, aws, cache, observability, notify };
+    const grpcServers = await grpcServersSection(cfg, log);
+    const results: Results = { http, grpc, bulk, startup, memory, aws, cache, observability, notify, grpcServers };
     const fullMeta: Meta = {
       ...meta,
       loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))),

@@ -19,6 +19,7 @@ export const PATHS = {
       : MAIN,
   bareHttp: fileURLToPath(new URL("../servers/bare-http.js", import.meta.url)),
   bareGrpc: fileURLToPath(new URL("../servers/bare-grpc.js", import.meta.url)),
+  bareConnect: fileURLToPath(new URL("../servers/bare-connect.js", import.meta.url)),
   httpLoad: fileURLToPath(new URL("../load/http-load.js", import.meta.url)),
   grpcLoad: fileURLToPath(new URL("../load/grpc-load.js", import.meta.url)),
   awsLoad: fileURLToPath(new URL("../load/aws-load.js", import.meta.url)),

@@ -3,6 +3,7 @@ import type { ApiResults } from "../sections/api.js";
 import type { AwsOutcome } from "../sections/aws.js";
 import type { BulkResults } from "../sections/bulk.js";
 import type { CacheResults } from "../sections/cache.js";
+import type { GrpcServersResults } from "../sections/grpc-servers.js";
 import type { MemoryVariant } from "../sections/memory.js";
 import type { ObservabilityResults } from "../sections/observability.js";
 import type { NotifyResults } from "../sections/notify.js";
@@ -21,6 +22,8 @@ export interface Results {
   observability?: ObservabilityResults;
   /** Absent from results saved before the change-notification section existed. */
   notify?: NotifyResults;
+  /** Absent from results saved before the gRPC server comparison existed. */
+  grpcServers?: GrpcServersResults;
 }
 
 export interface Row {
@@ -54,41 +57,45 @@ export function bulkScale(b: BulkResults): number {
   return at(10_000) / at(1_000);
 }
 
+/** The throughput, CPU and latency rows of one API against its bare baseline. */
+export function apiRows(name: "HTTP" | "gRPC", a: ApiResults): Row[] {
+  const out: Row[] = [];
+  const [unit, load] = name === "HTTP" ? ["req", "50 connections"] : ["call", "64 in flight"];
+  const t = a.throughput;
+  const capacity = t.baseline.serverCpuUs / t.keyward.serverCpuUs;
+  // A ratio of calls/s compares the servers only when both were the bottleneck. When the load generator or
+  // other work on the machine kept them below a core, CPU time per call is the fairer measure of capacity.
+  const saturated = t.keyward.serverCpuShare >= SATURATED && t.baseline.serverCpuShare >= SATURATED;
+  const judged = saturated ? t.ratio : capacity;
+  out.push({
+    figure: `${name} GetSecret, ${load} (${unit}/s)`,
+    keyward: n0(t.keyward.perSecond),
+    baseline: n0(t.baseline.perSecond),
+    compare: `${t.ratio.toFixed(2)}x`,
+    target: saturated ? ">= 0.90x" : ">= 0.90x, on CPU/call (unsaturated)",
+    pass: judged >= 0.9,
+  });
+  out.push({
+    figure: `${name} server CPU per call (µs) and busy share, at full load`,
+    keyward: `${ms(t.keyward.serverCpuUs, 1)} (${pct(t.keyward.serverCpuShare)})`,
+    baseline: `${ms(t.baseline.serverCpuUs, 1)} (${pct(t.baseline.serverCpuShare)})`,
+    compare: `${capacity.toFixed(2)}x capacity`,
+    target: "",
+  });
+  out.push({
+    figure: `${name} latency p50 / p90 / p99 at 1,000 ${unit}/s (ms)`,
+    keyward: lat(a.fixedRate.keyward.latency),
+    baseline: lat(a.fixedRate.baseline.latency),
+    compare: `p99 ${signed(a.fixedRate.addedP99)} (rounds ${spread(a.fixedRate.rounds.keyward.map((k, i) => k.latency.p99 - a.fixedRate.rounds.baseline[i]!.latency.p99))})`,
+    target: "added p99 < 0.5 ms",
+    pass: a.fixedRate.addedP99 < 0.5,
+  });
+  return out;
+}
+
 export function rows(r: Results): Row[] {
   const out: Row[] = [];
-  const api = (name: string, unit: string, a: ApiResults, load: string) => {
-    const t = a.throughput;
-    const capacity = t.baseline.serverCpuUs / t.keyward.serverCpuUs;
-    // A ratio of calls/s compares the servers only when both were the bottleneck. When the load generator or
-    // other work on the machine kept them below a core, CPU time per call is the fairer measure of capacity.
-    const saturated = t.keyward.serverCpuShare >= SATURATED && t.baseline.serverCpuShare >= SATURATED;
-    const judged = saturated ? t.ratio : capacity;
-    out.push({
-      figure: `${name} GetSecret, ${load} (${unit}/s)`,
-      keyward: n0(t.keyward.perSecond),
-      baseline: n0(t.baseline.perSecond),
-      compare: `${t.ratio.toFixed(2)}x`,
-      target: saturated ? ">= 0.90x" : ">= 0.90x, on CPU/call (unsaturated)",
-      pass: judged >= 0.9,
-    });
-    out.push({
-      figure: `${name} server CPU per call (µs) and busy share, at full load`,
-      keyward: `${ms(t.keyward.serverCpuUs, 1)} (${pct(t.keyward.serverCpuShare)})`,
-      baseline: `${ms(t.baseline.serverCpuUs, 1)} (${pct(t.baseline.serverCpuShare)})`,
-      compare: `${capacity.toFixed(2)}x capacity`,
-      target: "",
-    });
-    out.push({
-      figure: `${name} latency p50 / p90 / p99 at 1,000 ${unit}/s (ms)`,
-      keyward: lat(a.fixedRate.keyward.latency),
-      baseline: lat(a.fixedRate.baseline.latency),
-      compare: `p99 ${signed(a.fixedRate.addedP99)} (rounds ${spread(a.fixedRate.rounds.keyward.map((k, i) => k.latency.p99 - a.fixedRate.rounds.baseline[i]!.latency.p99))})`,
-      target: "added p99 < 0.5 ms",
-      pass: a.fixedRate.addedP99 < 0.5,
-    });
-  };
-  api("HTTP", "req", r.http, "50 connections");
-  api("gRPC", "call", r.grpc, "64 in flight");
+  out.push(...apiRows("HTTP", r.http), ...apiRows("gRPC", r.grpc));
   for (const s of r.bulk.sizes) {
     const big = s.secrets === 10_000;
     out.push({
@@ -222,7 +229,44 @@ export function rows(r: Results): Row[] {
       compare: "one version check per interval, whatever the subscribers",
       target: "",
     });
+  if (r.grpcServers) out.push(...grpcServersRows(r.grpcServers));
   return out;
+}
+
+/** The gRPC library comparison: connect-node sits in the Keyward column, grpc-js in the baseline one. */
+export function grpcServersRows(g: GrpcServersResults): Row[] {
+  const t = g.throughput;
+  const what = "gRPC library, bare connect-node vs bare grpc-js";
+  return [
+    {
+      figure: `${what}: GetSecret, 64 in flight (call/s)`,
+      keyward: n0(t.keyward.perSecond),
+      baseline: n0(t.baseline.perSecond),
+      compare: `${t.ratio.toFixed(2)}x`,
+      target: "",
+    },
+    {
+      figure: `${what}: server CPU per call (µs) and busy share`,
+      keyward: `${ms(t.keyward.serverCpuUs, 1)} (${pct(t.keyward.serverCpuShare)})`,
+      baseline: `${ms(t.baseline.serverCpuUs, 1)} (${pct(t.baseline.serverCpuShare)})`,
+      compare: `${(t.baseline.serverCpuUs / t.keyward.serverCpuUs).toFixed(2)}x capacity`,
+      target: "",
+    },
+    {
+      figure: `${what}: latency p50 / p90 / p99 at 1,000 call/s (ms)`,
+      keyward: g.fixedRate ? lat(g.fixedRate.keyward.latency) : "fell behind",
+      baseline: g.fixedRate ? lat(g.fixedRate.baseline.latency) : "",
+      compare: g.fixedRate ? `p99 ${signed(g.fixedRate.addedP99)}` : (g.fixedRateMissed ?? ""),
+      target: "",
+    },
+    {
+      figure: `${what}: RSS idle / after load (MB)`,
+      keyward: `${ms(g.idleMB.connect, 1)} / ${ms(g.afterLoadMB.connect, 1)}`,
+      baseline: `${ms(g.idleMB.grpcjs, 1)} / ${ms(g.afterLoadMB.grpcjs, 1)}`,
+      compare: `after load ${signed(g.afterLoadMB.connect - g.afterLoadMB.grpcjs, 1).replace(" ms", " MB")}`,
+      target: "",
+    },
+  ];
 }
 
 const result = (row: Row) => (row.pass === undefined ? "" : row.pass ? "pass" : "MISS");

@@ -1,10 +1,16 @@
-/** @module Single-secret GET over HTTP and gRPC: Keyward against bare node:http and bare grpc-js servers. */
+/**
+ * @module Single-secret GET over HTTP and gRPC: Keyward against bare node:http and bare grpc-js servers.
+ * Runs in `npm run bench`, or alone: `node dist/bench/sections/api.js [http] [grpc]` (both when none is named;
+ * KEYWARD_BENCH_QUICK=1 for short), which prints the rows and writes nothing.
+ */
 import { request } from "node:http";
 import type { GrpcLoadSpec } from "../load/grpc-load.js";
 import type { HttpLoadSpec, LoadResult } from "../load/http-load.js";
-import type { BenchConfig } from "../lib/config.js";
-import { BENCH_KEY, BENCH_STORE, BENCH_VALUE } from "../lib/fixtures.js";
-import { PATHS, rssMB, runJson, startBare, type Keyward } from "../lib/processes.js";
+import { benchConfig, type BenchConfig } from "../lib/config.js";
+import { BENCH_KEY, BENCH_STORE, BENCH_VALUE, secretsDocument, Workspace } from "../lib/fixtures.js";
+import { isMain } from "../lib/main.js";
+import { apiRows, textTable } from "../lib/report.js";
+import { PATHS, rssMB, runJson, startBare, startKeyward, type Keyward } from "../lib/processes.js";
 import { alternate, type PairSummary } from "./compare.js";
 
 export interface ApiResults {
@@ -80,43 +86,83 @@ export async function httpSection(cfg: BenchConfig, kw: Keyward, log: (m: string
   }
 }
 
+/** A gRPC server under test: its process and port. */
+export interface GrpcTarget {
+  pid: number;
+  port: number;
+}
+
+/**
+ * GetSecret throughput (calls in flight) or latency at a fixed rate, `a` against `b` in alternating rounds, both
+ * loaded by the same grpc-js load generator.
+ */
+export function grpcPair(
+  cfg: BenchConfig,
+  what: string,
+  kind: "throughput" | "latency",
+  a: GrpcTarget,
+  b: GrpcTarget,
+  log: (m: string) => void,
+  labels?: readonly [string, string],
+): Promise<PairSummary> {
+  const side = (t: GrpcTarget, spec: Omit<GrpcLoadSpec, "port" | "store" | "key">) => ({
+    pid: t.pid,
+    run: () => runJson<LoadResult>(PATHS.grpcLoad, { ...spec, port: t.port, store: BENCH_STORE, key: BENCH_KEY }),
+  });
+  const spec =
+    kind === "throughput"
+      ? {
+          mode: "closed" as const,
+          inFlight: cfg.grpcInFlight,
+          channels: cfg.grpcChannels,
+          warmupMs: cfg.warmupMs,
+          durationMs: cfg.throughputMs,
+        }
+      : { mode: "rate" as const, inFlight: 0, rate: cfg.rate, warmupMs: cfg.warmupMs / 2, durationMs: cfg.rateMs };
+  return alternate(`${what} ${kind}`, cfg.rounds, side(a, spec), side(b, spec), log, labels);
+}
+
 export async function grpcSection(cfg: BenchConfig, kw: Keyward, log: (m: string) => void): Promise<ApiResults> {
   const bare = await startBare(PATHS.bareGrpc, { data: { [BENCH_KEY]: BENCH_VALUE } });
   try {
-    const side = (pid: number, port: number, spec: Omit<GrpcLoadSpec, "port" | "store" | "key">) => ({
-      pid,
-      run: () => runJson<LoadResult>(PATHS.grpcLoad, { ...spec, port, store: BENCH_STORE, key: BENCH_KEY }),
-    });
-    const closed = {
-      mode: "closed" as const,
-      inFlight: cfg.grpcInFlight,
-      channels: cfg.grpcChannels,
-      warmupMs: cfg.warmupMs,
-      durationMs: cfg.throughputMs,
-    };
-    const throughput = await alternate(
-      "grpc throughput",
-      cfg.rounds,
-      side(kw.pid, kw.grpcPort, closed),
-      side(bare.pid, bare.port, closed),
-      log,
-    );
-    const rate = {
-      mode: "rate" as const,
-      inFlight: 0,
-      rate: cfg.rate,
-      warmupMs: cfg.warmupMs / 2,
-      durationMs: cfg.rateMs,
-    };
-    const fixedRate = await alternate(
-      "grpc latency",
-      cfg.rounds,
-      side(kw.pid, kw.grpcPort, rate),
-      side(bare.pid, bare.port, rate),
-      log,
-    );
+    const keyward = { pid: kw.pid, port: kw.grpcPort };
+    const throughput = await grpcPair(cfg, "grpc", "throughput", keyward, bare, log);
+    const fixedRate = await grpcPair(cfg, "grpc", "latency", keyward, bare, log);
     return { throughput, fixedRate, baselineRssMB: rssMB(bare.pid) };
   } finally {
     await bare.stop();
   }
+}
+
+/** Keyward serving the same store as in the full run, then the named sections against it. */
+async function runAlone(which: string[]): Promise<void> {
+  const cfg = benchConfig(process.env);
+  const t0 = performance.now();
+  const log = (m: string) =>
+    process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)}s] ${m}\n`);
+  const ws = new Workspace();
+  try {
+    const kw = await startKeyward(
+      ws.resources("main", { [BENCH_STORE]: secretsDocument(20, { [BENCH_KEY]: BENCH_VALUE }) }),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const rows = [];
+      if (which.includes("http")) rows.push(...apiRows("HTTP", await httpSection(cfg, kw, log)));
+      if (which.includes("grpc")) rows.push(...apiRows("gRPC", await grpcSection(cfg, kw, log)));
+      process.stdout.write(`\n${textTable(rows)}\n\n`);
+    } finally {
+      await kw.stop();
+    }
+  } finally {
+    ws.remove();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const named = process.argv.slice(2).filter((a) => a === "http" || a === "grpc");
+  runAlone(named.length ? named : ["http", "grpc"]).catch((err: unknown) => {
+    process.stderr.write(`api: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
 }

@@ -79,6 +79,7 @@ export async function alternate(
   keyward: Side,
   baseline: Side,
   progress: (msg: string) => void,
+  labels: readonly [string, string] = ["keyward", "baseline"],
 ): Promise<PairSummary> {
   const out: PairedRounds = { keyward: [], baseline: [] };
   for (let r = 0; r < rounds; r++) {
@@ -103,7 +104,7 @@ export async function alternate(
     const b = out.baseline[r]!;
     const show = (x: SideRound) =>
       `${x.perSecond.toFixed(0)}/s p50 ${x.latency.p50.toFixed(3)} p99 ${x.latency.p99.toFixed(3)} ms, ${x.serverCpuUs.toFixed(0)} µs CPU/req, server ${(x.serverCpuShare * 100).toFixed(0)}% client ${(x.clientCpuShare * 100).toFixed(0)}%`;
-    progress(`${what} ${r + 1}/${rounds}: keyward ${show(k)} | baseline ${show(b)}`);
+    progress(`${what} ${r + 1}/${rounds}: ${labels[0]} ${show(k)} | ${labels[1]} ${show(b)}`);
   }
   return summarizePairs(out);
 }

@@ -11,6 +11,17 @@ export class Cancelled extends Error {
   }
 }
 
+/**
+ * A call's signal, or its controller: Node makes a controller's AbortSignal on first read of `.signal`, and
+ * that object is most of what cancellation costs a call. Passing the controller leaves it unmade for a call
+ * whose store answers from memory and so never reads it.
+ */
+export type CallSignal = AbortSignal | { readonly signal: AbortSignal };
+
+export function signalOf(s: CallSignal | undefined): AbortSignal | undefined {
+  return s === undefined || s instanceof AbortSignal ? s : s.signal;
+}
+
 /** The controllers of the API calls in flight, so shutdown can cancel the ones its grace period did not see end. */
 export class InFlightCalls {
   private readonly live = new Set<AbortController>();

@@ -3,7 +3,7 @@
  * resilient store call, error mapping, bulk filtering. HTTP and gRPC both call only this.
  */
 import { ApiError, Errors } from "../errors/catalogue.js";
-import { Cancelled } from "./cancellation.js";
+import { Cancelled, signalOf, type CallSignal } from "./cancellation.js";
 import { BulkAnswer, SecretAnswer } from "./cache/answer.js";
 import type { SecretCache } from "./cache/secret-cache.js";
 import type { Logger } from "../log.js";
@@ -48,6 +48,20 @@ type Metadata = Readonly<Record<string, string>>;
 /** Per-request metadata that bypasses the cache and refreshes the entry; never passed to the store. */
 export const REFRESH_CACHE = "refresh_cache";
 
+/**
+ * Answers by the store's data object. A store that hands out the same frozen object for an unchanged secret
+ * (local.file) gets its HTTP body and gRPC reply encoded once, as a cache hit does; a fresh or mutable object
+ * is answered anew.
+ */
+const answers = new WeakMap<SecretData, SecretAnswer>();
+
+function answerOf(data: SecretData | null): SecretAnswer {
+  if (data === null || !Object.isFrozen(data)) return new SecretAnswer(data);
+  let answer = answers.get(data);
+  if (!answer) answers.set(data, (answer = new SecretAnswer(data)));
+  return answer;
+}
+
 export class SecretsService {
   constructor(private readonly deps: SecretsServiceDeps) {}
 
@@ -80,7 +94,7 @@ export class SecretsService {
     storeName: string,
     key: string,
     metadata: Metadata,
-    signal?: AbortSignal,
+    signal?: CallSignal,
     span?: CallSpan,
   ): Promise<SecretAnswer> {
     const entry = this.lookup(storeName);
@@ -91,15 +105,14 @@ export class SecretsService {
     if (!isSecretAllowed(this.deps.scopes, storeName, name, entry.store))
       throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
     const { md, refresh } = splitRefresh(metadata);
-    const load = (sig: AbortSignal | undefined) =>
-      this.callGet(entry, name, key, md, sig, span).then((data) => new SecretAnswer(data));
+    const load = (sig: CallSignal | undefined) => this.callGet(entry, name, key, md, sig, span).then(answerOf);
     const cache = entry.cache;
     if (!cache) return load(signal);
     const answer = await cache.get({
       key: md === EMPTY ? "g:" + name : "G:" + JSON.stringify([name, sortedEntries(md)]),
       name,
       refresh,
-      signal,
+      signal: signalOf(signal),
       load,
       staleAllowed,
       onStale: (err, late) => this.staleLogged(storeName, key, err, late),
@@ -138,7 +151,7 @@ export class SecretsService {
     name: string,
     key: string,
     metadata: Metadata,
-    signal: AbortSignal | undefined,
+    signal: CallSignal | undefined,
     span: CallSpan | undefined,
   ): Promise<SecretData | null> {
     const storeName = entry.name;
@@ -149,8 +162,8 @@ export class SecretsService {
       // Without a resiliency policy the store is called directly: runWithPolicy would only add a closure and
       // a promise to every single get, the hot path (profiled with `npm run bench`).
       const data = await (policy
-        ? runWithPolicy(policy, (attempt) => entry.store.getSecret({ name, metadata }, attempt), signal)
-        : entry.store.getSecret({ name, metadata }, signal));
+        ? runWithPolicy(policy, (attempt) => entry.store.getSecret({ name, metadata }, attempt), signalOf(signal))
+        : entry.store.getSecret({ name, metadata }, entry.store.answersFromMemory ? undefined : signalOf(signal)));
       this.deps.metrics?.recordSecretCall(storeName, "get", true, performance.now() - started);
       child?.end();
       return data;

@@ -60,6 +60,11 @@ export interface SecretStore {
   init(metadata: ComponentMetadata, ctx: StoreContext): Promise<void>;
   /** `null` means "no data" (the API answers 204 over HTTP, an empty message over gRPC). */
   getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData | null>;
+  /**
+   * True when getSecret answers from memory and never reads its signal: the runtime then does not make one
+   * for a call without a resiliency policy (the signal's allocation was a measured share of a single get).
+   */
+  readonly answersFromMemory?: boolean;
   bulkGetSecret(req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData | null>;
   features(): readonly SecretStoreFeature[];
   /** Idempotent: the runtime may call it more than once on shutdown paths. */

@@ -92,10 +92,12 @@ describe("local.file", () => {
     });
   });
 
-  it("returned maps are copies: a caller cannot change the store", async () => {
+  it("returned maps are frozen: a caller cannot change the store", async () => {
     const s = await open({ secretsFile: cert });
     const a = await s.getSecret({ name: "certtestsecret", metadata: {} });
-    a.certtestsecret = "changed";
+    assert.throws(() => {
+      a.certtestsecret = "changed";
+    }, TypeError);
     assert.deepEqual(await s.getSecret({ name: "certtestsecret", metadata: {} }), { certtestsecret: "abcd" });
     const bulk = await s.bulkGetSecret();
     assert.throws(() => {

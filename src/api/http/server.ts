@@ -365,12 +365,12 @@ async function secrets(
   if (subscribe) return subscribeHttp(req, res, opts.state, store, key, rawQuery, (err) => sendError(res, err), call);
   const metadata = metadataFromQuery(rawQuery);
   const service = opts.state.runtime.service;
-  const signal = callSignal(res, opts.state.calls);
+  const cancel = callSignal(res, opts.state.calls);
   try {
     const span = opts.state.tracing && (res as Annotated)[SPAN];
     const pending: Promise<SecretAnswer | BulkAnswer> = bulk
-      ? service.getBulkSecretAnswer(store, metadata, signal, span)
-      : service.getSecretAnswer(store, key, metadata, signal, span);
+      ? service.getBulkSecretAnswer(store, metadata, cancel.signal, span)
+      : service.getSecretAnswer(store, key, metadata, cancel, span);
     // The body is the answer's own, made once: a cached answer is sent again without serialising it.
     const body = (await (audit ? audited(audit, call!, pending, bulk) : pending)).http();
     if (body === null) res.writeHead(204).end();
@@ -382,16 +382,17 @@ async function secrets(
 }
 
 /**
- * The call's signal: aborted when the client closes the connection before the response is sent (nobody will
- * read it), or by shutdown. The call stays in `calls` until its response is written or the socket is gone.
+ * The call's controller: aborted when the client closes the connection before the response is sent (nobody
+ * will read it), or by shutdown. The call stays in `calls` until its response is written or the socket is
+ * gone. Its signal is made only when read (see CallSignal).
  */
-function callSignal(res: ServerResponse, calls: InFlightCalls): AbortSignal {
+function callSignal(res: ServerResponse, calls: InFlightCalls): AbortController {
   const ctl = calls.begin();
   res.once("close", () => {
     if (!res.writableFinished) ctl.abort(new Cancelled("client gone"));
     calls.end(ctl);
   });
-  return ctl.signal;
+  return ctl;
 }
 
 function healthz(res: ServerResponse, state: SidecarState, rawQuery: string): void {

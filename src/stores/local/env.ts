@@ -19,6 +19,7 @@ function isAllowed(name: string): boolean {
 }
 
 export class EnvSecretStore implements SecretStore {
+  readonly answersFromMemory = true;
   private prefix = "";
   private env: StoreContext["env"] = {};
   private log: StoreContext["log"] | undefined;
