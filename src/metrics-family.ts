@@ -29,7 +29,7 @@ export const SIZE_BUCKETS = [
 
 export type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 
-interface Series {
+export interface Series {
   labels: Record<string, string>;
   count: number;
   sum: number;
@@ -50,7 +50,11 @@ export class Family {
 
   /** Adds one observation (a histogram) or `value` (a counter); label values in `labelNames` order. */
   observe(values: readonly string[], value = 1): void {
-    const s = this.seriesFor(values);
+    this.add(this.seriesFor(values), value);
+  }
+
+  /** As observe, on a series the caller kept from `seriesFor` (spares the label key on a hot path). */
+  add(s: Series, value = 1): void {
     s.count++;
     s.sum += value;
     if (this.type !== "histogram") return;
@@ -65,7 +69,8 @@ export class Family {
     this.seriesFor(values).sum = value;
   }
 
-  private seriesFor(values: readonly string[]): Series {
+  /** The series of a label set, made on first use. */
+  seriesFor(values: readonly string[]): Series {
     const key = values.join("\u0000");
     let s = this.series.get(key);
     if (!s) {

@@ -8,7 +8,7 @@
  */
 import type { Registry } from "prom-client";
 import type { CacheCounters } from "./core/cache/secret-cache.js";
-import { Family, LATENCY_BUCKETS_MS, SIZE_BUCKETS, type Sample } from "./metrics-family.js";
+import { Family, LATENCY_BUCKETS_MS, SIZE_BUCKETS, type Sample, type Series } from "./metrics-family.js";
 import { commonJsExports } from "./commonjs-exports.js";
 
 /** The secret cache's counters per component: field, metric name, help. */
@@ -254,28 +254,59 @@ export class SidecarMetrics {
     return c;
   }
 
+  /**
+   * The series one kind of call records into, found by one short key: every API call records into several
+   * families, and building and joining each family's label set per call profiled as a share of a single get.
+   * As bounded as the label sets themselves (methods, cut paths, codes and components).
+   */
+  private readonly callSeries = new Map<string, Series[]>();
+
+  private seriesOf(key: string, make: () => Series[]): Series[] {
+    let series = this.callSeries.get(key);
+    if (!series) this.callSeries.set(key, (series = make()));
+    return series;
+  }
+
   recordSecretCall(component: string, operation: "get" | "bulk_get", success: boolean, ms: number): void {
-    const labels = [this.appId, component, this.namespace, operation, String(success)];
-    this.secretCount.observe(labels);
-    this.secretLatency.observe(labels, ms);
+    const [count, latency] = this.seriesOf(`s\0${component}\0${operation}\0${success}`, () => {
+      const labels = [this.appId, component, this.namespace, operation, String(success)];
+      return [this.secretCount.seriesFor(labels), this.secretLatency.seriesFor(labels)];
+    });
+    this.secretCount.add(count!);
+    this.secretLatency.add(latency!, ms);
   }
 
   /** One HTTP API call; `path` is already cut to daprd's low-cardinality label. */
   recordHttp(method: string, path: string, status: number, requestBytes: number, responseBytes: number, ms: number) {
-    const labels = [this.appId, method, path, String(status)];
-    this.httpRequestCount.observe(labels);
-    this.httpResponseCount.observe(labels);
-    this.httpLatency.observe(labels, Math.floor(ms));
-    this.httpRequestBytes.observe([this.appId], requestBytes);
-    this.httpResponseBytes.observe([this.appId], responseBytes);
+    const [requests, responses, latency, received, sent] = this.seriesOf(`h\0${method}\0${path}\0${status}`, () => {
+      const labels = [this.appId, method, path, String(status)];
+      return [
+        this.httpRequestCount.seriesFor(labels),
+        this.httpResponseCount.seriesFor(labels),
+        this.httpLatency.seriesFor(labels),
+        this.httpRequestBytes.seriesFor([this.appId]),
+        this.httpResponseBytes.seriesFor([this.appId]),
+      ];
+    });
+    this.httpRequestCount.add(requests!);
+    this.httpResponseCount.add(responses!);
+    this.httpLatency.add(latency!, Math.floor(ms));
+    this.httpRequestBytes.add(received!, requestBytes);
+    this.httpResponseBytes.add(sent!, responseBytes);
   }
 
   /** One gRPC call; `status` is the code's name as Go prints it (OK, NotFound...). */
   recordGrpc(method: string, status: string, requestBytes: number, responseBytes: number, ms: number): void {
-    this.grpcCompleted.observe([this.appId, method, status]);
-    this.grpcLatency.observe([this.appId, method, status], Math.floor(ms));
-    this.grpcReceivedBytes.observe([this.appId, method], requestBytes);
-    this.grpcSentBytes.observe([this.appId, method], responseBytes);
+    const [completed, latency, received, sent] = this.seriesOf(`g\0${method}\0${status}`, () => [
+      this.grpcCompleted.seriesFor([this.appId, method, status]),
+      this.grpcLatency.seriesFor([this.appId, method, status]),
+      this.grpcReceivedBytes.seriesFor([this.appId, method]),
+      this.grpcSentBytes.seriesFor([this.appId, method]),
+    ]);
+    this.grpcCompleted.add(completed!);
+    this.grpcLatency.add(latency!, Math.floor(ms));
+    this.grpcReceivedBytes.add(received!, requestBytes);
+    this.grpcSentBytes.add(sent!, responseBytes);
   }
 
   componentInitialized(type: string): void {

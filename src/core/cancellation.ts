@@ -1,6 +1,6 @@
 /**
  * @module Cancelling API calls: the client went away (HTTP socket closed, gRPC cancel or deadline) or the
- * sidecar's grace period ran out. Each call gets an AbortController; its signal reaches the resiliency layer
+ * sidecar's grace period ran out. Each call gets a CallControl; its signal reaches the resiliency layer
  * and the store's backend request, so nothing keeps calling a backend for an answer nobody will read.
  */
 
@@ -12,11 +12,27 @@ export class Cancelled extends Error {
 }
 
 /**
- * A call's signal, or its controller: Node makes a controller's AbortSignal on first read of `.signal`, and
- * that object is most of what cancellation costs a call. Passing the controller leaves it unmade for a call
- * whose store answers from memory and so never reads it.
+ * A call's signal, or what makes it on first read (a CallControl): an AbortController and its signal are
+ * most of what cancellation costs a call, and a call whose store answers from memory never reads it.
  */
 export type CallSignal = AbortSignal | { readonly signal: AbortSignal };
+
+/** One call's cancellation. The AbortController behind it is made only when the signal is read or the call aborted. */
+export class CallControl {
+  private ctl: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    return (this.ctl ??= new AbortController()).signal;
+  }
+
+  get aborted(): boolean {
+    return this.ctl?.signal.aborted ?? false;
+  }
+
+  abort(reason: Cancelled): void {
+    (this.ctl ??= new AbortController()).abort(reason);
+  }
+}
 
 export function signalOf(s: CallSignal | undefined): AbortSignal | undefined {
   return s === undefined || s instanceof AbortSignal ? s : s.signal;
@@ -24,7 +40,7 @@ export function signalOf(s: CallSignal | undefined): AbortSignal | undefined {
 
 /** The controllers of the API calls in flight, so shutdown can cancel the ones its grace period did not see end. */
 export class InFlightCalls {
-  private readonly live = new Set<AbortController>();
+  private readonly live = new Set<CallControl>();
   private stopping: Cancelled | undefined;
   private drained: (() => void) | undefined;
 
@@ -32,15 +48,15 @@ export class InFlightCalls {
     return this.live.size;
   }
 
-  /** A controller for one call; pass it to `end` once the call's answer is sent or its client is gone. */
-  begin(): AbortController {
-    const ctl = new AbortController();
+  /** The control of one call; pass it to `end` once the call's answer is sent or its client is gone. */
+  begin(): CallControl {
+    const ctl = new CallControl();
     if (this.stopping) ctl.abort(this.stopping);
     else this.live.add(ctl);
     return ctl;
   }
 
-  end(ctl: AbortController): void {
+  end(ctl: CallControl): void {
     if (this.live.delete(ctl) && this.live.size === 0) this.drained?.();
   }
 

@@ -12,6 +12,8 @@ export class TrackedStore implements SecretStore {
   readonly watchChanges?: SecretStore["watchChanges"];
   readonly versionOf?: SecretStore["versionOf"];
   readonly answersFromMemory?: boolean;
+  /** Synchronous, so nothing is in flight to track. */
+  readonly peekSecret?: SecretStore["peekSecret"];
 
   constructor(readonly inner: SecretStore) {
     this.answersFromMemory = inner.answersFromMemory;
@@ -22,7 +24,7 @@ export class TrackedStore implements SecretStore {
     // the change-notification hooks: a wrapped store would otherwise look as if it could not notify.
     const hooks = inner as unknown as Record<string, unknown>;
     const self = this as unknown as Record<string, unknown>;
-    for (const hook of ["secretName", "scopeName", "watchChanges", "versionOf"]) {
+    for (const hook of ["secretName", "scopeName", "watchChanges", "versionOf", "peekSecret"]) {
       const fn = hooks[hook];
       if (typeof fn === "function") self[hook] = (fn as (...a: unknown[]) => unknown).bind(inner);
     }
@@ -63,13 +65,15 @@ export class TrackedStore implements SecretStore {
 
   private track<T>(p: Promise<T>): Promise<T> {
     this.active++;
-    const done = () => {
-      if (--this.active > 0) return;
-      const waiting = this.idle;
-      this.idle = [];
-      for (const w of waiting) w();
-    };
-    p.then(done, done);
+    p.then(this.settled, this.settled);
     return p;
   }
+
+  /** One function for every call, not a closure per call (hot path). */
+  private readonly settled = (): void => {
+    if (--this.active > 0) return;
+    const waiting = this.idle;
+    this.idle = [];
+    for (const w of waiting) w();
+  };
 }

@@ -17,7 +17,8 @@ export interface PipelineBounds {
 
 export const DEFAULT_PIPELINE_BOUNDS: PipelineBounds = { maxUnsentBytes: 64 * 1024, maxWaiting: 16 };
 
-type Job = () => Promise<void>;
+/** A request's handler: a promise when it answers later, nothing when it has answered before returning. */
+type Job = () => Promise<void> | void;
 
 /**
  * Connections whose next pipelined request may run. One runs per turn of the event loop, so clients that
@@ -103,19 +104,25 @@ class ConnectionGate {
       this.resume.call(this.socket);
     }
     this.running = true;
-    void job().finally(() => {
-      this.running = false;
-      if (!res.writableFinished && !res.destroyed) {
-        this.unsent.add(res);
-        const sent = () => {
-          this.unsent.delete(res);
-          this.pump();
-        };
-        res.once("finish", sent);
-        res.once("close", sent);
-      }
-      this.pump();
-    });
+    const pending = job();
+    if (pending) void pending.finally(() => this.ran(res));
+    else this.ran(res);
+  }
+
+  private ran(res: ServerResponse): void {
+    this.running = false;
+    // An answer still being written (its bytes not all handed to the kernel) counts against the bound until
+    // sent. One whose bytes are all with the kernel needs no listeners.
+    if (!res.writableFinished && !res.destroyed && (!res.writableEnded || res.writableLength > 0)) {
+      this.unsent.add(res);
+      const sent = () => {
+        this.unsent.delete(res);
+        this.pump();
+      };
+      res.once("finish", sent);
+      res.once("close", sent);
+    }
+    this.pump();
   }
 }
 

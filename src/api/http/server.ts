@@ -3,7 +3,7 @@
  * shaping around the secrets service. One handler function and no framework: this is the hot path.
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
+import { Cancelled, type CallControl } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors, type ApiErrorDefinition } from "../../errors/catalogue.js";
 import { EXTENDED_METADATA_LIMITS } from "../extended-metadata.js";
 import type { Logger } from "../../log.js";
@@ -29,40 +29,78 @@ export interface HttpApiOptions {
 
 const JSON_TYPE = "application/json";
 
-/** What the metrics read off a response once it is done: why it was refused, its body's size. */
-const OUTCOME = Symbol("keyward.outcome");
-const BODY_BYTES = Symbol("keyward.bodyBytes");
-/** The call's span, when tracing is on. */
-const SPAN = Symbol("keyward.span");
 type Refusal = "token" | "api_denied" | "scope";
-type Annotated = ServerResponse & { [OUTCOME]?: Refusal; [BODY_BYTES]?: number; [SPAN]?: CallSpan };
+
+/**
+ * What Keyward keeps about one request beside node:http's own objects: one object set on every response as
+ * its first and only added property, so every response keeps one shape. (Symbols added in varying order
+ * gave responses many shapes and made node:http's own property reads megamorphic: hot path, profiled.)
+ */
+class Exchange {
+  /** The response body's size, for the metrics. */
+  bodyBytes = 0;
+  /** Why the call was refused, for the refusal metric. */
+  outcome: Refusal | undefined = undefined;
+  /** The error code or fixed text of a refusal, for the API log line and the error-code metric. */
+  reason: string | undefined = undefined;
+  /** The call's span, when tracing is on. */
+  span: CallSpan | undefined = undefined;
+  /** When the request came in, when metrics are on. */
+  started = 0;
+  /** The store call, once one starts. */
+  call: CallControl | undefined = undefined;
+  /** Whether `closed` listens on the response. */
+  hooked = false;
+
+  constructor(
+    readonly state: SidecarState,
+    readonly res: ServerResponse,
+  ) {}
+
+  /**
+   * The call's cancellation signal, made and registered with the calls in flight only when a store call reads
+   * it: aborted when the client closes the connection before the response is sent (nobody will read it), or
+   * by shutdown. An answer at hand (a cache hit, a secret held in memory) never makes one.
+   */
+  get signal(): AbortSignal {
+    if (!this.call) {
+      this.call = this.state.calls.begin();
+      hookClose(this.res, this);
+    }
+    return this.call.signal;
+  }
+}
+
+const EXCHANGE = Symbol("keyward.exchange");
+type Annotated = ServerResponse & { [EXCHANGE]: Exchange };
+
+function ex(res: ServerResponse): Exchange {
+  return (res as Annotated)[EXCHANGE];
+}
 
 function send(res: ServerResponse, status: number, body: string | Buffer, type = JSON_TYPE): void {
   const length = Buffer.byteLength(body);
-  (res as Annotated)[BODY_BYTES] = length;
+  ex(res).bodyBytes = length;
   res.writeHead(status, { "Content-Type": type, "Content-Length": length });
   res.end(body);
 }
 
 function refused(res: ServerResponse, why: Refusal): void {
-  (res as Annotated)[OUTCOME] ??= why;
+  ex(res).outcome ??= why;
 }
-
-/** Why a call was refused, for the API log line: an error code or a fixed text, never a value or token. */
-const refusals = new WeakMap<ServerResponse, string>();
 
 function sendError(res: ServerResponse, err: ApiError | ApiErrorDefinition, args: string[] = []): void {
   const e = err instanceof ApiError ? err : new ApiError(err, args);
-  refusals.set(res, e.code);
+  ex(res).reason = e.code;
   if (e.code === Errors.PERMISSION_DENIED.code) refused(res, "scope");
   send(res, e.httpStatus, apiErrorBody(e.code, e.message));
 }
 
 /** Go's http.Error: plain text with a newline. */
 function sendText(res: ServerResponse, status: number, text: string): void {
-  refusals.set(res, text.slice(0, text.indexOf(".") < 0 ? undefined : text.indexOf(".")));
+  ex(res).reason = text.slice(0, text.indexOf(".") < 0 ? undefined : text.indexOf("."));
   const length = Buffer.byteLength(text) + 1;
-  (res as Annotated)[BODY_BYTES] = length;
+  ex(res).bodyBytes = length;
   res.writeHead(status, {
     "Content-Type": "text/plain; charset=utf-8",
     "X-Content-Type-Options": "nosniff",
@@ -156,7 +194,7 @@ function secretsRoute(seg: readonly string[]): { store: string; secret: string }
 function auditCall(req: IncomingMessage, res: ServerResponse, rawPath: string): AuditCall {
   const seg = cleanPath(rawPath).split("/");
   const route = secretsRoute(seg);
-  const traceId = (res as Annotated)[SPAN]?.traceId ?? traceIdOf(req.headers.traceparent);
+  const traceId = ex(res).span?.traceId ?? traceIdOf(req.headers.traceparent);
   return {
     transport: "http",
     remote_address: peerAddress(req.socket.remoteAddress, req.socket.remotePort),
@@ -180,7 +218,7 @@ function traced(req: IncomingMessage, res: ServerResponse, tracing: Tracing): vo
     return typeof v === "string" ? v : undefined;
   };
   const span = tracing.start(path, { traceparent: header("traceparent"), tracestate: header("tracestate") });
-  (res as Annotated)[SPAN] = span;
+  ex(res).span = span;
   // Set now, sent with whatever head the handler writes.
   res.setHeader("traceparent", span.traceparent);
   if (span.tracestate !== "" && span.tracestate.length <= 512) res.setHeader("tracestate", span.tracestate);
@@ -199,20 +237,41 @@ function httpOperation(seg: readonly string[]): string {
   return group === "metadata" || group === "shutdown" || group === "healthz" ? group : "other";
 }
 
-/** daprd's HTTP server metrics for one request, recorded when its response is done or its client gone. */
-function observe(req: IncomingMessage, res: ServerResponse, state: SidecarState): void {
-  const metrics = state.metrics!;
-  const started = performance.now();
-  res.once("close", () => {
-    const reqBytes = Math.max(0, Number(req.headers["content-length"]) || 0);
-    const resBytes = (res as Annotated)[BODY_BYTES] ?? 0;
-    const path = metricsPath(req.url, (n) => state.runtime.stores.has(n));
-    metrics.recordHttp(metricsMethod(req), path, res.statusCode, reqBytes, resBytes, performance.now() - started);
-    const code = refusals.get(res);
-    if (code?.startsWith("ERR_")) metrics.errorCode(code, errorCategory(code));
-    const why = (res as Annotated)[OUTCOME];
-    if (why) metrics.refused("http", why);
-  });
+/**
+ * The one close listener a response gets (a shared function, not a closure per request: hot path, profiled).
+ * It ends the response's store call, aborting it when the client left before the answer was written, and
+ * records daprd's HTTP server metrics for the request.
+ */
+function closed(this: ServerResponse): void {
+  const x = ex(this);
+  const { state, call } = x;
+  if (call) {
+    if (!this.writableFinished) call.abort(new Cancelled("client gone"));
+    state.calls.end(call);
+  }
+  const metrics = state.metrics;
+  if (!metrics) return;
+  const req = this.req;
+  const reqBytes = Math.max(0, Number(req.headers["content-length"]) || 0);
+  const path = metricsPath(req.url, (n) => state.runtime.stores.has(n));
+  metrics.recordHttp(metricsMethod(req), path, this.statusCode, reqBytes, x.bodyBytes, performance.now() - x.started);
+  const code = x.reason;
+  if (code?.startsWith("ERR_")) metrics.errorCode(code, errorCategory(code));
+  if (x.outcome) metrics.refused("http", x.outcome);
+}
+
+/** Hooks `closed` to a response once. */
+function hookClose(res: ServerResponse, x: Exchange): void {
+  if (x.hooked) return;
+  x.hooked = true;
+  // `on`, not `once`: a response closes once, and `once` would wrap the listener in a new closure.
+  res.on("close", closed);
+}
+
+function unexpected(res: ServerResponse, err: unknown, log: Logger): void {
+  log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
+  if (!res.headersSent) sendError(res, Errors.INTERNAL);
+  else res.destroy();
 }
 
 export function createHttpApi(opts: HttpApiOptions): Server {
@@ -220,15 +279,22 @@ export function createHttpApi(opts: HttpApiOptions): Server {
   const gates = pipelineGates();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = opts.apiLogging ? performance.now() : 0;
-    if (opts.state.metrics) observe(req, res, opts.state);
+    const x = new Exchange(opts.state, res);
+    (res as Annotated)[EXCHANGE] = x;
+    // daprd's HTTP server metrics for the request, recorded when its response is done or its client gone.
+    if (opts.state.metrics) {
+      x.started = performance.now();
+      hookClose(res, x);
+    }
     if (opts.state.tracing) traced(req, res, opts.state.tracing);
-    gates.enter(res, () =>
-      handle(req, res, opts).catch((err: unknown) => {
-        log.error({ err: (err as Error).message }, "unexpected error in HTTP handler");
-        if (!res.headersSent) sendError(res, Errors.INTERNAL);
-        else res.destroy();
-      }),
-    );
+    gates.enter(res, () => {
+      try {
+        // Most calls are answered before this returns (hot path): only the others make a promise.
+        return handle(req, res, opts)?.catch((err: unknown) => unexpected(res, err, log));
+      } catch (err) {
+        unexpected(res, err, log);
+      }
+    });
     if (opts.apiLogging) {
       res.once("finish", () => {
         log.info(
@@ -238,7 +304,7 @@ export function createHttpApi(opts: HttpApiOptions): Server {
             code: res.statusCode,
             duration: Math.round((performance.now() - started) * 1000) / 1000,
             useragent: req.headers["user-agent"] ?? "",
-            ...(res.statusCode >= 400 ? { reason: refusals.get(res) ?? "" } : {}),
+            ...(res.statusCode >= 400 ? { reason: x.reason ?? "" } : {}),
           },
           "HTTP API called",
         );
@@ -264,7 +330,8 @@ export function createHttpApi(opts: HttpApiOptions): Server {
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions): Promise<void> {
+/** Routes one request; a promise only for a call that is not answered before it returns. */
+function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions): Promise<void> | void {
   const { state } = opts;
   const url = req.url ?? "/";
   const q = url.indexOf("?");
@@ -333,7 +400,7 @@ function decodeNames(res: ServerResponse, rawStore: string, rawKey: string): [st
   }
 }
 
-async function secrets(
+function secrets(
   req: IncomingMessage,
   res: ServerResponse,
   opts: HttpApiOptions,
@@ -342,7 +409,7 @@ async function secrets(
   rawKey: string,
   rawQuery: string,
   subscribe = false,
-): Promise<void> {
+): Promise<void> | void {
   const audit = opts.state.audit;
   const names = decodeNames(res, rawStore, rawKey);
   // Built only with --audit-log: without it a call pays this one test.
@@ -358,41 +425,65 @@ async function secrets(
   }
   const [store, key] = names;
   const bulk = !subscribe && rawKey === "bulk";
+  const read = () =>
+    subscribe
+      ? // A subscription: the secret's changes as an event stream, after the same name and scope checks as a GET.
+        subscribeHttp(req, res, opts.state, store, key, rawQuery, (err) => sendError(res, err), call)
+      : answer(res, opts.state, store, bulk ? undefined : key, rawQuery, call);
+  // GETs almost never carry a body: testing first spares them acceptBody's promise (hot path, profiled).
+  if (!hasBody(req)) return read();
   const refusedBody = audit ? (reason: DenyReason) => void audit.write(deniedRecord(call!, reason)) : undefined;
-  // GETs almost never carry a body: testing first spares them acceptBody's extra promise (hot path, profiled).
-  if (hasBody(req) && !(await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get", refusedBody))) return;
-  // A subscription: the secret's changes as an event stream, after the same name and scope checks as a GET.
-  if (subscribe) return subscribeHttp(req, res, opts.state, store, key, rawQuery, (err) => sendError(res, err), call);
-  const metadata = metadataFromQuery(rawQuery);
-  const service = opts.state.runtime.service;
-  const cancel = callSignal(res, opts.state.calls);
-  try {
-    const span = opts.state.tracing && (res as Annotated)[SPAN];
-    const pending: Promise<SecretAnswer | BulkAnswer> = bulk
-      ? service.getBulkSecretAnswer(store, metadata, cancel.signal, span)
-      : service.getSecretAnswer(store, key, metadata, cancel, span);
-    // The body is the answer's own, made once: a cached answer is sent again without serialising it.
-    const body = (await (audit ? audited(audit, call!, pending, bulk) : pending)).http();
-    if (body === null) res.writeHead(204).end();
-    else send(res, 200, body);
-  } catch (err) {
-    if (err instanceof ApiError) return sendError(res, err);
-    throw err;
-  }
+  return acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get", refusedBody).then((ok) =>
+    ok ? read() : undefined,
+  );
 }
 
 /**
- * The call's controller: aborted when the client closes the connection before the response is sent (nobody
- * will read it), or by shutdown. The call stays in `calls` until its response is written or the socket is
- * gone. Its signal is made only when read (see CallSignal).
+ * Answers a secret read (`key`) or a bulk read (no key). Without an audit line to wait for, an answer at hand
+ * (a cache hit, a secret held in memory) is sent before this returns: no promise, no microtask.
  */
-function callSignal(res: ServerResponse, calls: InFlightCalls): AbortController {
-  const ctl = calls.begin();
-  res.once("close", () => {
-    if (!res.writableFinished) ctl.abort(new Cancelled("client gone"));
-    calls.end(ctl);
-  });
-  return ctl;
+function answer(
+  res: ServerResponse,
+  state: SidecarState,
+  store: string,
+  key: string | undefined,
+  rawQuery: string,
+  call: AuditCall | undefined,
+): Promise<void> | void {
+  const metadata = metadataFromQuery(rawQuery);
+  const service = state.runtime.service;
+  const x = ex(res);
+  const span = state.tracing && x.span;
+  const audit = state.audit;
+  try {
+    const pending =
+      key === undefined
+        ? service.getBulkSecretAnswer(store, metadata, x.signal, span)
+        : audit
+          ? service.getSecretAnswer(store, key, metadata, x, span)
+          : service.secretAnswer(store, key, metadata, x, span);
+    const answered = audit ? audited(audit, call!, pending as Promise<SecretAnswer | BulkAnswer>, !key) : pending;
+    if (answered instanceof Promise)
+      return answered.then(
+        (a) => sendAnswer(res, a),
+        (err: unknown) => sendApiError(res, err),
+      );
+    sendAnswer(res, answered);
+  } catch (err) {
+    sendApiError(res, err);
+  }
+}
+
+/** The body is the answer's own, made once: a cached answer is sent again without serialising it. */
+function sendAnswer(res: ServerResponse, answer: SecretAnswer | BulkAnswer): void {
+  const body = answer.http();
+  if (body === null) res.writeHead(204).end();
+  else send(res, 200, body);
+}
+
+function sendApiError(res: ServerResponse, err: unknown): void {
+  if (err instanceof ApiError) return sendError(res, err);
+  throw err;
 }
 
 function healthz(res: ServerResponse, state: SidecarState, rawQuery: string): void {

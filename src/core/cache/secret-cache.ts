@@ -63,15 +63,20 @@ export class SecretCache<A extends Cacheable = Cacheable> {
     return this.entries.size;
   }
 
+  /** A fresh answer for `key` at once (a hit, counted as one), or undefined: then `get` counts the miss. */
+  peek(key: string): A | undefined {
+    const entry = this.entries.get(key);
+    if (!entry || entry.expires <= this.now()) return undefined;
+    // Re-inserting moves the entry to the young end of the map's order, which is the LRU order.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    this.counters.hits++;
+    return entry.answer;
+  }
+
   async get(req: CacheRequest<A>): Promise<A> {
-    const entry = this.entries.get(req.key);
-    if (entry && !req.refresh && entry.expires > this.now()) {
-      // Re-inserting moves the entry to the young end of the map's order, which is the LRU order.
-      this.entries.delete(req.key);
-      this.entries.set(req.key, entry);
-      this.counters.hits++;
-      return entry.answer;
-    }
+    const hit = req.refresh ? undefined : this.peek(req.key);
+    if (hit) return hit;
     this.counters.misses++;
     let flight = req.refresh ? undefined : this.flights.get(req.key);
     if (!flight) flight = this.startFlight(req);

@@ -105,11 +105,16 @@ export class FileSecretStore implements SecretStore {
   }
 
   async getSecret(req: GetSecretRequest): Promise<SecretData> {
-    const name = this.secretName(req.name);
+    const data = this.peekSecret(this.secretName(req.name));
+    if (data === undefined) throw new SecretStoreError("not_found", `secret ${req.name} not found`);
+    return data;
+  }
+
+  peekSecret(name: string): SecretData | undefined {
     const known = this.answers.get(name);
     if (known) return known;
     const entry = this.secrets.get(name);
-    if (entry === undefined) throw new SecretStoreError("not_found", `secret ${req.name} not found`);
+    if (entry === undefined) return undefined;
     const data = Object.freeze(typeof entry === "string" ? { [name]: entry } : { ...entry });
     this.answers.set(name, data);
     return data;
