@@ -14,7 +14,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from "../../audit/audit-record.js";
-import { Cancelled, type InFlightCalls } from "../../core/cancellation.js";
+import { Cancelled, type CallControl, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors } from "../../errors/catalogue.js";
 import type { Logger } from "../../log.js";
 import { apiOpen, metadataView, setMetadata, tokenMatches, type SidecarState } from "../sidecar-api.js";
@@ -165,27 +165,50 @@ function traced(state: SidecarState, method: string, handler: Unary<unknown>): U
 }
 
 /**
- * `reply` for a call that reaches a store: its signal aborts when the client cancels, its deadline passes
- * (grpc-js then reports the call cancelled) or shutdown cancels it.
+ * A gRPC call's cancellation signal, made and registered with the calls in flight only when a store call
+ * reads it: aborted when the client cancels, its deadline passes (grpc-js then reports the call cancelled) or
+ * shutdown cancels it. An answer at hand (a cache hit, a secret held in memory) never makes one (hot path).
  */
+class GrpcCallSignal {
+  private control: CallControl | undefined;
+  private readonly onCancel = () => this.control?.abort(new Cancelled("client gone"));
+
+  constructor(
+    private readonly call: ServerUnaryCall<unknown, unknown>,
+    private readonly calls: InFlightCalls,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.control) {
+      this.control = this.calls.begin();
+      if (this.call.cancelled) this.onCancel();
+      else this.call.once("cancelled", this.onCancel);
+    }
+    return this.control.signal;
+  }
+
+  end(): void {
+    if (!this.control) return;
+    this.call.off("cancelled", this.onCancel);
+    this.calls.end(this.control);
+  }
+}
+
+/** `reply` for a call that reaches a store, with its cancellation signal. */
 function replyCancellable<T>(
   call: ServerUnaryCall<unknown, unknown>,
   cb: sendUnaryData<unknown>,
   calls: InFlightCalls,
-  work: (signal: AbortSignal) => Promise<T>,
+  work: (control: GrpcCallSignal) => Promise<T> | T,
 ): void {
-  const ctl = calls.begin();
-  const onCancel = () => ctl.abort(new Cancelled("client gone"));
-  if (call.cancelled) onCancel();
-  else call.once("cancelled", onCancel);
+  const control = new GrpcCallSignal(call, calls);
   reply(
     call,
     (err, value) => {
-      call.off("cancelled", onCancel);
-      calls.end(ctl);
+      control.end();
       cb(err, value);
     },
-    () => work(ctl.signal),
+    () => work(control),
   );
 }
 
@@ -289,12 +312,17 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
 
   const impl: UntypedServiceImplementation = {
     GetSecret: ((call, cb) =>
-      replyCancellable(call, cb, state.calls, async (signal) => {
+      replyCancellable(call, cb, state.calls, async (control) => {
         const r = call.request as { store_name: string; key: string; metadata: Record<string, string> };
         const span = state.tracing && spans.get(call);
-        const answer = state.runtime.service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, signal, span);
+        const service = state.runtime.service;
         const audit = state.audit;
-        if (!audit) return (await answer).grpc();
+        // Without an audit line to wait for, an answer at hand comes back without a promise (hot path).
+        if (!audit) {
+          const now = service.secretAnswer(r.store_name, r.key, r.metadata ?? {}, control, span);
+          return (now instanceof Promise ? await now : now).grpc();
+        }
+        const answer = service.getSecretAnswer(r.store_name, r.key, r.metadata ?? {}, control, span);
         const who = {
           ...grpcAuditCall(call.getPeer(), call.metadata, "get", span),
           store: r.store_name,
@@ -303,10 +331,10 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
         return (await audited(audit, who, answer, false)).grpc();
       })) as Unary<unknown>,
     GetBulkSecret: ((call, cb) =>
-      replyCancellable(call, cb, state.calls, async (signal) => {
+      replyCancellable(call, cb, state.calls, async (control) => {
         const r = call.request as { store_name: string; metadata: Record<string, string> };
         const span = state.tracing && spans.get(call);
-        const answer = state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, signal, span);
+        const answer = state.runtime.service.getBulkSecretAnswer(r.store_name, r.metadata ?? {}, control.signal, span);
         const audit = state.audit;
         if (!audit) return (await answer).grpc();
         const who = {
