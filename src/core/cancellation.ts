@@ -13,7 +13,7 @@ export class Cancelled extends Error {
 
 /**
  * A call's signal, or what makes it on first read (a CallControl): an AbortController and its signal are
- * most of what cancellation costs a call, and a call whose store answers from memory never reads it.
+ * most of what cancellation costs a call, and a call answered from memory (peekSecret, a cache hit) never reads it.
  */
 export type CallSignal = AbortSignal | { readonly signal: AbortSignal };
 
@@ -23,10 +23,6 @@ export class CallControl {
 
   get signal(): AbortSignal {
     return (this.ctl ??= new AbortController()).signal;
-  }
-
-  get aborted(): boolean {
-    return this.ctl?.signal.aborted ?? false;
   }
 
   abort(reason: Cancelled): void {

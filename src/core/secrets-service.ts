@@ -202,7 +202,7 @@ export class SecretsService {
       // a promise to every single get, the hot path (profiled with `npm run bench`).
       const data = await (policy
         ? runWithPolicy(policy, (attempt) => entry.store.getSecret({ name, metadata }, attempt), signalOf(signal))
-        : entry.store.getSecret({ name, metadata }, entry.store.answersFromMemory ? undefined : signalOf(signal)));
+        : entry.store.getSecret({ name, metadata }, signalOf(signal)));
       this.deps.metrics?.recordSecretCall(storeName, "get", true, performance.now() - started);
       child?.end();
       return data;

@@ -11,12 +11,10 @@ export class TrackedStore implements SecretStore {
   /** Bound to the inner store in the constructor, when it has them (change notifications). */
   readonly watchChanges?: SecretStore["watchChanges"];
   readonly versionOf?: SecretStore["versionOf"];
-  readonly answersFromMemory?: boolean;
   /** Synchronous, so nothing is in flight to track. */
   readonly peekSecret?: SecretStore["peekSecret"];
 
   constructor(readonly inner: SecretStore) {
-    this.answersFromMemory = inner.answersFromMemory;
     const ping = inner.ping;
     if (ping) this.ping = (...args) => this.track(ping.apply(inner, args));
     // Name hooks the runtime may ask a store (how it spells and folds secret names for scopes) must

@@ -61,14 +61,10 @@ export interface SecretStore {
   /** `null` means "no data" (the API answers 204 over HTTP, an empty message over gRPC). */
   getSecret(req: GetSecretRequest, signal?: AbortSignal): Promise<SecretData | null>;
   /**
-   * True when getSecret answers from memory and never reads its signal: the runtime then does not make one
-   * for a call without a resiliency policy (the signal's allocation was a measured share of a single get).
-   */
-  readonly answersFromMemory?: boolean;
-  /**
    * The secret's data at once, when the store holds it in memory (`name` as secretName gives it); undefined
    * when only getSecret can answer (not found, an error). Lets a single get skip every promise of the
-   * asynchronous path (hot path, profiled). The data is the same frozen object until the secret changes.
+   * asynchronous path (hot path, profiled). A store that hands out the same frozen object until the secret
+   * changes (local.file) also gets that answer encoded once.
    */
   peekSecret?(name: string): SecretData | undefined;
   bulkGetSecret(req: BulkGetSecretRequest, signal?: AbortSignal): Promise<BulkSecretData | null>;

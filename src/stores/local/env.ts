@@ -19,7 +19,6 @@ function isAllowed(name: string): boolean {
 }
 
 export class EnvSecretStore implements SecretStore {
-  readonly answersFromMemory = true;
   private prefix = "";
   private env: StoreContext["env"] = {};
   private log: StoreContext["log"] | undefined;
@@ -38,13 +37,17 @@ export class EnvSecretStore implements SecretStore {
     return name;
   }
 
-  // A missing variable is an empty value, not an error: daprd answers 200 with "".
   async getSecret(req: GetSecretRequest): Promise<SecretData> {
-    const full = this.prefix + this.secretName(req.name);
+    return this.peekSecret(this.secretName(req.name));
+  }
+
+  // A missing variable is an empty value, not an error: daprd answers 200 with "".
+  peekSecret(name: string): SecretData {
+    const full = this.prefix + name;
     let value = "";
     if (isAllowed(full)) value = this.env[full] ?? "";
-    else this.log?.warn("access to environment variable refused", { secret: req.name });
-    return { [req.name]: value };
+    else this.log?.warn("access to environment variable refused", { secret: name });
+    return { [name]: value };
   }
 
   async bulkGetSecret(): Promise<BulkSecretData> {

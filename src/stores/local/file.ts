@@ -30,7 +30,6 @@ interface Settings {
 }
 
 export class FileSecretStore implements SecretStore {
-  readonly answersFromMemory = true;
   private secrets = new Map<string, Entry>();
   /** The bulk answer, built once per read of the file: building 10,000 fresh maps per call made bulk time
    * grow faster than linearly (V8 gives up on shared shapes; measured by npm run bench). Frozen, so no
