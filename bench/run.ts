@@ -10,9 +10,9 @@ import { renderChart } from "./lib/chart.js";
 import { updateDocsBlock } from "./lib/docs-block.js";
 import { benchConfig, type BenchConfig } from "./lib/config.js";
 import { BENCH_KEY, BENCH_STORE, BENCH_VALUE, secretsDocument, Workspace } from "./lib/fixtures.js";
-import { rssMB, startKeyward } from "./lib/processes.js";
-import { markdownTable, rows, textTable, type Results } from "./lib/report.js";
-import { grpcSection, httpSection, type ApiResults } from "./sections/api.js";
+import { PATHS, rssMB, startBare, startKeyward } from "./lib/processes.js";
+import { apiRows, markdownTable, memoryRows, rows, startupRows, textTable, type Results } from "./lib/report.js";
+import { grpcSection, httpSection } from "./sections/api.js";
 import { awsSection } from "./sections/aws.js";
 import { bulkSection } from "./sections/bulk.js";
 import { cacheSection } from "./sections/cache.js";
@@ -122,6 +122,57 @@ function reportOnly(): void {
   publish(saved.meta, saved.results);
 }
 
+/** Idle RSS of Keyward and of a bare node:http server, then the HTTP and gRPC sections on one Keyward. */
+async function apiAndMemory(
+  cfg: BenchConfig,
+  resources: string,
+  log: (m: string) => void,
+): Promise<Pick<Results, "http" | "grpc" | "memory">> {
+  const bare = await startBare(PATHS.bareHttp, { status: 204, contentType: "text/plain", body: "" });
+  await new Promise((r) => setTimeout(r, 1000));
+  const bareIdleMB = rssMB(bare.pid);
+  await bare.stop();
+  const kw = await startKeyward(resources);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const idleMB = rssMB(kw.pid);
+    const http = await httpSection(cfg, kw, log);
+    const grpc = await grpcSection(cfg, kw, log);
+    return { http, grpc, memory: { idleMB, bareIdleMB, afterLoadMB: rssMB(kw.pid), variants: [] as MemoryVariant[] } };
+  } finally {
+    await kw.stop();
+  }
+}
+
+type CoreResults = Pick<Results, "startup" | "http" | "grpc" | "memory">;
+
+/**
+ * Writes latest-node<major>.{json,md} and that Node's block of docs/performance.md from the core figures.
+ * Returns nothing the caller waits on: the process ends after it.
+ */
+function publishCore(meta: Omit<Meta, "loadAverageAtEnd" | "elapsedS">, t0: number, r: CoreResults): void {
+  const table = [...apiRows("HTTP", r.http), ...apiRows("gRPC", r.grpc), ...startupRows(r.startup), ...memoryRows(r)];
+  const major = process.versions.node.split(".")[0]!;
+  const m = meta.machine;
+  const end = loadavg().map((v) => Number(v.toFixed(2)));
+  const elapsedS = Math.round((performance.now() - t0) / 1000);
+  process.stdout.write(`\n${textTable(table)}\n\n`);
+  const md = [
+    `Measured ${meta.date.slice(0, 16).replace("T", " ")} UTC at commit \`${meta.commit}\`${meta.dirty ? " (with uncommitted changes)" : ""} on ${m.nproc} CPUs (nproc), ${m.cpuModel}, **Node ${m.node}**; load average ${m.loadAverageAtStart.join(" ")} at start, ${end.join(" ")} at end.`,
+    `Medians over ${meta.config.rounds} alternating rounds (start-up: ${meta.config.startupRounds}); ${meta.config.quick ? "**quick mode**" : "full run"}, ${elapsedS} s.`,
+    "",
+    markdownTable(table),
+    "",
+  ].join("\n");
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(
+    `${RESULTS_DIR}latest-node${major}.json`,
+    JSON.stringify({ meta: { ...meta, loadAverageAtEnd: end, elapsedS }, rows: table, results: r }, null, 2) + "\n",
+  );
+  writeFileSync(`${RESULTS_DIR}latest-node${major}.md`, md);
+  if (!meta.config.quick) updateDocsBlock(`bench-node${major}`, md);
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes("--report-only")) return reportOnly();
   const cfg = benchConfig(process.env);
@@ -141,19 +192,12 @@ async function main(): Promise<void> {
   );
   const ws = new Workspace();
   try {
+    // --core: the figures that depend most on the Node runtime, for the run on a second Node (npm run bench runs it).
+    const core = process.argv.includes("--core");
     const startup = await startupSection(cfg, ws, log);
     const mainResources = ws.resources("main", { [BENCH_STORE]: secretsDocument(20, { [BENCH_KEY]: BENCH_VALUE }) });
-    const kw = await startKeyward(mainResources);
-    let http: ApiResults, grpc: ApiResults, memory: Results["memory"];
-    try {
-      await new Promise((r) => setTimeout(r, 1000));
-      const idleMB = rssMB(kw.pid);
-      http = await httpSection(cfg, kw, log);
-      grpc = await grpcSection(cfg, kw, log);
-      memory = { idleMB, afterLoadMB: rssMB(kw.pid), variants: [] as MemoryVariant[] };
-    } finally {
-      await kw.stop();
-    }
+    const { http, grpc, memory } = await apiAndMemory(cfg, mainResources, log);
+    if (core) return publishCore(meta, t0, { startup, http, grpc, memory });
     const memoryVariants = await memorySection(cfg, mainResources, log);
     const bulk = await bulkSection(cfg, ws, log);
     const aws = await awsSection(cfg, ws, log);
