@@ -292,6 +292,12 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     let metricsPort: number | undefined;
     if (metrics) metricsServer = createMetricsServer(metrics, log);
     if (metricsServer) metricsPort = await listenHttp(metricsServer, settings.metricsPort, settings.metricsAddress);
+    // Before the ready line: a supervisor may stop the sidecar the moment it reads it (stdout to a pipe is
+    // written synchronously, so the rest of start-up may not have run yet).
+    // logrotate renames the file and sends SIGHUP; without an audit log SIGHUP keeps Node's default (exit).
+    if (audit) process.on("SIGHUP", () => audit.reopen());
+    process.on("SIGTERM", () => state.requestShutdown("SIGTERM"));
+    process.on("SIGINT", () => state.requestShutdown("SIGINT"));
     announce(log, settings, runtime, httpPort, grpcPort, metricsPort, performance.now() - startedAt);
     metrics?.exposition().catch((err: unknown) => log.error(`metrics: ${(err as Error).message}`));
   } catch (err) {
@@ -302,11 +308,6 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     await runtime.close();
     process.exit(1);
   }
-
-  // logrotate renames the file and sends SIGHUP; without an audit log SIGHUP keeps Node's default (exit).
-  if (audit) process.on("SIGHUP", () => audit.reopen());
-  process.on("SIGTERM", () => state.requestShutdown("SIGTERM"));
-  process.on("SIGINT", () => state.requestShutdown("SIGINT"));
 }
 
 function createMetricsServer(metrics: SidecarMetrics, log: Logger): HttpServer {

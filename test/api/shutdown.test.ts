@@ -21,6 +21,16 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   describe(`shutdown on ${signal}`, () => {
+    it("stops gracefully when the signal comes the moment the ready line is read", async () => {
+      // The ready line reaches a pipe synchronously, before the rest of start-up has run: a supervisor
+      // that stops the sidecar right then must still get a graceful stop, not Node's default exit.
+      for (let i = 0; i < 3; i++) {
+        const s = await startApiSidecar();
+        assert.equal(await s.stop(signal), 0);
+        assert.match(s.output(), /Keyward stopped/);
+      }
+    });
+
     it("lets an in-flight request finish, refuses new connections, exits 0", async () => {
       const s = await startApiSidecar();
       const req = openRequest(s.httpPort);
