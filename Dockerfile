@@ -35,6 +35,15 @@ COPY bin ./bin
 COPY proto ./proto
 COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/dist/keyward ./dist/keyward
+# Node's compile cache for bin/keyward (about 15 ms off every start): filled now as the user the sidecar runs
+# as, since Node keeps one cache per uid, then owned by root like the rest of /app, so the running sidecar
+# reads it and writes nothing.
+RUN mkdir .compile-cache && chown 1000:1000 .compile-cache
+USER 1000:1000
+RUN --mount=type=bind,source=scripts/warm-compile-cache.mjs,target=/tmp/warm-compile-cache.mjs \
+    node /tmp/warm-compile-cache.mjs /app
+USER root
+RUN chown -R root:root .compile-cache && chmod -R a+rX,go-w .compile-cache
 # 1000 is the image's `node` user; numeric so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
 EXPOSE 3500 50001 9090

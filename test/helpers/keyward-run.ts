@@ -8,7 +8,11 @@ import { KEYWARD_BIN, REPO_ROOT } from "./paths.js";
 
 export interface RunHandle {
   child: ChildProcess;
+  /** Both streams as they arrived: a long line on one can arrive in pieces with the other's between them. */
   output(): string;
+  /** Each stream alone, whole lines intact. */
+  stdout(): string;
+  stderr(): string;
   /** Exit code, or 128+n when a signal ended `keyward run` itself. */
   exited: Promise<number>;
   /** Resolves once the output matches `re`; rejects with the output after `ms`. */
@@ -36,13 +40,15 @@ export function startKeyward(args: string[], opts: { cwd?: string; env?: Record<
   });
   running.add(child);
   let buf = "";
+  const streams = { stdout: "", stderr: "" };
   const waiters = new Set<() => void>();
-  const take = (d: Buffer) => {
+  const take = (stream: keyof typeof streams) => (d: Buffer) => {
     buf += d.toString();
+    streams[stream] += d.toString();
     for (const w of waiters) w();
   };
-  child.stdout!.on("data", take);
-  child.stderr!.on("data", take);
+  child.stdout!.on("data", take("stdout"));
+  child.stderr!.on("data", take("stderr"));
   const exited = new Promise<number>((resolve) =>
     child.on("close", (code, signal) => {
       running.delete(child);
@@ -54,6 +60,8 @@ export function startKeyward(args: string[], opts: { cwd?: string; env?: Record<
   return {
     child,
     output: () => buf,
+    stdout: () => streams.stdout,
+    stderr: () => streams.stderr,
     exited,
     waitFor(re, ms = 30_000) {
       return new Promise((resolve, reject) => {
@@ -80,10 +88,10 @@ export function startKeyward(args: string[], opts: { cwd?: string; env?: Record<
 export async function keywardToEnd(
   args: string[],
   opts: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; output: string }> {
+): Promise<{ code: number; output: string; stdout: string; stderr: string }> {
   const h = startKeyward(args, opts);
   const code = await h.exited;
-  return { code, output: h.output() };
+  return { code, output: h.output(), stdout: h.stdout(), stderr: h.stderr() };
 }
 
 /** A fresh folder removed after the file's tests; it can resolve the repository's packages (@dapr/dapr). */
