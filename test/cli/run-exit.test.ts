@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { keywardToEnd } from "../helpers/keyward-run.js";
-import { dir, run } from "../helpers/run-app-fixtures.js";
+import { keywardToEnd, startKeyward } from "../helpers/keyward-run.js";
+import { dir, resources, run } from "../helpers/run-app-fixtures.js";
 
 const node = process.execPath;
 
@@ -25,8 +25,12 @@ describe("keyward run: start failures and output", () => {
   });
 
   it("app output on both streams is prefixed; a 200 kB line with no newline arrives whole", async () => {
-    const { code, output, stdout, stderr } = await run([], [node, "noisy.mjs"]);
-    assert.equal(code, 0, output);
+    const h = startKeyward(["run", "--app-id", "runner", "--resources-path", resources, "--", node, "noisy.mjs"], {
+      cwd: dir,
+    });
+    const code = await h.exited;
+    const [stdout, stderr] = [h.stdout(), h.stderr()];
+    assert.equal(code, 0, h.output());
     // Each stream read alone: keyward run's stdout and stderr are separate pipes, and a 64 kB piece of the
     // long line can reach the reader in parts with the stderr line between them.
     assert.match(stderr, /^== APP == to stderr$/m);

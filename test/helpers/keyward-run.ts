@@ -88,10 +88,10 @@ export function startKeyward(args: string[], opts: { cwd?: string; env?: Record<
 export async function keywardToEnd(
   args: string[],
   opts: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; output: string; stdout: string; stderr: string }> {
+): Promise<{ code: number; output: string }> {
   const h = startKeyward(args, opts);
   const code = await h.exited;
-  return { code, output: h.output(), stdout: h.stdout(), stderr: h.stderr() };
+  return { code, output: h.output() };
 }
 
 /** A fresh folder removed after the file's tests; it can resolve the repository's packages (@dapr/dapr). */
