@@ -473,6 +473,9 @@ describe("Dockerfile", () => {
     const argv = JSON.parse(entry.replace(/^ENTRYPOINT\s+/i, "")) as string[];
     assert.ok(argv.some((a) => a.endsWith("bin/keyward")), entry);
     assert.equal(argv[argv.length - 1], "serve");
+    // Node's flags go before the script; the young-generation cap is what keeps Node 24's RSS after load down.
+    const nodeFlags = argv.slice(1, argv.findIndex((a) => a.endsWith("bin/keyward")));
+    assert.deepEqual(nodeFlags, ["--max-semi-space-size=2"], entry);
     const exposed = final.lines.filter((l) => /^EXPOSE\s/i.test(l)).flatMap((l) => l.split(/\s+/).slice(1));
     for (const p of ["3500", "50001"]) assert.ok(exposed.includes(p), `exposes ${p}`);
   });
