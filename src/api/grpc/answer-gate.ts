@@ -99,11 +99,18 @@ export class AnswerGates {
   }
 }
 
+/** Sizes of frozen answers (kept with cached and unchanged answers), so serving one again walks nothing. */
+const frozenSizes = new WeakMap<object, number>();
+
 /** About the size of an answer on the wire: the bytes of its strings (keys and values), which dominate. */
 export function approximateBytes(value: unknown): number {
   if (typeof value === "string") return value.length;
   if (typeof value !== "object" || value === null) return 8;
+  const kept = frozenSizes.get(value);
+  if (kept !== undefined) return kept;
   let n = 0;
   for (const [k, v] of Object.entries(value)) n += k.length + approximateBytes(v);
+  // A frozen answer is served as first encoded (the serializer keeps its bytes), so its size stays too.
+  if (Object.isFrozen(value)) frozenSizes.set(value, n);
   return n;
 }
