@@ -2,9 +2,7 @@
 import type { Server as HttpServer } from "node:http";
 import { createServer } from "node:http";
 import { isIP, type AddressInfo } from "node:net";
-import { ServerCredentials, type Server as GrpcServer } from "@grpc/grpc-js";
-import { warmDaprService } from "../api/grpc/dapr-service.js";
-import { createGrpcApi } from "../api/grpc/server.js";
+import { LazyGrpcPort } from "../api/grpc-listener.js";
 import { createHttpApi } from "../api/http/server.js";
 import type { SidecarState } from "../api/sidecar-api.js";
 import type { Tracing } from "../tracing/types.js";
@@ -140,13 +138,6 @@ function listenHttp(server: HttpServer, port: number, host: string): Promise<num
   });
 }
 
-function bindGrpc(server: GrpcServer, host: string, port: number): Promise<number> {
-  const addr = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  return new Promise((resolve, reject) =>
-    server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-}
-
 export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Promise<void> {
   const startedAt = performance.now();
   const log = createLogger({ level: settings.logLevel, json: settings.logJson, appId: settings.appId });
@@ -214,7 +205,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
   }
 
   const httpServers: HttpServer[] = [];
-  let grpc: GrpcServer | undefined;
+  let grpc: LazyGrpcPort | undefined;
   let metricsServer: HttpServer | undefined;
   let watcher: ResourceWatcher | undefined;
   let shutdownStarted = false;
@@ -247,7 +238,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
       // connections go; a store that ignores its signal gets CANCEL_ANSWER_MS.
       void state.calls.abortAll(CANCEL_ANSWER_MS).then(() => {
         for (const s of httpServers) s.closeAllConnections();
-        grpc?.forceShutdown();
+        grpc?.destroy();
         void Promise.all([runtime.close(), tracing?.shutdown()]).finally(() => process.exit(0));
         setTimeout(() => process.exit(0), 500).unref();
       });
@@ -264,7 +255,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
             s.closeIdleConnections();
           }),
       ),
-      new Promise<void>((r) => (grpc ? grpc.tryShutdown(() => r()) : r())),
+      grpc?.close(),
       new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())),
     ]);
     clearInterval(idleSweep);
@@ -285,7 +276,8 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
   try {
     let httpPort = settings.httpPort;
     let grpcPort = settings.grpcPort;
-    grpc = createGrpcApi({ state, maxMessageBytes: settings.maxBodyBytes, apiLogging: settings.apiLogging, log });
+    const grpcOptions = { state, maxMessageBytes: settings.maxBodyBytes, apiLogging: settings.apiLogging, log };
+    grpc = new LazyGrpcPort(async () => (await import("../api/grpc/server.js")).grpcConnectionSink(grpcOptions), log);
     for (const host of settings.listen) {
       const server = createHttpApi({
         state,
@@ -295,7 +287,7 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
       });
       httpServers.push(server);
       httpPort = await listenHttp(server, httpPort, host);
-      grpcPort = await bindGrpc(grpc, host, grpcPort);
+      grpcPort = await grpc.listen(host, grpcPort);
     }
     let metricsPort: number | undefined;
     if (metrics) metricsServer = createMetricsServer(metrics, log);
@@ -308,22 +300,10 @@ export async function serve(settings: ServeSettings, env: NodeJS.ProcessEnv): Pr
     process.on("SIGINT", () => state.requestShutdown("SIGINT"));
     announce(log, settings, runtime, httpPort, grpcPort, metricsPort, performance.now() - startedAt);
     metrics?.exposition().catch((err: unknown) => log.error(`metrics: ${(err as Error).message}`));
-    // The gRPC messages' protobuf code loads after ready (start-up cost, see dapr-service.ts), before the first call.
-    setImmediate(() => {
-      try {
-        const differ = warmDaprService();
-        if (differ.length)
-          log.error(
-            `gRPC: dapr.proto's method list read differently at start-up and by protobufjs: ${differ.join(", ")}`,
-          );
-      } catch (err) {
-        log.error(`gRPC: cannot load the Dapr protos: ${(err as Error).message}`);
-      }
-    });
   } catch (err) {
     log.fatal(`cannot listen: ${(err as Error).message}`);
     for (const s of httpServers) s.close();
-    grpc?.forceShutdown();
+    grpc?.destroy();
     metricsServer?.close();
     await runtime.close();
     process.exit(1);

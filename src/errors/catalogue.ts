@@ -2,7 +2,21 @@
  * @module The one catalogue of API errors: daprd's codes with their HTTP status and gRPC code.
  * Messages are Go format templates filled positionally; clients depend on the exact text.
  */
-import { status as GrpcStatus } from "@grpc/grpc-js";
+
+/**
+ * The gRPC status codes the catalogue uses (grpc's status.proto numbers). Spelled here rather than taken
+ * from grpc-js, so the HTTP path, which reads this catalogue, never loads a gRPC library.
+ */
+export const GrpcStatus = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+export type GrpcStatus = (typeof GrpcStatus)[keyof typeof GrpcStatus];
 
 export interface ApiErrorDefinition {
   readonly code: string;

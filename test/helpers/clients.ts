@@ -48,7 +48,7 @@ export function httpSecretsClient(baseUrl: string, token?: string): SecretsClien
 type Unary = (req: unknown, md: Metadata, cb: (err: ServiceError | null, res: unknown) => void) => void;
 export type DaprGrpcClient = Client & Record<string, Unary>;
 
-export function daprGrpcClient(address: string): DaprGrpcClient {
+export function daprGrpcClient(address: string, options: Record<string, unknown> = {}): DaprGrpcClient {
   const def = loadSync("dapr/proto/runtime/v1/dapr.proto", {
     includeDirs: [join(REPO_ROOT, "proto")],
     keepCase: true,
@@ -57,9 +57,9 @@ export function daprGrpcClient(address: string): DaprGrpcClient {
     defaults: true,
   });
   const pkg = loadPackageDefinition(def) as unknown as {
-    dapr: { proto: { runtime: { v1: { Dapr: new (a: string, c: unknown) => DaprGrpcClient } } } };
+    dapr: { proto: { runtime: { v1: { Dapr: new (a: string, c: unknown, o: unknown) => DaprGrpcClient } } } };
   };
-  return new pkg.dapr.proto.runtime.v1.Dapr(address, credentials.createInsecure());
+  return new pkg.dapr.proto.runtime.v1.Dapr(address, credentials.createInsecure(), options);
 }
 
 /** Calls one unary method; resolves with the response or the ServiceError. */

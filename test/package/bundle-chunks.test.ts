@@ -6,18 +6,13 @@
  * load its SDK at start-up) fails this test.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { grpcSecretsClient } from "../helpers/clients.js";
+import { useRecordedSidecar, type Metafile } from "../helpers/module-log.js";
 import { REPO_ROOT } from "../helpers/paths.js";
-import { componentYaml, startSidecar, type Sidecar } from "../helpers/sidecar.js";
-
-interface Metafile {
-  outputs: Record<string, { inputs: Record<string, unknown> }>;
-}
 
 /** Inputs that belong to a cloud store's SDK (or its transitive dependencies, which only they pull in). */
 const VENDOR = /node_modules\/(@aws-sdk|@smithy|@aws-crypto|@azure|@kubernetes|@google-cloud|google-gax|node-vault)\//;
@@ -25,46 +20,13 @@ const VENDOR = /node_modules\/(@aws-sdk|@smithy|@aws-crypto|@azure|@kubernetes|@
 const SECRET = `bundle-chunks-${process.pid}-${Date.now()}`;
 
 describe("bundled artefact: vendor SDKs load lazily", () => {
-  const dir = mkdtempSync(join(tmpdir(), "keyward-chunks-"));
-  const log = join(dir, "resolved.txt");
-  let sidecar: Sidecar;
-
-  before(async () => {
-    const secrets = join(dir, "secrets.json");
-    writeFileSync(secrets, JSON.stringify({ token: SECRET }));
-    // Resolution hooks run off the main thread; each resolved URL is appended to the log.
-    const hooks = join(dir, "hooks.mjs");
-    writeFileSync(
-      hooks,
-      `import { appendFileSync } from "node:fs";
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  appendFileSync(${JSON.stringify(log)}, r.url + "\\n");
-  return r;
-}
-`,
-    );
-    const register = join(dir, "register.mjs");
-    writeFileSync(
-      register,
-      `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
-    );
-    sidecar = await startSidecar({
-      components: { "store.yaml": componentYaml("local", "secretstores.local.file", { secretsFile: secrets }) },
-      env: { NODE_OPTIONS: `--import ${pathToFileURL(register).href}` },
-    });
-  });
-
-  after(async () => {
-    await sidecar?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const recorded = useRecordedSidecar(SECRET);
 
   it("serves the secret over HTTP and gRPC from the bundle", async () => {
-    const res = await fetch(`${sidecar.httpUrl}/v1.0/secrets/local/token`);
+    const res = await fetch(`${recorded.sidecar.httpUrl}/v1.0/secrets/local/token`);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { token: SECRET });
-    const grpc = grpcSecretsClient(sidecar.grpcAddress);
+    const grpc = grpcSecretsClient(recorded.sidecar.grpcAddress);
     try {
       assert.deepEqual(await grpc.get("local", "token"), { ok: true, data: { token: SECRET }, status: "OK" });
     } finally {
@@ -73,7 +35,7 @@ export async function resolve(specifier, context, next) {
   });
 
   it("loaded the bundle, and no chunk or package of a cloud SDK", () => {
-    const resolved = readFileSync(log, "utf8").split("\n").filter(Boolean);
+    const resolved = recorded.modules.resolved();
     const bundle = pathToFileURL(join(REPO_ROOT, "dist", "keyward")).href + "/";
     assert.ok(resolved.includes(`${bundle}main.js`), "bin/keyward ran dist/keyward/main.js");
     assert.ok(!resolved.some((u) => u.includes("/dist/src/")), "nothing from tsc's output");
@@ -90,6 +52,6 @@ export async function resolve(specifier, context, next) {
       [],
       "no vendor package resolved",
     );
-    assert.ok(!sidecar.output().includes(SECRET), "the secret value is not in the output");
+    assert.ok(!recorded.sidecar.output().includes(SECRET), "the secret value is not in the output");
   });
 });

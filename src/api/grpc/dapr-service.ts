@@ -7,8 +7,8 @@
  * bench`). Why not even protobufjs at start: importing it is another ~10% of start-up. So start-up
  * only reads the method list (names and streaming flags) from the `service Dapr` block of dapr.proto;
  * protobufjs (the version proto-loader also uses) parses dapr.proto and the two files whose messages
- * the served methods exchange when `warmDaprService` runs right after the sidecar is ready, or on the first
- * call if one comes sooner. Everything else is parsed the first time a client calls a method Keyward does
+ * the served methods exchange when `warmDaprService` runs, as the gRPC API loads on the port's first
+ * connection (api/grpc-listener.ts). Everything else is parsed the first time a client calls a method Keyward does
  * not serve, because grpc-js still decodes that request before answering UNIMPLEMENTED.
  * The (de)serializers are proto-loader's (fromObject+encode, decode+toObject with the same options), so the
  * bytes on the wire and the objects the handlers see are the same as with loadSync.

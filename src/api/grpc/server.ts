@@ -6,6 +6,7 @@
 import {
   Metadata,
   Server,
+  ServerCredentials,
   ServerInterceptingCall,
   status,
   type sendUnaryData,
@@ -17,9 +18,10 @@ import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from ".
 import { Cancelled, type CallControl, type InFlightCalls } from "../../core/cancellation.js";
 import { ApiError, errorCategory, Errors } from "../../errors/catalogue.js";
 import type { Logger } from "../../log.js";
+import type { GrpcConnectionSink } from "../grpc-listener.js";
 import { apiOpen, metadataView, setMetadata, tokenMatches, type SidecarState } from "../sidecar-api.js";
 import { AnswerGates, approximateBytes, type GatedCall } from "./answer-gate.js";
-import { daprService, SERVICE, wireBytes } from "./dapr-service.js";
+import { daprService, SERVICE, warmDaprService, wireBytes } from "./dapr-service.js";
 import { grpcSpanAttributes } from "../../tracing/span-attributes.js";
 import type { CallSpan } from "../../tracing/types.js";
 import { keywardService, subscribeSecretHandler } from "./keyward-service.js";
@@ -388,4 +390,27 @@ export function createGrpcApi(opts: GrpcApiOptions): Server {
   server.addService(keywardService(), { SubscribeSecret: subscribeSecretHandler(state) });
   addReflection(server);
   return server;
+}
+
+/**
+ * The gRPC API on connections the sidecar's own listener accepts (api/grpc-listener.ts, which loads this
+ * module on the first one). The protobuf code of the served messages is built now, before the first call.
+ */
+export function grpcConnectionSink(opts: GrpcApiOptions): GrpcConnectionSink {
+  const server = createGrpcApi(opts);
+  try {
+    const differ = warmDaprService();
+    if (differ.length)
+      opts.log.error(
+        `gRPC: dapr.proto's method list read differently at start-up and by protobufjs: ${differ.join(", ")}`,
+      );
+  } catch (err) {
+    opts.log.error(`gRPC: cannot load the Dapr protos: ${(err as Error).message}`);
+  }
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  return {
+    accept: (socket) => injector.injectConnection(socket),
+    close: () => new Promise<void>((r) => server.tryShutdown(() => r())),
+    destroy: () => server.forceShutdown(),
+  };
 }
