@@ -79,16 +79,19 @@ export class LazyGrpcPort {
     return this.loading;
   }
 
-  /** Stops accepting, then waits for the calls in flight (graceful shutdown). */
+  /** Stops accepting, then waits for the calls in flight and their connections to end (graceful shutdown). */
   async close(): Promise<void> {
     this.closed = true;
-    // Not waiting for the listeners' close callbacks: those wait for every connection they accepted,
-    // including the ones grpc-js now serves, whose graceful end is sink.close()'s to wait for.
-    for (const s of this.listeners) s.close();
+    // A listener's close callback runs once every connection it accepted has ended, grpc-js's included.
+    const ended = Promise.all(this.listeners.map((s) => new Promise((r) => s.close(r))));
     const sink = this.sink ?? (await this.loading);
     for (const socket of this.waiting) socket.destroy();
     this.waiting.clear();
     await sink?.close();
+    // grpc-js can report its shutdown done while its sessions still flush their last answers: on Node 24
+    // closing its (never listening) HTTP/2 server marks every session closed at once. Their sockets' end is
+    // what says the answers went out.
+    await ended;
   }
 
   /** Ends every connection now. */
