@@ -1,9 +1,11 @@
 // Fills the package's compile cache (.compile-cache/, see bin/keyward) for the user running this script: starts
-// `keyward serve` with a local.file and a local.env component, stops it at the ready line, and checks that
-// Node wrote the cache. The image runs it at build time as the user the sidecar runs as, since Node keeps
+// `keyward serve` with a local.file and a local.env component, connects to its gRPC port so the gRPC server
+// (loaded on the first connection) is compiled too, stops it once that has loaded, and checks that Node wrote
+// the cache. The image runs it at build time as the user the sidecar runs as, since Node keeps
 // one cache per uid and the image's root file system is read-only at run time.
 //   node scripts/warm-compile-cache.mjs [package root, default: this repository]
 import { spawn } from "node:child_process";
+import { connect } from "node:net";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -35,9 +37,15 @@ const child = spawn(process.execPath, [join(root, "bin", "keyward"), ...args], {
   stdio: ["ignore", "pipe", "inherit"],
 });
 let out = "";
+let grpc;
 child.stdout.on("data", (d) => {
   out += d;
-  if (/Init Elapsed/.test(out)) child.kill("SIGTERM");
+  const ready = /Init Elapsed.* grpc_port=(\d+)/.exec(out);
+  if (ready && !grpc) grpc = connect(Number(ready[1]), "127.0.0.1").on("error", () => undefined);
+  if (/gRPC API loaded/.test(out)) {
+    grpc.destroy();
+    child.kill("SIGTERM");
+  }
 });
 const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
 const code = await new Promise((r) => child.on("exit", (c) => r(c)));
@@ -50,7 +58,7 @@ try {
 } catch {
   // no cache folder: reported below
 }
-if (code !== 0 || files === 0) {
+if (code !== 0 || files === 0 || !/gRPC API loaded/.test(out)) {
   console.error(`warm-compile-cache: keyward exited with ${code}, ${files} files in ${cache}\n${out}`);
   process.exit(1);
 }
