@@ -11,6 +11,8 @@ export interface ModuleLog {
   nodeOptions: string;
   /** The URLs resolved so far. */
   resolved(): string[];
+  /** Node's own modules the process loaded (process.moduleLoadList), written when it exits. */
+  builtins(): string[];
 }
 
 /** Writes the hook into `dir`; resolution hooks run off the main thread, so each URL is appended to a file. */
@@ -28,14 +30,20 @@ export async function resolve(specifier, context, next) {
 }
 `,
   );
+  const builtins = join(dir, "builtins.txt");
   const register = join(dir, "register.mjs");
   writeFileSync(
     register,
-    `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    `import { register } from "node:module";
+import { writeFileSync } from "node:fs";
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+process.on("exit", () => writeFileSync(${JSON.stringify(builtins)}, process.moduleLoadList.join("\\n")));
+`,
   );
   return {
     nodeOptions: `--import ${pathToFileURL(register).href}`,
     resolved: () => readFileSync(log, "utf8").split("\n").filter(Boolean),
+    builtins: () => readFileSync(builtins, "utf8").split("\n").filter(Boolean),
   };
 }
 

@@ -3,7 +3,9 @@
  * - grpc-js's `node:net` is src/api/grpc/grpc-js-net.ts, whose IP checks must give Node's own answers;
  * - bin/keyward keeps Node's compile cache in the package's own `.compile-cache/` (never the shared temp
  *   folder), reads it on the next start, and leaves it off when NODE_DISABLE_COMPILE_CACHE is set; the
- *   image's build fills it with scripts/warm-compile-cache.mjs.
+ *   image's build fills it with scripts/warm-compile-cache.mjs;
+ * - the bundle requires node:http (and process, fs, util) rather than importing them as ESM, whose facade
+ *   runs every lazy getter: node:http's WebSocket getter loads all of undici on Node 22+.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -14,6 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import * as grpcJsNet from "../../src/api/grpc/grpc-js-net.js";
+import { grpcSecretsClient } from "../helpers/clients.js";
+import { startRecordedSidecar } from "../helpers/module-log.js";
 import { REPO_ROOT } from "../helpers/paths.js";
 
 const ADDRESSES = [
@@ -60,6 +64,30 @@ describe("grpc-js's node:net in the bundle", () => {
     assert.ok(addressModule, "grpc-js is bundled");
     const netImport = addressModule[1].imports.find((i) => i.original === "net");
     assert.equal(netImport?.path, "src/api/grpc/grpc-js-net.ts");
+  });
+});
+
+describe("Node's built-in modules a started sidecar loads", () => {
+  it("serve, an HTTP get and a gRPC get load none of undici", async () => {
+    const secret = `builtins-${process.pid}-${Date.now()}`;
+    const recorded = await startRecordedSidecar(secret);
+    try {
+      const res = await fetch(`${recorded.sidecar.httpUrl}/v1.0/secrets/local/token`);
+      assert.deepEqual(await res.json(), { token: secret });
+      const grpc = grpcSecretsClient(recorded.sidecar.grpcAddress);
+      const o = await grpc.get("local", "token");
+      grpc.close();
+      assert.deepEqual(o.ok && o.data, { token: secret });
+      assert.equal(await recorded.sidecar.stop(), 0);
+      const loaded = recorded.modules.builtins();
+      assert.ok(loaded.includes("NativeModule http") && loaded.includes("NativeModule http2"), loaded.join(", "));
+      assert.deepEqual(
+        loaded.filter((m) => /undici/.test(m)),
+        [],
+      );
+    } finally {
+      await recorded.stop();
+    }
   });
 });
 
