@@ -255,20 +255,17 @@ export class SidecarMetrics {
   }
 
   /**
-   * The series one kind of call records into, found by one short key: every API call records into several
-   * families, and building and joining each family's label set per call profiled as a share of a single get.
-   * As bounded as the label sets themselves (methods, cut paths, codes and components).
+   * The series each kind of call records into, found through three levels of maps by the label values
+   * themselves: every API call records into several families, and building and joining each family's label
+   * set per call, or even one joined key, profiled as a share of a single get. As bounded as the label sets
+   * themselves (methods, cut paths, codes and components).
    */
-  private readonly callSeries = new Map<string, Series[]>();
-
-  private seriesOf(key: string, make: () => Series[]): Series[] {
-    let series = this.callSeries.get(key);
-    if (!series) this.callSeries.set(key, (series = make()));
-    return series;
-  }
+  private readonly secretSeries: SeriesIndex = new Map();
+  private readonly httpSeries: SeriesIndex = new Map();
+  private readonly grpcSeries: SeriesIndex = new Map();
 
   recordSecretCall(component: string, operation: "get" | "bulk_get", success: boolean, ms: number): void {
-    const [count, latency] = this.seriesOf(`s\0${component}\0${operation}\0${success}`, () => {
+    const [count, latency] = seriesOf(this.secretSeries, component, operation, success ? 1 : 0, () => {
       const labels = [this.appId, component, this.namespace, operation, String(success)];
       return [this.secretCount.seriesFor(labels), this.secretLatency.seriesFor(labels)];
     });
@@ -278,7 +275,7 @@ export class SidecarMetrics {
 
   /** One HTTP API call; `path` is already cut to daprd's low-cardinality label. */
   recordHttp(method: string, path: string, status: number, requestBytes: number, responseBytes: number, ms: number) {
-    const [requests, responses, latency, received, sent] = this.seriesOf(`h\0${method}\0${path}\0${status}`, () => {
+    const [requests, responses, latency, received, sent] = seriesOf(this.httpSeries, method, path, status, () => {
       const labels = [this.appId, method, path, String(status)];
       return [
         this.httpRequestCount.seriesFor(labels),
@@ -297,7 +294,7 @@ export class SidecarMetrics {
 
   /** One gRPC call; `status` is the code's name as Go prints it (OK, NotFound...). */
   recordGrpc(method: string, status: string, requestBytes: number, responseBytes: number, ms: number): void {
-    const [completed, latency, received, sent] = this.seriesOf(`g\0${method}\0${status}`, () => [
+    const [completed, latency, received, sent] = seriesOf(this.grpcSeries, method, status, 0, () => [
       this.grpcCompleted.seriesFor([this.appId, method, status]),
       this.grpcLatency.seriesFor([this.appId, method, status]),
       this.grpcReceivedBytes.seriesFor([this.appId, method]),
@@ -383,4 +380,17 @@ function exported(
     aggregator: "sum",
     get: async () => ({ name, help, type, aggregator: "sum", values: values() }),
   } as unknown as Parameters<Registry["registerMetric"]>[0];
+}
+
+type SeriesIndex = Map<string, Map<string, Map<number, Series[]>>>;
+
+/** The series of one label combination (two strings and a number), made by `make` on first use. */
+function seriesOf(index: SeriesIndex, a: string, b: string, c: number, make: () => Series[]): Series[] {
+  let byB = index.get(a);
+  if (!byB) index.set(a, (byB = new Map()));
+  let byC = byB.get(b);
+  if (!byC) byB.set(b, (byC = new Map()));
+  let series = byC.get(c);
+  if (!series) byC.set(c, (series = make()));
+  return series;
 }

@@ -12,8 +12,26 @@ export function metricsMethod(req: IncomingMessage): string {
   return VERBS.has(m) ? m : "UNKNOWN";
 }
 
+const SECRETS = "/v1.0/secrets/";
+
+/**
+ * Secret paths' labels by the store segment as sent, with the store name it decodes to: each call reuses the
+ * label string (hot path). Spellings of a name (percent-encoded letters) are many; only the first few are kept.
+ */
+const secretLabels = new Map<string, { store: string; label: string }>();
+const MAX_KEPT_LABELS = 64;
+
 export function metricsPath(url: string | undefined, isStore: (name: string) => boolean): string {
   const raw = url ?? "/";
+  // The common shape, /v1.0/secrets/{store}/{key} with no empty segment, without splitting the URL (hot path).
+  if (raw.startsWith(SECRETS)) {
+    const q = raw.indexOf("?");
+    const last = q < 0 ? raw.length : q;
+    const slash = raw.indexOf("/", SECRETS.length);
+    const next = slash < 0 ? -1 : raw.indexOf("/", slash + 1);
+    if (slash > SECRETS.length && slash + 1 < last && (next < 0 || next >= last))
+      return secretsLabel(raw.slice(SECRETS.length, slash), isStore);
+  }
   const q = raw.indexOf("?");
   const seg = (q < 0 ? raw : raw.slice(0, q)).split("/").filter((s) => s !== "");
   // A subscription's label, like a GET's, stops at the store name.
@@ -22,7 +40,7 @@ export function metricsPath(url: string | undefined, isStore: (name: string) => 
   if (seg[0] !== "v1.0") return "unmatched";
   switch (seg[1] ?? "") {
     case "secrets":
-      return seg.length === 4 ? `/v1.0/secrets/${knownStore(seg[2]!, isStore)}` : "unmatched";
+      return seg.length === 4 ? secretsLabel(seg[2]!, isStore) : "unmatched";
     case "healthz":
       if (seg.length === 2) return "/v1.0/healthz";
       return seg.length === 3 && seg[2] === "outbound" ? "/v1.0/healthz/outbound" : "unmatched";
@@ -34,6 +52,17 @@ export function metricsPath(url: string | undefined, isStore: (name: string) => 
     default:
       return "unmatched";
   }
+}
+
+/** `/v1.0/secrets/{store}` for a loaded store, `/v1.0/secrets/{unknown}` for anything else. */
+function secretsLabel(segment: string, isStore: (name: string) => boolean): string {
+  const kept = secretLabels.get(segment);
+  // A store that a reload removed is unknown again.
+  if (kept !== undefined) return isStore(kept.store) ? kept.label : "/v1.0/secrets/{unknown}";
+  const store = knownStore(segment, isStore);
+  const label = `/v1.0/secrets/${store}`;
+  if (store !== "{unknown}" && secretLabels.size < MAX_KEPT_LABELS) secretLabels.set(segment, { store, label });
+  return label;
 }
 
 /** The store name of a path segment when it is a loaded store, else `{unknown}` (clients invent names). */
