@@ -68,11 +68,12 @@ const builtinsByRequire = {
   setup(b) {
     const filter = new RegExp(`^(node:)?(${REQUIRED_BUILTINS.join("|")})$`);
     // An import() stays one: of a CommonJS module across chunks it would see only `default`.
-    b.onResolve({ filter }, (args) =>
-      args.namespace === "builtin-by-require" || args.kind === "dynamic-import"
-        ? { path: `node:${args.path.replace(/^node:/, "")}`, external: true }
-        : { path: args.path.replace(/^node:/, ""), namespace: "builtin-by-require" },
-    );
+    b.onResolve({ filter }, (args) => {
+      const name = args.path.replace(/^node:/, "");
+      return args.namespace === "builtin-by-require" || args.kind === "dynamic-import"
+        ? { path: `node:${name}`, external: true }
+        : { path: name, namespace: "builtin-by-require" };
+    });
     b.onLoad({ filter: /.*/, namespace: "builtin-by-require" }, (args) => ({
       contents: `module.exports = require("node:${args.path}");`,
       loader: "js",

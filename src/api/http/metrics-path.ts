@@ -23,17 +23,19 @@ const MAX_KEPT_LABELS = 64;
 
 export function metricsPath(url: string | undefined, isStore: (name: string) => boolean): string {
   const raw = url ?? "/";
+  const q = raw.indexOf("?");
+  const end = q < 0 ? raw.length : q;
   // The common shape, /v1.0/secrets/{store}/{key} with no empty segment, without splitting the URL (hot path).
   if (raw.startsWith(SECRETS)) {
-    const q = raw.indexOf("?");
-    const last = q < 0 ? raw.length : q;
     const slash = raw.indexOf("/", SECRETS.length);
     const next = slash < 0 ? -1 : raw.indexOf("/", slash + 1);
-    if (slash > SECRETS.length && slash + 1 < last && (next < 0 || next >= last))
+    if (slash > SECRETS.length && slash + 1 < end && (next < 0 || next >= end))
       return secretsLabel(raw.slice(SECRETS.length, slash), isStore);
   }
-  const q = raw.indexOf("?");
-  const seg = (q < 0 ? raw : raw.slice(0, q)).split("/").filter((s) => s !== "");
+  const seg = raw
+    .slice(0, end)
+    .split("/")
+    .filter((s) => s !== "");
   // A subscription's label, like a GET's, stops at the store name.
   if (seg[0] === "v1.0-alpha1" && seg[1] === "secrets" && seg.length === 5 && seg[4] === "subscribe")
     return `/v1.0-alpha1/secrets/${knownStore(seg[2]!, isStore)}/subscribe`;
