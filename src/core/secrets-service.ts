@@ -143,19 +143,18 @@ export class SecretsService {
     if (!isSecretAllowed(this.deps.scopes, storeName, name, entry.store))
       throw new ApiError(Errors.PERMISSION_DENIED, [key, storeName]);
     const { md, refresh } = splitRefresh(metadata);
-    const load = (sig: CallSignal | undefined) => this.callGet(entry, name, key, md, sig, span).then(answerOf);
     const cache = entry.cache;
-    if (!cache) {
-      if (entry.store.peekSecret && !span && md === EMPTY && !this.deps.policies.has(storeName)) {
-        const data = entry.store.peekSecret(name);
-        if (data !== undefined) {
-          this.deps.metrics?.recordSecretCall(storeName, "get", true, 0);
-          return answerOf(data);
-        }
+    // A secret the store holds in memory is answered before the store call is set up (hot path, profiled).
+    if (!cache && entry.store.peekSecret && !span && md === NO_METADATA && !this.deps.policies.has(storeName)) {
+      const data = entry.store.peekSecret(name);
+      if (data !== undefined) {
+        this.deps.metrics?.recordSecretCall(storeName, "get", true, 0);
+        return answerOf(data);
       }
-      return load(signal);
     }
-    const cacheKey = md === EMPTY ? "g:" + name : "G:" + JSON.stringify([name, sortedEntries(md)]);
+    const load = (sig: CallSignal | undefined) => this.callGet(entry, name, key, md, sig, span).then(answerOf);
+    if (!cache) return load(signal);
+    const cacheKey = md === NO_METADATA ? "g:" + name : "G:" + JSON.stringify([name, sortedEntries(md)]);
     const hit = refresh ? undefined : cache.peek(cacheKey);
     if (hit) return hit as SecretAnswer;
     return cache.get({
@@ -235,17 +234,18 @@ export class SecretsService {
   /** The name the store will read: the scope is checked on it, never on another spelling of it. */
   private secretName(entry: LoadedStore, key: string): string | Promise<string> {
     if (!entry.store.secretName) return key;
-    const refused = (err: unknown): never => {
-      const reason = errorText(err);
-      this.deps.log.debug({ store: entry.name, key }, `get secret refused: ${reason}`);
-      throw new ApiError(Errors.SECRET_GET, [key, entry.name, reason], { cause: err });
-    };
     try {
       const named = entry.store.secretName(key);
-      return typeof named === "string" ? named : named.catch(refused);
+      return typeof named === "string" ? named : named.catch((err: unknown) => this.nameRefused(entry, key, err));
     } catch (err) {
-      return refused(err);
+      return this.nameRefused(entry, key, err);
     }
+  }
+
+  private nameRefused(entry: LoadedStore, key: string, err: unknown): never {
+    const reason = errorText(err);
+    this.deps.log.debug({ store: entry.name, key }, `get secret refused: ${reason}`);
+    throw new ApiError(Errors.SECRET_GET, [key, entry.name, reason], { cause: err });
   }
 
   async getBulkSecret(storeName: string, metadata: Metadata, signal?: AbortSignal): Promise<BulkSecretData | null> {
@@ -315,15 +315,20 @@ export class SecretsService {
   }
 }
 
-const EMPTY: Metadata = Object.freeze({});
+/** No metadata: one frozen object the transports pass for a call that carries none (hot path). */
+export const NO_METADATA: Metadata = Object.freeze({});
+
+/** What no metadata splits into, made once (hot path). */
+const NOTHING_TO_SPLIT = Object.freeze({ md: NO_METADATA, refresh: false });
 
 /** The request metadata without refresh_cache, and whether it asked for a refresh. */
 function splitRefresh(metadata: Metadata): { md: Metadata; refresh: boolean } {
+  if (metadata === NO_METADATA) return NOTHING_TO_SPLIT;
   const keys = Object.keys(metadata);
-  if (keys.length === 0) return { md: EMPTY, refresh: false };
+  if (keys.length === 0) return NOTHING_TO_SPLIT;
   if (!Object.hasOwn(metadata, REFRESH_CACHE)) return { md: metadata, refresh: false };
   const { [REFRESH_CACHE]: flag, ...rest } = metadata;
-  return { md: Object.keys(rest).length === 0 ? EMPTY : rest, refresh: isTruthy(flag) };
+  return { md: Object.keys(rest).length === 0 ? NO_METADATA : rest, refresh: isTruthy(flag) };
 }
 
 function sortedEntries(md: Metadata): [string, string][] {

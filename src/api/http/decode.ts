@@ -1,4 +1,5 @@
 /** @module Go's URL decoding rules, which daprd applies to paths and queries. */
+import { NO_METADATA } from "../../core/secrets-service.js";
 
 /** Go `path.Clean`: collapse slashes, resolve "." and "..", drop a trailing slash. */
 export function cleanPath(p: string): string {
@@ -16,6 +17,30 @@ export function cleanPath(p: string): string {
   }
   const joined = out.join("/");
   return rooted ? `/${joined}` : joined || ".";
+}
+
+/** The start of a secret read's path, `/v1.0/secrets/{store}/{key}`. */
+export const SECRETS_PREFIX = "/v1.0/secrets/";
+
+/**
+ * Where the slash between store and key is when `url` (its path ending at `end`) is a plain secret read:
+ * `/v1.0/secrets/{store}/{key}`, both names there and neither "." nor "..". Go's path.Clean leaves such a path
+ * as it is, so it can be routed without cleaning and splitting it (hot path, profiled). -1 for any other path.
+ */
+export function plainSecretPath(url: string, end: number): number {
+  if (!url.startsWith(SECRETS_PREFIX)) return -1;
+  const start = SECRETS_PREFIX.length;
+  const slash = url.indexOf("/", start);
+  if (slash <= start || slash + 1 >= end) return -1;
+  const next = url.indexOf("/", slash + 1);
+  if (next >= 0 && next < end) return -1;
+  return isDots(url, start, slash) || isDots(url, slash + 1, end) ? -1 : slash;
+}
+
+/** Whether `s` from `from` to `to` is "." or "..". */
+function isDots(s: string, from: number, to: number): boolean {
+  const n = to - from;
+  return n <= 2 && s.charCodeAt(from) === 46 && (n === 1 || s.charCodeAt(from + 1) === 46);
 }
 
 const hexVal = (c: number): number =>
@@ -47,9 +72,10 @@ export function queryUnescape(s: string): string {
 }
 
 /** `metadata.*` query parameters, prefix removed, first value wins; undecodable pairs are dropped as Go does. */
-export function metadataFromQuery(rawQuery: string): Record<string, string> {
+export function metadataFromQuery(rawQuery: string): Readonly<Record<string, string>> {
+  // Most calls carry none: they share one empty object (hot path).
+  if (!rawQuery.includes("metadata.")) return NO_METADATA;
   const out: Record<string, string> = {};
-  if (!rawQuery.includes("metadata.")) return out;
   for (const pair of rawQuery.split("&")) {
     if (pair === "" || pair.includes(";")) continue;
     const eq = pair.indexOf("=");

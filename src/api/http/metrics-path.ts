@@ -4,6 +4,7 @@
  * invent without bound (an unknown store, an unknown route, a metadata key) is folded into one value.
  */
 import type { IncomingMessage } from "node:http";
+import { plainSecretPath, SECRETS_PREFIX } from "./decode.js";
 
 const VERBS = new Set(["GET", "PUT", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"]);
 
@@ -12,8 +13,6 @@ export function metricsMethod(req: IncomingMessage): string {
   return VERBS.has(m) ? m : "UNKNOWN";
 }
 
-const SECRETS = "/v1.0/secrets/";
-
 /**
  * Secret paths' labels by the store segment as sent, with the store name it decodes to: each call reuses the
  * label string (hot path). Spellings of a name (percent-encoded letters) are many; only the first few are kept.
@@ -21,28 +20,27 @@ const SECRETS = "/v1.0/secrets/";
 const secretLabels = new Map<string, { store: string; label: string }>();
 const MAX_KEPT_LABELS = 64;
 
-export function metricsPath(url: string | undefined, isStore: (name: string) => boolean): string {
+/** The loaded stores, as a Set or Map of their names. */
+type Stores = { has(name: string): boolean };
+
+export function metricsPath(url: string | undefined, stores: Stores): string {
   const raw = url ?? "/";
   const q = raw.indexOf("?");
   const end = q < 0 ? raw.length : q;
-  // The common shape, /v1.0/secrets/{store}/{key} with no empty segment, without splitting the URL (hot path).
-  if (raw.startsWith(SECRETS)) {
-    const slash = raw.indexOf("/", SECRETS.length);
-    const next = slash < 0 ? -1 : raw.indexOf("/", slash + 1);
-    if (slash > SECRETS.length && slash + 1 < end && (next < 0 || next >= end))
-      return secretsLabel(raw.slice(SECRETS.length, slash), isStore);
-  }
+  // The common shape, /v1.0/secrets/{store}/{key}, without splitting the URL (hot path).
+  const slash = plainSecretPath(raw, end);
+  if (slash > 0) return secretsLabel(raw.slice(SECRETS_PREFIX.length, slash), stores);
   const seg = raw
     .slice(0, end)
     .split("/")
     .filter((s) => s !== "");
   // A subscription's label, like a GET's, stops at the store name.
   if (seg[0] === "v1.0-alpha1" && seg[1] === "secrets" && seg.length === 5 && seg[4] === "subscribe")
-    return `/v1.0-alpha1/secrets/${knownStore(seg[2]!, isStore)}/subscribe`;
+    return `/v1.0-alpha1/secrets/${knownStore(seg[2]!, stores)}/subscribe`;
   if (seg[0] !== "v1.0") return "unmatched";
   switch (seg[1] ?? "") {
     case "secrets":
-      return seg.length === 4 ? secretsLabel(seg[2]!, isStore) : "unmatched";
+      return seg.length === 4 ? secretsLabel(seg[2]!, stores) : "unmatched";
     case "healthz":
       if (seg.length === 2) return "/v1.0/healthz";
       return seg.length === 3 && seg[2] === "outbound" ? "/v1.0/healthz/outbound" : "unmatched";
@@ -56,22 +54,25 @@ export function metricsPath(url: string | undefined, isStore: (name: string) => 
   }
 }
 
-/** `/v1.0/secrets/{store}` for a loaded store, `/v1.0/secrets/{unknown}` for anything else. */
-function secretsLabel(segment: string, isStore: (name: string) => boolean): string {
+/**
+ * `/v1.0/secrets/{store}` for a loaded store, `/v1.0/secrets/{unknown}` for anything else; `segment` is the
+ * store's path segment as sent.
+ */
+export function secretsLabel(segment: string, stores: Stores): string {
   const kept = secretLabels.get(segment);
   // A store that a reload removed is unknown again.
-  if (kept !== undefined) return isStore(kept.store) ? kept.label : "/v1.0/secrets/{unknown}";
-  const store = knownStore(segment, isStore);
+  if (kept !== undefined) return stores.has(kept.store) ? kept.label : "/v1.0/secrets/{unknown}";
+  const store = knownStore(segment, stores);
   const label = `/v1.0/secrets/${store}`;
   if (store !== "{unknown}" && secretLabels.size < MAX_KEPT_LABELS) secretLabels.set(segment, { store, label });
   return label;
 }
 
 /** The store name of a path segment when it is a loaded store, else `{unknown}` (clients invent names). */
-function knownStore(segment: string, isStore: (name: string) => boolean): string {
+function knownStore(segment: string, stores: Stores): string {
   try {
     const store = decodeURIComponent(segment);
-    return isStore(store) ? store : "{unknown}";
+    return stores.has(store) ? store : "{unknown}";
   } catch {
     return "{unknown}";
   }

@@ -13,9 +13,9 @@ import { audited, deniedRecord, peerAddress, traceIdOf, type AuditCall } from ".
 import type { BulkAnswer, SecretAnswer } from "../../core/cache/answer.js";
 import { httpErrorStatus, httpSpanAttributes } from "../../tracing/span-attributes.js";
 import type { CallSpan, Tracing } from "../../tracing/types.js";
-import { cleanPath, EscapeError, metadataFromQuery, queryUnescape } from "./decode.js";
+import { cleanPath, EscapeError, metadataFromQuery, plainSecretPath, queryUnescape, SECRETS_PREFIX } from "./decode.js";
 import { apiErrorBody, goFlatMap, goString } from "./encode.js";
-import { metricsMethod, metricsPath } from "./metrics-path.js";
+import { metricsMethod, metricsPath, secretsLabel } from "./metrics-path.js";
 import { pipelineGates } from "./pipeline-gate.js";
 import { validateRequestBody } from "./request-body.js";
 import { subscribeHttp } from "./subscribe.js";
@@ -51,6 +51,10 @@ class Exchange {
   call: CallControl | undefined = undefined;
   /** Whether `closed` listens on the response. */
   hooked = false;
+  /** Whether the request's HTTP metrics are recorded. */
+  recorded = false;
+  /** A plain secret read's store segment as sent: routing found it, so the metrics label needs no parse. */
+  storeSegment: string | undefined = undefined;
 
   constructor(
     readonly state: SidecarState,
@@ -240,21 +244,39 @@ function httpOperation(seg: readonly string[]): string {
 /**
  * The one close listener a response gets (a shared function, not a closure per request: hot path, profiled).
  * It ends the response's store call, aborting it when the client left before the answer was written, and
- * records daprd's HTTP server metrics for the request.
+ * records the request's metrics if its handler has not.
  */
 function closed(this: ServerResponse): void {
   const x = ex(this);
-  const { state, call } = x;
+  const { call } = x;
   if (call) {
     if (!this.writableFinished) call.abort(new Cancelled("client gone"));
-    state.calls.end(call);
+    x.state.calls.end(call);
   }
-  const metrics = state.metrics;
-  if (!metrics) return;
-  const req = this.req;
+  record(this, x);
+}
+
+/**
+ * Records daprd's HTTP server metrics for a request, once. As daprd's middleware does, they are taken when the
+ * handler is done with the request: an answer already ended is recorded at once, with no listener (hot path,
+ * profiled); one still streaming (a subscription) when its response closes.
+ */
+function handled(res: ServerResponse): void {
+  const x = ex(res);
+  if (!x.state.metrics || x.recorded) return;
+  if (res.writableEnded || res.destroyed) record(res, x);
+  else hookClose(res, x);
+}
+
+function record(res: ServerResponse, x: Exchange): void {
+  const metrics = x.state.metrics;
+  if (!metrics || x.recorded) return;
+  x.recorded = true;
+  const req = res.req;
   const reqBytes = Math.max(0, Number(req.headers["content-length"]) || 0);
-  const path = metricsPath(req.url, (n) => state.runtime.stores.has(n));
-  metrics.recordHttp(metricsMethod(req), path, this.statusCode, reqBytes, x.bodyBytes, performance.now() - x.started);
+  const stores = x.state.runtime.stores;
+  const path = x.storeSegment === undefined ? metricsPath(req.url, stores) : secretsLabel(x.storeSegment, stores);
+  metrics.recordHttp(metricsMethod(req), path, res.statusCode, reqBytes, x.bodyBytes, performance.now() - x.started);
   const code = x.reason;
   if (code?.startsWith("ERR_")) metrics.errorCode(code, errorCategory(code));
   if (x.outcome) metrics.refused("http", x.outcome);
@@ -276,25 +298,27 @@ function unexpected(res: ServerResponse, err: unknown, log: Logger): void {
 
 export function createHttpApi(opts: HttpApiOptions): Server {
   const { log } = opts;
-  const gates = pipelineGates();
+  /** Runs a request's handler when its connection's gate lets it: one function for every request (hot path). */
+  const run = (res: ServerResponse): Promise<void> | void => {
+    let pending: Promise<void> | undefined;
+    try {
+      // Most calls are answered before this returns (hot path): only the others make a promise.
+      pending = handle(res.req, res, opts)?.catch((err: unknown) => unexpected(res, err, log));
+    } catch (err) {
+      unexpected(res, err, log);
+    }
+    if (!pending) return handled(res);
+    return pending.then(() => handled(res));
+  };
+  const gates = pipelineGates(run);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = opts.apiLogging ? performance.now() : 0;
     const x = new Exchange(opts.state, res);
     (res as Annotated)[EXCHANGE] = x;
-    // daprd's HTTP server metrics for the request, recorded when its response is done or its client gone.
-    if (opts.state.metrics) {
-      x.started = performance.now();
-      hookClose(res, x);
-    }
+    // daprd's HTTP server metrics for the request, recorded when its handler is done (or its client gone).
+    if (opts.state.metrics) x.started = performance.now();
     if (opts.state.tracing) traced(req, res, opts.state.tracing);
-    gates.enter(res, () => {
-      try {
-        // Most calls are answered before this returns (hot path): only the others make a promise.
-        return handle(req, res, opts)?.catch((err: unknown) => unexpected(res, err, log));
-      } catch (err) {
-        unexpected(res, err, log);
-      }
-    });
+    gates.enter(res);
     if (opts.apiLogging) {
       res.once("finish", () => {
         log.info(
@@ -335,7 +359,8 @@ function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions)
   const { state } = opts;
   const url = req.url ?? "/";
   const q = url.indexOf("?");
-  const rawPath = q < 0 ? url : url.slice(0, q);
+  const end = q < 0 ? url.length : q;
+  const rawPath = url.slice(0, end);
   const rawQuery = q < 0 ? "" : url.slice(q + 1);
   const method = req.method ?? "GET";
 
@@ -350,6 +375,16 @@ function handle(req: IncomingMessage, res: ServerResponse, opts: HttpApiOptions)
     }
   }
 
+  // The common call routed without cleaning and splitting its path (hot path, profiled); a denied API is
+  // answered below.
+  if (method === "GET") {
+    const slash = plainSecretPath(url, end);
+    if (slash > 0 && apiOpen(state, "secrets", "http")) {
+      const rawStore = url.slice(SECRETS_PREFIX.length, slash);
+      ex(res).storeSegment = rawStore;
+      return secrets(req, res, opts, rawPath, rawStore, url.slice(slash + 1, end), rawQuery);
+    }
+  }
   const path = cleanPath(rawPath);
   const seg = path.split("/");
   if (seg[1] === "v1.0") {
@@ -423,19 +458,43 @@ function secrets(
     audit?.write(deniedRecord(call!, "bad_request"));
     return;
   }
-  const [store, key] = names;
   const bulk = !subscribe && rawKey === "bulk";
-  const read = () =>
-    subscribe
-      ? // A subscription: the secret's changes as an event stream, after the same name and scope checks as a GET.
-        subscribeHttp(req, res, opts.state, store, key, rawQuery, (err) => sendError(res, err), call)
-      : answer(res, opts.state, store, bulk ? undefined : key, rawQuery, call);
-  // GETs almost never carry a body: testing first spares them acceptBody's promise (hot path, profiled).
-  if (!hasBody(req)) return read();
+  // GETs almost never carry a body: testing first spares them acceptBody's promise (hot path, profiled). No
+  // closure here either: one would put this function's variables in a context object on every call.
+  if (!hasBody(req)) return read(req, res, opts.state, names, bulk, subscribe, rawQuery, call);
+  return readAfterBody(req, res, opts, names, bulk, subscribe, rawQuery, call);
+}
+
+/** A secrets call with a body: the body is read and checked first, as daprd does. */
+async function readAfterBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: HttpApiOptions,
+  names: [string, string],
+  bulk: boolean,
+  subscribe: boolean,
+  rawQuery: string,
+  call: AuditCall | undefined,
+): Promise<void> {
+  const audit = opts.state.audit;
   const refusedBody = audit ? (reason: DenyReason) => void audit.write(deniedRecord(call!, reason)) : undefined;
-  return acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get", refusedBody).then((ok) =>
-    ok ? read() : undefined,
-  );
+  if (await acceptBody(req, res, opts.maxBodyBytes, bulk ? "bulk" : "get", refusedBody))
+    return read(req, res, opts.state, names, bulk, subscribe, rawQuery, call);
+}
+
+function read(
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: SidecarState,
+  [store, key]: [string, string],
+  bulk: boolean,
+  subscribe: boolean,
+  rawQuery: string,
+  call: AuditCall | undefined,
+): Promise<void> | void {
+  // A subscription: the secret's changes as an event stream, after the same name and scope checks as a GET.
+  if (subscribe) return subscribeHttp(req, res, state, store, key, rawQuery, (err) => sendError(res, err), call);
+  return answer(res, state, store, bulk ? undefined : key, rawQuery, call);
 }
 
 /**
