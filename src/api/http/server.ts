@@ -263,11 +263,11 @@ function closed(this: ServerResponse): void {
  */
 function handled(res: ServerResponse): void {
   const x = ex(res);
-  if (!x.state.metrics || x.recorded) return;
   if (res.writableEnded || res.destroyed) record(res, x);
-  else hookClose(res, x);
+  else if (x.state.metrics) hookClose(res, x);
 }
 
+/** Records the request's metrics, when metrics are on and they are not recorded yet. */
 function record(res: ServerResponse, x: Exchange): void {
   const metrics = x.state.metrics;
   if (!metrics || x.recorded) return;
